@@ -1,0 +1,1 @@
+# bench/: (see the folder's README)

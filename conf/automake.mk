@@ -1,0 +1,2 @@
+# conf/: sample configuration, provider files, systemd unit, bash completion.
+EXTRA_DIST += conf/virtnet.conf

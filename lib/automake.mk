@@ -1,0 +1,13 @@
+# lib/: code without daemon state, shared by the controller, the CLI, providers and tests.
+noinst_LTLIBRARIES += lib/libvirtnet.la
+lib_libvirtnet_la_SOURCES = \
+	lib/conf.c lib/conf.h \
+	lib/json.c lib/json.h \
+	lib/jsonrpc.c lib/jsonrpc.h \
+	lib/log.c lib/log.h \
+	lib/paths.h \
+	lib/provider_conf.c lib/provider_conf.h \
+	lib/rpc_client.c lib/rpc_client.h \
+	lib/rpc_params.c lib/rpc_params.h \
+	lib/util.c lib/util.h
+lib_libvirtnet_la_LIBADD = $(CJSON_LIBS) $(MNL_LIBS)

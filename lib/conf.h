@@ -1,0 +1,138 @@
+/*
+ * conf.h - virtnet.conf: the controller's main configuration file.
+ *
+ * JSON, with every key of the vendor's file (ib_dev_p0/p1/lag/for_static_pf,
+ * is_lag, single_port, recovery, sf_pool_percent, sf_pool_force_destroy,
+ * static_pf{mac_base,features}, vf{mac_base,features,vfs_per_pf}, lm_prov,
+ * dpa_core_start/end, eth_vq_workers, admin_cmd_workers, mrg_rxbuf, packed_vq)
+ * plus our own: paths (state_dir, recovery_dir, providers_dir, rpc_socket,
+ * rpc_group) and "emulation", the software DPU's emulation profile (what
+ * mlxconfig sets on a BlueField).
+ *
+ * Parsing is strict about meaning and tolerant about the vendor's syntax:
+ * trailing commas before '}' or ']' are accepted (the vendor's own example
+ * has one) and feature masks may be hex strings or numbers.  Unknown keys,
+ * wrong types, out-of-range values and inconsistent settings are errors that
+ * name the key; every problem is collected, not just the first (`virtnet
+ * validate` lists them all).
+ *
+ * No daemon state: used by the controller, the `validate` RPC and unit tests.
+ */
+#ifndef VN_CONF_H
+#define VN_CONF_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define VN_IBDEV_NAME_MAX 64
+#define VN_CONF_PATH_MAX 256
+#define VN_CONF_MAX_ERRORS 32
+#define VN_CONF_ERROR_LEN 256
+#define VN_CONF_MAX_FILE_SIZE (1024 * 1024)
+
+/* Limits of the emulation profile, from the vendor's mlxconfig documentation. */
+#define VN_EMU_MAX_HOTPLUG_PORTS 31   /* PCI_SWITCH_EMULATION_NUM_PORT */
+#define VN_EMU_MAX_PF 4               /* VIRTIO_NET_EMULATION_NUM_PF */
+#define VN_EMU_MAX_VF_TOTAL 504       /* NUM_VF x NUM_PF on BlueField-2 */
+#define VN_EMU_MAX_MSIX 2048          /* VIRTIO_NET_EMULATION_NUM_MSIX */
+#define VN_EMU_MAX_QUEUE_SIZE 32768   /* split ring maximum (virtio spec) */
+#define VN_EMU_MAX_VIRTQ 256
+#define VN_EMU_MAX_TOTAL_SF 4096      /* PF_TOTAL_SF */
+#define VN_EMU_SERIAL_MAX 24
+
+/* A feature mask given as "Auto" (or left out) is chosen by the controller. */
+struct vn_conf_features {
+    bool is_auto;
+    uint64_t mask;       /* valid when !is_auto */
+};
+
+struct vn_conf_static_pf {
+    bool has_mac_base;
+    uint8_t mac_base[VN_MAC_LEN];   /* pf_0 gets mac_base, pf_1 mac_base + 1, ... */
+    struct vn_conf_features features;
+};
+
+struct vn_conf_vf {
+    bool has_mac_base;
+    uint8_t mac_base[VN_MAC_LEN];   /* vf_0 gets mac_base, vf_1 mac_base + 1, ... */
+    struct vn_conf_features features;
+    bool has_vfs_per_pf;
+    uint32_t vfs_per_pf;            /* VFs created on each static PF; <= emu.num_vf */
+};
+
+/* The software DPU's "mlxconfig": what the emulated NIC offers. */
+struct vn_emu_profile {
+    uint32_t hotplug_ports;   /* PCI_SWITCH_EMULATION_NUM_PORT, 0..31 (default 16) */
+    uint32_t num_pf;          /* VIRTIO_NET_EMULATION_NUM_PF: static PFs (default 0) */
+    uint32_t num_vf;          /* VIRTIO_NET_EMULATION_NUM_VF: VFs reserved per PF (default 0) */
+    uint32_t num_msix;        /* VIRTIO_NET_EMULATION_NUM_MSIX per function (default 16) */
+    uint32_t pf_total_sf;     /* PF_TOTAL_SF: SFs available for representors (default 512) */
+    uint32_t max_virtq;       /* virtqueues per device (default 64) */
+    uint32_t max_queue_size;  /* power of two, <= 32768 (default 4096) */
+    uint64_t features;        /* virtio feature bits the DPU supports */
+    char serial[VN_EMU_SERIAL_MAX + 1]; /* board serial, prefix of every VUID */
+};
+
+struct vn_conf {
+    /* Vendor keys. */
+    char ib_dev_p0[VN_IBDEV_NAME_MAX];
+    char ib_dev_p1[VN_IBDEV_NAME_MAX];
+    char ib_dev_lag[VN_IBDEV_NAME_MAX];
+    char ib_dev_for_static_pf[VN_IBDEV_NAME_MAX];
+    bool has_ib_dev_p0, has_ib_dev_p1, has_ib_dev_lag, has_ib_dev_for_static_pf;
+    bool is_lag;
+    bool single_port;
+    bool recovery;                    /* default true */
+    uint32_t sf_pool_percent;         /* 0..100 */
+    bool sf_pool_force_destroy;
+    struct vn_conf_static_pf static_pf;
+    struct vn_conf_vf vf;
+    char lm_prov[32];                 /* "" or "kernel" */
+    bool has_dpa_cores;
+    uint32_t dpa_core_start, dpa_core_end;
+    uint32_t eth_vq_workers;          /* 0 = auto, else 1..24 */
+    uint32_t admin_cmd_workers;       /* 0 = auto, else 1..16 */
+    int mrg_rxbuf;                    /* -1 unset, else 0/1 */
+    int packed_vq;                    /* -1 unset, else 0/1 */
+
+    /* Our own keys: where things live ("" = built-in default). */
+    char state_dir[VN_CONF_PATH_MAX];
+    char recovery_dir[VN_CONF_PATH_MAX];
+    char providers_dir[VN_CONF_PATH_MAX];
+    char rpc_socket[VN_CONF_PATH_MAX];
+    char rpc_group[64];               /* group allowed to call mutating methods */
+
+    struct vn_emu_profile emu;
+};
+
+/* Every problem found in one parse, in the order found. */
+struct vn_conf_errors {
+    unsigned n;                       /* errors recorded (<= VN_CONF_MAX_ERRORS) */
+    unsigned dropped;                 /* errors beyond the limit */
+    char msg[VN_CONF_MAX_ERRORS][VN_CONF_ERROR_LEN];
+};
+
+/* Fills 'conf' with the built-in defaults (a useful software DPU). */
+void vn_conf_init_defaults(struct vn_conf *conf);
+
+/*
+ * Parses 'len' bytes of 'text' on top of the defaults.  Returns 0 and fills
+ * 'conf', or -EINVAL with every problem in 'errs' ('conf' then unspecified).
+ * 'errs' may be NULL.
+ */
+int vn_conf_parse(const char *text, size_t len, struct vn_conf *conf, struct vn_conf_errors *errs);
+
+/*
+ * Reads and parses the file at 'path'.  Returns 0, -EINVAL (bad content, see
+ * 'errs'), or a negative errno from opening/reading it (also put in 'errs').
+ */
+int vn_conf_load(const char *path, struct vn_conf *conf, struct vn_conf_errors *errs);
+
+/* The effective configuration as JSON (for `virtnet list` and debugging); NULL on ENOMEM. */
+struct cJSON *vn_conf_to_json(const struct vn_conf *conf);
+
+#endif /* VN_CONF_H */

@@ -1,0 +1,172 @@
+/*
+ * util.c - strict parsing and string helpers; see util.h.
+ */
+#include <config.h>
+
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+int vn_parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *p = s;
+    char *end;
+    unsigned long long v;
+
+    if (!s || !*s)
+        return -EINVAL;
+    /* strtoull accepts leading spaces and signs; we do not. */
+    if (!isxdigit((unsigned char)*p))
+        return -EINVAL;
+    if (base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        p += 2;
+        if (!isxdigit((unsigned char)*p))
+            return -EINVAL;
+    }
+    errno = 0;
+    v = strtoull(p, &end, base);
+    if (end == p || *end != '\0')
+        return -EINVAL;
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int vn_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (!s || !*s || isspace((unsigned char)*s) || *s == '+')
+        return -EINVAL;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0')
+        return -EINVAL;
+    if (errno == ERANGE || v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int vn_parse_mac(const char *s, uint8_t mac[VN_MAC_LEN])
+{
+    uint8_t tmp[VN_MAC_LEN];
+
+    if (!s || strlen(s) != 17)
+        return -EINVAL;
+    for (int i = 0; i < VN_MAC_LEN; i++) {
+        int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -EINVAL;
+        if (i < VN_MAC_LEN - 1 && s[3 * i + 2] != ':')
+            return -EINVAL;
+        tmp[i] = (uint8_t)(hi << 4 | lo);
+    }
+    memcpy(mac, tmp, VN_MAC_LEN);
+    return 0;
+}
+
+void vn_format_mac(const uint8_t mac[VN_MAC_LEN], char buf[VN_MAC_STR_LEN])
+{
+    snprintf(buf, VN_MAC_STR_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+             mac[3], mac[4], mac[5]);
+}
+
+uint64_t vn_mac_to_u64(const uint8_t mac[VN_MAC_LEN])
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < VN_MAC_LEN; i++)
+        v = v << 8 | mac[i];
+    return v;
+}
+
+void vn_mac_from_u64(uint64_t v, uint8_t mac[VN_MAC_LEN])
+{
+    for (int i = VN_MAC_LEN - 1; i >= 0; i--) {
+        mac[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+int vn_strlcpy(char *dst, const char *s, size_t size)
+{
+    size_t len = strlen(s);
+
+    if (len >= size) {
+        if (size)
+            dst[0] = '\0';
+        return -ENAMETOOLONG;
+    }
+    memcpy(dst, s, len + 1);
+    return 0;
+}
+
+int vn_snprintf(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n >= size) {
+        if (size)
+            dst[0] = '\0';
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+uint64_t vn_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool vn_streq_nocase(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+bool vn_is_safe_filename(const char *name, size_t maxlen)
+{
+    size_t n = 0;
+
+    if (!name || !*name || name[0] == '.')
+        return false;
+    for (const char *p = name; *p; p++, n++) {
+        if (n >= maxlen)
+            return false;
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,67 @@
+/*
+ * util.h - small helpers shared by the controller, the CLI and providers:
+ * strict number and MAC parsing, container_of, string copies that cannot
+ * overflow.  No daemon state lives here.
+ */
+#ifndef VN_UTIL_H
+#define VN_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define vn_container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+#define VN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define VN_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define VN_MAC_LEN 6
+#define VN_MAC_STR_LEN 18 /* "xx:xx:xx:xx:xx:xx" + NUL */
+
+/*
+ * Parses the whole of 's' as an unsigned integer in 'base' (0 = C rules:
+ * 0x hex, 0 octal, else decimal; 16 accepts an optional 0x prefix) within
+ * [min, max].  No sign, no spaces, no trailing garbage.  Returns 0 and writes
+ * '*out', or -EINVAL (syntax) / -ERANGE (outside the range).
+ */
+int vn_parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Like vn_parse_u64() for a signed value. */
+int vn_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parses "aa:bb:cc:dd:ee:ff" (hex digits of either case, ':' separators). */
+int vn_parse_mac(const char *s, uint8_t mac[VN_MAC_LEN]);
+
+/* Writes 'mac' as lower-case "aa:bb:cc:dd:ee:ff" into 'buf' (VN_MAC_STR_LEN). */
+void vn_format_mac(const uint8_t mac[VN_MAC_LEN], char buf[VN_MAC_STR_LEN]);
+
+/* MAC as a 48-bit integer and back, for mac_base + n arithmetic. */
+uint64_t vn_mac_to_u64(const uint8_t mac[VN_MAC_LEN]);
+void vn_mac_from_u64(uint64_t v, uint8_t mac[VN_MAC_LEN]);
+
+/*
+ * Copies 's' into 'dst' of 'size' bytes.  Returns 0, or -ENAMETOOLONG when
+ * 's' does not fit (then 'dst' is left an empty string).
+ */
+int vn_strlcpy(char *dst, const char *s, size_t size);
+
+/* snprintf() that returns -ENAMETOOLONG instead of truncating silently. */
+int vn_snprintf(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t vn_now_ns(void);
+
+/* Case-insensitive comparison of ASCII strings. */
+bool vn_streq_nocase(const char *a, const char *b);
+
+/*
+ * True when 'name' is safe as one path component: 1..maxlen characters of
+ * [A-Za-z0-9._-], not starting with '.'.  Anything a client sends that ends
+ * up in a file name passes through this first.
+ */
+bool vn_is_safe_filename(const char *name, size_t maxlen);
+
+#endif /* VN_UTIL_H */

@@ -1,0 +1,1 @@
+# recovery/: (see the folder's README)

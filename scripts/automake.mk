@@ -1,0 +1,1 @@
+# scripts/: (see the folder's README)

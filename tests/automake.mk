@@ -1,0 +1,4 @@
+# tests/: unit tests (cmocka) and functional tests (the real daemon, driven
+# through `virtnet` and raw JSON-RPC).  `make check` runs both.
+include tests/unit/automake.mk
+include tests/functional/automake.mk

@@ -1,0 +1,1 @@
+# tests/functional/: shell tests that start the real daemon in a temp dir.

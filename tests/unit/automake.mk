@@ -1,0 +1,1 @@
+# tests/unit/: cmocka unit tests of lib/ and controller internals.
