@@ -1,0 +1,82 @@
+/*
+ * ctl.h - the controller: its configuration, paths, state-dir lock, RPC
+ * server and main loop.  One instance per process, owned by main().
+ *
+ * Later modules (device manager, SF manager, providers, recovery, live
+ * update) hang off struct vn_ctl and are created in vn_ctl_start() in
+ * dependency order and torn down in reverse in vn_ctl_stop().
+ */
+#ifndef VN_CTL_H
+#define VN_CTL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "conf.h"
+
+struct vn_rpc_server;
+
+/* What main() got on the command line; NULL = not given. */
+struct vn_ctl_opts {
+    const char *config_path;
+    const char *socket_path;
+    const char *state_dir;
+    const char *update_binary;   /* binary `virtnet update -s` would start */
+    bool foreground;
+};
+
+struct vn_ctl {
+    struct ev_loop *loop;
+    struct vn_conf conf;               /* effective configuration */
+    bool has_config_file;              /* false: built-in defaults */
+    char config_path[PATH_MAX];        /* the file read, or the default looked for */
+    char state_dir[PATH_MAX];
+    char recovery_dir[PATH_MAX];
+    char providers_dir[PATH_MAX];
+    char rpc_socket[PATH_MAX];
+    char update_binary[PATH_MAX];
+    int lock_fd;                       /* flock'ed state-dir lock, -1 if none */
+
+    struct vn_rpc_server *rpc;
+
+    ev_signal sig_term, sig_int, sig_hup;
+    ev_timer latency_timer;            /* measures how late the loop runs timers */
+    ev_tstamp latency_expected;        /* when the timer should fire */
+    struct {
+        double last_us, max_us, sum_us;
+        uint64_t samples;
+    } latency;
+
+    uint64_t start_ns;                 /* CLOCK_MONOTONIC at start */
+    time_t start_time;                 /* wall clock at start */
+};
+
+/*
+ * Resolves paths (command line > config > built-in default), loads the
+ * config, creates the state and recovery dirs and takes the state-dir lock.
+ * Everything that can be wrong with the config or the paths is reported here,
+ * before anything is created for devices.  Returns 0 or a negative errno
+ * (logged, naming what failed).  On failure 'ctl' needs only vn_ctl_fini().
+ */
+int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_opts *opts);
+
+/* Starts the RPC server, signal handlers and the loop probe. Returns 0 or -errno. */
+int vn_ctl_start(struct vn_ctl *ctl);
+
+/* Stops everything vn_ctl_start() started; idempotent. */
+void vn_ctl_stop(struct vn_ctl *ctl);
+
+/* Releases what vn_ctl_init() took (lock, ...); idempotent, accepts a half-built ctl. */
+void vn_ctl_fini(struct vn_ctl *ctl);
+
+/* Seconds since start. */
+double vn_ctl_uptime(const struct vn_ctl *ctl);
+
+/* Tells systemd (NOTIFY_SOCKET) something like "READY=1"; a no-op outside systemd. */
+void vn_ctl_sd_notify(const char *state);
+
+#endif /* VN_CTL_H */

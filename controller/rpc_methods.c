@@ -1,0 +1,459 @@
+/*
+ * rpc_methods.c - the JSON-RPC methods of the controller (docs/rpc.md).
+ *
+ * One params struct and table per method; the server decodes the request's
+ * params with the table before the handler runs, so a handler only
+ * validates meaning, acts and replies.  Methods whose backend comes with a
+ * later part of the controller decode their params and answer
+ * "not implemented yet" (VN_RPC_ERR_NOT_IMPLEMENTED).
+ */
+#include <config.h>
+
+#include "rpc_methods.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "json.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "util.h"
+
+#define VERSION_STRING "v" PACKAGE_VERSION
+#define VERSION_PROBE_TIMEOUT_MS 3000
+
+/* Common device selector: -p PF [-v VF] | -u VUID. */
+#define VN_SELECTOR_FIELDS                    \
+    uint32_t pf;                              \
+    bool has_pf;                              \
+    uint32_t vf;                              \
+    bool has_vf;                              \
+    const char *vuid;                         \
+    bool has_vuid
+#define VN_SELECTOR_PARAMS(S)                                  \
+    VN_RPC_OPT(S, pf, VN_RPC_T_U32, 0, UINT32_MAX),            \
+    VN_RPC_OPT(S, vf, VN_RPC_T_U32, 0, UINT32_MAX),            \
+    VN_RPC_OPT_STR(S, vuid)
+
+/* ---- version --------------------------------------------------------- */
+
+struct no_params {
+    char unused;
+};
+
+/*
+ * Runs '<binary> --version' and extracts its "vX.Y.Z" token into 'out'.
+ * Bounded by VERSION_PROBE_TIMEOUT_MS.  Returns 0 or a negative errno.
+ */
+static int probe_binary_version(const char *binary, char *out, size_t outlen)
+{
+    char arg0[PATH_MAX], arg1[] = "--version";
+    char *argv[] = { arg0, arg1, NULL };
+    posix_spawn_file_actions_t fa;
+    char buf[256];
+    size_t len = 0;
+    int pipefd[2], ret, status;
+    pid_t pid;
+    uint64_t deadline = vn_now_ns() + (uint64_t)VERSION_PROBE_TIMEOUT_MS * 1000000ull;
+
+    if (vn_strlcpy(arg0, binary, sizeof(arg0)) < 0)
+        return -ENAMETOOLONG;
+    if (access(binary, X_OK) < 0)
+        return -errno;
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    ret = -posix_spawn(&pid, binary, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    if (ret < 0) {
+        close(pipefd[0]);
+        return ret;
+    }
+    for (;;) {
+        uint64_t now = vn_now_ns();
+        struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+        ssize_t n;
+
+        if (now >= deadline || len >= sizeof(buf) - 1)
+            break;
+        if (poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1) <= 0)
+            break;
+        n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(pipefd[0]);
+    buf[len] = '\0';
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    for (char *tok = strtok(buf, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+        if (tok[0] == 'v' && tok[1] >= '0' && tok[1] <= '9')
+            return vn_strlcpy(out, tok, outlen);
+    }
+    return -EPROTO;
+}
+
+static void method_version(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    cJSON *res = cJSON_CreateObject();
+    char dest[64];
+    int ret;
+
+    vn_json_add_str(res, "Original Controller", VERSION_STRING);
+    ret = probe_binary_version(ctl->update_binary, dest, sizeof(dest));
+    if (ret == 0) {
+        vn_json_add_str(res, "Destination Controller", dest);
+    } else {
+        vn_json_add(res, "Destination Controller", cJSON_CreateNull());
+        vn_json_add_str(res, "destination_error",
+                        ret == -ENOENT ? "no controller installed at that path"
+                        : ret == -EPROTO ? "the installed binary printed no version"
+                                         : strerror(-ret));
+    }
+    vn_json_add_str(res, "destination_path", ctl->update_binary);
+    vn_rpc_reply_result(req, res);
+}
+
+/* ---- log ------------------------------------------------------------- */
+
+struct log_params {
+    const char *module;
+    bool has_module;
+    const char *level;
+    bool has_level;
+};
+
+static const struct vn_rpc_param log_params[] = {
+    VN_RPC_OPT_STR(struct log_params, module),
+    VN_RPC_OPT_STR(struct log_params, level),
+};
+
+static void method_log(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct log_params *p = params;
+    int mod = -1, lvl = -1;
+    cJSON *res, *levels;
+
+    if (p->has_module && strcmp(p->module, "all")) {
+        mod = vn_log_module_from_name(p->module);
+        if (mod < 0) {
+            vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
+                               "unknown log module '%.64s' (see `virtnet log` for the list)",
+                               p->module);
+            return;
+        }
+    }
+    if (p->has_level) {
+        lvl = vn_log_level_from_name(p->level);
+        if (lvl < 0) {
+            vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
+                               "unknown log level '%.64s' (error, warn, info, debug)", p->level);
+            return;
+        }
+        if (!vn_rpc_request_privileged(req)) {
+            vn_rpc_reply_error(req, VN_RPC_ERR_PERMISSION,
+                               "changing log levels needs root or the controller's group");
+            return;
+        }
+        if (mod < 0)
+            vn_log_set_all_levels((enum vn_log_level)lvl);
+        else
+            vn_log_set_level((enum vn_log_module)mod, (enum vn_log_level)lvl);
+        VN_INFO(MAIN, "log level of %s set to %s", mod < 0 ? "all modules" : p->module,
+                vn_log_level_name((enum vn_log_level)lvl));
+    }
+
+    res = cJSON_CreateObject();
+    levels = cJSON_CreateObject();
+    for (int i = 0; i < VN_LOG_N_MODULES; i++) {
+        if (mod >= 0 && i != mod)
+            continue;
+        vn_json_add_str(levels, vn_log_module_name((enum vn_log_module)i),
+                        vn_log_level_name(vn_log_get_level((enum vn_log_module)i)));
+    }
+    vn_json_add(res, "levels", levels);
+    vn_rpc_reply_result(req, res);
+}
+
+/* ---- validate -------------------------------------------------------- */
+
+struct validate_params {
+    const char *config;
+    bool has_config;
+    const char *path;
+    bool has_path;
+};
+
+static const struct vn_rpc_param validate_params[] = {
+    VN_RPC_OPT_STR(struct validate_params, config),
+    VN_RPC_OPT_STR(struct validate_params, path),
+};
+
+static void method_validate(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    struct validate_params *p = params;
+    struct vn_conf_errors *errs = calloc(1, sizeof(*errs));
+    struct vn_conf *conf = calloc(1, sizeof(*conf));
+    cJSON *res, *list;
+    const char *file;
+    int ret;
+
+    if (!errs || !conf) {
+        free(errs);
+        free(conf);
+        vn_rpc_reply_error(req, VN_RPC_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    res = cJSON_CreateObject();
+    if (p->has_config) {
+        file = p->has_path ? p->path : NULL;
+        ret = vn_conf_parse(p->config, strlen(p->config), conf, errs);
+    } else if (ctl->has_config_file) {
+        file = ctl->config_path;
+        ret = vn_conf_load(ctl->config_path, conf, errs);
+    } else {
+        file = NULL;
+        ret = 0;
+        vn_json_add_str(res, "note", "no configuration file: the built-in defaults are in use");
+    }
+    vn_json_add_bool(res, "valid", ret == 0);
+    vn_json_add_str(res, "file", file);
+    list = cJSON_CreateArray();
+    for (unsigned i = 0; ret < 0 && i < errs->n; i++)
+        vn_json_add_str(list, NULL, errs->msg[i]);
+    if (ret < 0 && errs->dropped) {
+        char more[64];
+
+        snprintf(more, sizeof(more), "... and %u more errors", errs->dropped);
+        vn_json_add_str(list, NULL, more);
+    }
+    if (ret < 0 && !errs->n)
+        vn_json_add_str(list, NULL, strerror(-ret));
+    vn_json_add(res, "errors", list);
+    free(errs);
+    free(conf);
+    vn_rpc_reply_result(req, res);
+}
+
+/* ---- health ---------------------------------------------------------- */
+
+static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    const struct vn_rpc_stats *st = vn_rpc_server_stats(ctl->rpc);
+    cJSON *res = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+    cJSON *devs = cJSON_CreateObject(), *rpc = cJSON_CreateObject();
+
+    vn_json_add_str(res, "status", "ok");
+    vn_json_add_str(res, "version", VERSION_STRING);
+    vn_json_add_num(res, "pid", getpid());
+    vn_json_add_num(res, "uptime_s", (double)(long long)(vn_ctl_uptime(ctl) * 1000) / 1000.0);
+    vn_json_add_num(lat, "last", (double)(long long)ctl->latency.last_us);
+    vn_json_add_num(lat, "avg", ctl->latency.samples
+                                    ? (double)(long long)(ctl->latency.sum_us /
+                                                          (double)ctl->latency.samples)
+                                    : 0);
+    vn_json_add_num(lat, "max", (double)(long long)ctl->latency.max_us);
+    vn_json_add_u64(lat, "samples", ctl->latency.samples);
+    vn_json_add(res, "loop_latency_us", lat);
+    /* The device model has no devices yet: these are real zeros, not placeholders. */
+    vn_json_add_num(devs, "total", 0);
+    vn_json_add_num(devs, "static_pf", 0);
+    vn_json_add_num(devs, "hotplug_pf", 0);
+    vn_json_add_num(devs, "vf", 0);
+    vn_json_add(res, "devices", devs);
+    vn_json_add_num(rpc, "clients", st->clients);
+    vn_json_add_u64(rpc, "requests", st->requests);
+    vn_json_add_u64(rpc, "errors", st->errors);
+    vn_json_add_u64(rpc, "clients_rejected", st->clients_rejected);
+    vn_json_add(res, "rpc", rpc);
+    vn_rpc_reply_result(req, res);
+}
+
+/* ---- methods whose backend comes later -------------------------------- */
+
+struct hotplug_params {
+    const char *ib_device;
+    const char *mac;
+    uint32_t mtu;
+    uint32_t max_queues;
+    uint32_t max_queue_size;
+    uint32_t sf_num;
+    bool has_sf_num;
+    uint64_t features;
+    bool has_features;
+    bool legacy;
+    bool has_legacy;
+};
+
+static const struct vn_rpc_param hotplug_params[] = {
+    VN_RPC_REQ_STR(struct hotplug_params, ib_device),
+    VN_RPC_REQ_STR(struct hotplug_params, mac),
+    VN_RPC_REQ(struct hotplug_params, mtu, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_REQ(struct hotplug_params, max_queues, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_REQ(struct hotplug_params, max_queue_size, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct hotplug_params, sf_num, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct hotplug_params, features, VN_RPC_T_U64, 0, UINT64_MAX),
+    VN_RPC_OPT_BOOL(struct hotplug_params, legacy),
+};
+
+struct selector_params {
+    VN_SELECTOR_FIELDS;
+};
+
+static const struct vn_rpc_param unplug_params[] = {
+    VN_SELECTOR_PARAMS(struct selector_params),
+};
+
+struct query_params {
+    VN_SELECTOR_FIELDS;
+    bool all;
+    bool has_all;
+    bool brief;
+    bool has_brief;
+};
+
+static const struct vn_rpc_param query_params[] = {
+    VN_SELECTOR_PARAMS(struct query_params),
+    VN_RPC_OPT_BOOL(struct query_params, all),
+    VN_RPC_OPT_BOOL(struct query_params, brief),
+};
+
+struct modify_params {
+    VN_SELECTOR_FIELDS;
+    const char *target;
+    const char *mac;
+    bool has_mac;
+    uint32_t mtu;
+    bool has_mtu;
+    uint64_t features;
+    bool has_features;
+    uint32_t max_queue_size;
+    bool has_max_queue_size;
+    uint32_t msix_num;
+    bool has_msix_num;
+    const char *event_mode;
+    bool has_event_mode;
+    uint32_t period;
+    bool has_period;
+    uint32_t max_count;
+    bool has_max_count;
+    uint32_t queue_id;
+    bool has_queue_id;
+};
+
+static const struct vn_rpc_param modify_params[] = {
+    VN_SELECTOR_PARAMS(struct modify_params),
+    VN_RPC_REQ_STR(struct modify_params, target),
+    VN_RPC_OPT_STR(struct modify_params, mac),
+    VN_RPC_OPT(struct modify_params, mtu, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct modify_params, features, VN_RPC_T_U64, 0, UINT64_MAX),
+    VN_RPC_OPT(struct modify_params, max_queue_size, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct modify_params, msix_num, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT_STR(struct modify_params, event_mode),
+    VN_RPC_OPT(struct modify_params, period, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct modify_params, max_count, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct modify_params, queue_id, VN_RPC_T_U32, 0, UINT32_MAX),
+};
+
+struct stats_params {
+    VN_SELECTOR_FIELDS;
+    uint32_t queue_id;
+    bool has_queue_id;
+};
+
+static const struct vn_rpc_param stats_params[] = {
+    VN_SELECTOR_PARAMS(struct stats_params),
+    VN_RPC_OPT(struct stats_params, queue_id, VN_RPC_T_U32, 0, UINT32_MAX),
+};
+
+struct update_params {
+    bool start;
+    bool has_start;
+    bool status;
+    bool has_status;
+};
+
+static const struct vn_rpc_param update_params[] = {
+    VN_RPC_OPT_BOOL(struct update_params, start),
+    VN_RPC_OPT_BOOL(struct update_params, status),
+};
+
+struct debug_params {
+    const char *cmd;
+    const cJSON *args;
+    bool has_args;
+};
+
+static const struct vn_rpc_param debug_params[] = {
+    VN_RPC_REQ_STR(struct debug_params, cmd),
+    VN_RPC_OPT(struct debug_params, args, VN_RPC_T_JSON, 0, 0),
+};
+
+static void method_not_implemented(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    vn_rpc_reply_error(req, VN_RPC_ERR_NOT_IMPLEMENTED,
+                       "'%s' is not implemented yet in this controller",
+                       vn_rpc_request_method(req));
+}
+
+/* ---- the registry ---------------------------------------------------- */
+
+#define METHOD(NAME, SUMMARY, FLAGS, PTYPE, PTABLE, HANDLER)                      \
+    {                                                                             \
+        .name = NAME, .summary = SUMMARY, .flags = FLAGS, .params = PTABLE,       \
+        .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE),          \
+        .handler = HANDLER,                                                       \
+    }
+#define METHOD_NOPARAMS(NAME, SUMMARY, FLAGS, HANDLER)                             \
+    {                                                                             \
+        .name = NAME, .summary = SUMMARY, .flags = FLAGS, .params = NULL,         \
+        .n_params = 0, .params_size = sizeof(struct no_params), .handler = HANDLER, \
+    }
+
+const struct vn_rpc_method vn_rpc_methods[] = {
+    METHOD("hotplug", "hotplug virtnet device", VN_RPC_MUTATING, struct hotplug_params,
+           hotplug_params, method_not_implemented),
+    METHOD("unplug", "unplug virtnet device", VN_RPC_MUTATING, struct selector_params,
+           unplug_params, method_not_implemented),
+    METHOD_NOPARAMS("list", "list all virtnet devices", 0, method_not_implemented),
+    METHOD("query", "query all or individual virtnet device(s)", 0, struct query_params,
+           query_params, method_not_implemented),
+    METHOD("modify", "modify virtnet device", VN_RPC_MUTATING, struct modify_params,
+           modify_params, method_not_implemented),
+    /* log: reading levels is open; setting them is checked in the handler. */
+    METHOD("log", "set log level", 0, struct log_params, log_params, method_log),
+    METHOD_NOPARAMS("version", "show virtio net controller version info", 0, method_version),
+    METHOD_NOPARAMS("restart", "Do fast restart of controller without killing the service",
+                    VN_RPC_MUTATING, method_not_implemented),
+    METHOD("validate", "validate configurations", 0, struct validate_params, validate_params,
+           method_validate),
+    /* update: -t (status) is open; -s (start) will be checked in the handler. */
+    METHOD("update", "update controller", 0, struct update_params, update_params,
+           method_not_implemented),
+    METHOD_NOPARAMS("health", "controller health utility", 0, method_health),
+    METHOD("debug", "For debug purpose, cmds can be changed without notice", VN_RPC_MUTATING,
+           struct debug_params, debug_params, method_not_implemented),
+    METHOD("stats", "stats of virtnet device", 0, struct stats_params, stats_params,
+           method_not_implemented),
+};
+
+const size_t vn_rpc_n_methods = VN_ARRAY_SIZE(vn_rpc_methods);
