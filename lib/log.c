@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,11 +39,15 @@ static int levels[VN_LOG_N_MODULES] = {
 
 static bool log_to_stderr = true;
 static bool syslog_open;
+/* stderr is connected to the journal (systemd sets JOURNAL_STREAM): prefix
+ * lines with "<priority>" instead of a timestamp, so levels survive. */
+static bool stderr_is_journal;
 static pthread_mutex_t stderr_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void vn_log_open(const char *ident, bool to_stderr)
 {
     log_to_stderr = to_stderr;
+    stderr_is_journal = to_stderr && getenv("JOURNAL_STREAM") != NULL;
     if (!to_stderr) {
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
         syslog_open = true;
@@ -85,6 +90,13 @@ void vn_log(enum vn_log_module mod, enum vn_log_level lvl, const char *fmt, ...)
     struct tm tm;
     char stamp[32];
 
+    if (stderr_is_journal) {
+        pthread_mutex_lock(&stderr_lock);
+        fprintf(stderr, "<%d>[%s] %s: %s\n", level_prio[lvl], module_names[mod], level_names[lvl],
+                msg);
+        pthread_mutex_unlock(&stderr_lock);
+        return;
+    }
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);

@@ -1,1 +1,9 @@
-# tests/functional/: shell tests that start the real daemon in a temp dir.
+# tests/functional/: shell tests (TAP) that start the real daemon in a temp dir
+# and drive it only through `virtnet` and raw JSON-RPC.
+FUNCTIONAL_TESTS = \
+	tests/functional/cli.sh \
+	tests/functional/daemon.sh \
+	tests/functional/rpc.sh \
+	tests/functional/rpc_bad_input.sh
+TESTS += $(FUNCTIONAL_TESTS)
+EXTRA_DIST += $(FUNCTIONAL_TESTS) tests/functional/lib.sh tests/functional/rpc_raw.py

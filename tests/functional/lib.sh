@@ -1,0 +1,125 @@
+# lib.sh - sourced by the functional tests: TAP output, a controller in a
+# temporary state dir, bounded waits, and raw JSON-RPC.
+#
+# A test calls start_controller, drives it only through `virtnet` (vn) and
+# raw JSON-RPC (rpc_raw), reports each case with ok/not_ok/check, and ends
+# with done_testing.  Everything it made is removed on exit, and only the
+# processes it started are stopped, by pid.
+
+set -u
+: "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
+
+VIRTNET=$top_builddir/cli/virtnet
+DAEMON=$top_builddir/controller/virtio_net_controller
+RPC_RAW="python3 $top_srcdir/tests/functional/rpc_raw.py"
+T=$(mktemp -d "${TMPDIR:-/tmp}/virtnet-test.XXXXXX")
+chmod 0755 "$T"
+SOCK=$T/virtnet.sock
+STATE=$T/state
+CTL_PID=
+CTL_LOG=$T/controller.log
+_n=0
+_failed=0
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; _failed=1; }
+diag() { sed 's/^/# /'; }
+skip() { _n=$((_n + 1)); echo "ok $_n - $* # SKIP"; }
+
+# skip_all REASON: the whole test cannot run here (exit 77 semantics in TAP).
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# check DESC CMD...: ok when CMD succeeds; its output goes to the log otherwise.
+check() {
+    local desc=$1; shift
+    if "$@" >"$T/check.out" 2>&1; then
+        ok "$desc"
+    else
+        not_ok "$desc"
+        diag <"$T/check.out"
+    fi
+}
+
+# check_fail DESC CMD...: ok when CMD fails.
+check_fail() {
+    local desc=$1; shift
+    if "$@" >"$T/check.out" 2>&1; then
+        not_ok "$desc (unexpectedly succeeded)"
+        diag <"$T/check.out"
+    else
+        ok "$desc"
+    fi
+}
+
+# wait_until SECONDS CMD...: polls CMD every 50 ms until it succeeds or time runs out.
+wait_until() {
+    local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$(date +%s%N)" -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
+}
+
+pid_alive() { kill -0 "$1" 2>/dev/null; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+vn() { "$VIRTNET" --socket "$SOCK" "$@"; }
+
+# rpc_raw [--read-only|--no-reply|--expect-close] TEXT: sends TEXT as-is, prints the reply line.
+rpc_raw() { $RPC_RAW "$SOCK" "$@"; }
+
+# jget FILTER: jq on stdin, raw output.
+jget() { jq -r "$1"; }
+
+# start_controller [ARGS...]: starts the daemon in the foreground (in the background
+# of this shell) with the test's state dir and socket; waits until it answers.
+start_controller() {
+    "$DAEMON" --foreground --state-dir "$STATE" --socket "$SOCK" "$@" >>"$CTL_LOG" 2>&1 &
+    CTL_PID=$!
+    if ! wait_until 10 vn health; then
+        echo "# controller did not come up; its log:"
+        diag <"$CTL_LOG"
+        return 1
+    fi
+}
+
+# stop_controller: SIGTERM, then a bounded wait for exit; returns its exit status.
+stop_controller() {
+    local rc=0
+    [ -n "$CTL_PID" ] || return 0
+    kill -TERM "$CTL_PID" 2>/dev/null || true
+    if ! wait_until 10 pid_gone "$CTL_PID"; then
+        kill -KILL "$CTL_PID" 2>/dev/null || true
+        rc=137
+    fi
+    wait "$CTL_PID" 2>/dev/null || rc=$?
+    CTL_PID=
+    return $rc
+}
+
+_cleanup() {
+    if [ -n "$CTL_PID" ]; then
+        kill -KILL "$CTL_PID" 2>/dev/null || true
+        wait "$CTL_PID" 2>/dev/null || true
+    fi
+    rm -rf "$T"
+}
+trap _cleanup EXIT
+
+done_testing() {
+    echo "1..$_n"
+    if [ $_failed -ne 0 ] && [ -f "$CTL_LOG" ]; then
+        echo "# controller log:"
+        tail -n 40 "$CTL_LOG" | diag
+    fi
+    exit 0
+}
+
+need_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || skip_all "$c is not installed"
+    done
+}
+need_cmd python3 jq
