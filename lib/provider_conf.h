@@ -16,15 +16,17 @@
 #define VN_PROVIDER_FILE_MAX (64 * 1024)
 
 struct vn_provider_conf {
-    char name[VN_PROVIDER_NAME_MAX];   /* [a-z0-9_]+ as given (case kept) */
-    int64_t score;                     /* higher wins */
+    char name[VN_PROVIDER_NAME_MAX];   /* [A-Za-z0-9_-]{1,31} as given (case kept) */
+    int64_t score;                     /* higher wins; 0 when the file gives none */
 };
 
 /*
  * Parses 'len' bytes of 'text'.  Returns 0 and fills 'out', or -EINVAL with a
  * message naming the line and the reason in 'err' ('errlen' bytes).  A file
- * without a provider= line, an unknown key, a line without '=', a score that
- * is not a whole integer are errors.
+ * without a provider= line, an unknown key, a line without '=', an empty
+ * value, a score that is not a whole integer and a provider name outside
+ * [A-Za-z0-9_-]{1,31} are errors.  'out' is written only on success.
+ * -ENOMEM when a line buffer cannot be allocated.
  */
 int vn_provider_conf_parse(const char *text, size_t len, struct vn_provider_conf *out,
                            char *err, size_t errlen);
