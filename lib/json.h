@@ -2,9 +2,9 @@
  * json.h - thin wrappers over cJSON.
  *
  * Adding an item always consumes it, on success and on failure, so callers
- * never leak on an allocation error: build, then check once at the end
- * (vn_json_add* return -ENOMEM and set the object's 'broken' state by leaving
- * the item out; the caller may ignore the return and check vn_json_ok()).
+ * never leak on an allocation error: vn_json_add* return -ENOMEM and leave
+ * the item out; a caller that ignores the return gets a smaller object, never
+ * a leak or a crash.
  */
 #ifndef VN_JSON_H
 #define VN_JSON_H

@@ -30,6 +30,9 @@ int vn_parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *
         if (!isxdigit((unsigned char)*p))
             return -EINVAL;
     }
+    /* strtoull(base 16) would skip one more "0x": reject "0x0x1". */
+    if (base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        return -EINVAL;
     errno = 0;
     v = strtoull(p, &end, base);
     if (end == p || *end != '\0')
