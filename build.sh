@@ -97,7 +97,8 @@ MSG
     # VIRTNET_CONF=FILE picks a config; without it the built-in defaults apply
     # (or the installed default config, if there is one).
     exec "$BUILD_DIR/controller/virtio_net_controller" --foreground \
-        --state-dir "$RUN_DIR" --socket "$sock" ${VIRTNET_CONF:+--config "$VIRTNET_CONF"}
+        --state-dir "$RUN_DIR" --socket "$sock" --provider-lib-dir "$BUILD_DIR/providers/.libs" \
+        ${VIRTNET_CONF:+--config "$VIRTNET_CONF"}
 }
 
 # Counts TAP results in the .trs files under DIR: prints "pass fail skip".

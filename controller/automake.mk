@@ -3,6 +3,12 @@ sbin_PROGRAMS += controller/virtio_net_controller
 controller_virtio_net_controller_SOURCES = \
 	controller/main.c \
 	controller/ctl.c controller/ctl.h \
+	controller/device.c controller/device.h \
+	controller/provider.c controller/provider.h \
+	controller/rpc_device.c \
 	controller/rpc_server.c controller/rpc_server.h \
-	controller/rpc_methods.c controller/rpc_methods.h
-controller_virtio_net_controller_LDADD = lib/libvirtnet.la $(CJSON_LIBS) $(MNL_LIBS)
+	controller/rpc_methods.c controller/rpc_methods.h \
+	controller/sf.c controller/sf.h
+controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
+controller_virtio_net_controller_LDADD = recovery/librecovery.la lib/libvirtnet.la \
+	$(CJSON_LIBS) $(MNL_LIBS) $(LIBS)

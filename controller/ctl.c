@@ -17,8 +17,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "log.h"
+#include "netlink.h"
 #include "paths.h"
+#include "provider.h"
 #include "rpc_methods.h"
 #include "rpc_server.h"
 #include "util.h"
@@ -157,7 +160,9 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
         (ret = pick_path(ctl->rpc_socket, sizeof(ctl->rpc_socket), "RPC socket",
                          opts->socket_path, ctl->conf.rpc_socket, VN_DEFAULT_RPC_SOCKET)) < 0 ||
         (ret = pick_path(ctl->update_binary, sizeof(ctl->update_binary), "update binary",
-                         opts->update_binary, NULL, VN_SBINDIR "/virtio_net_controller")) < 0)
+                         opts->update_binary, NULL, VN_SBINDIR "/virtio_net_controller")) < 0 ||
+        (ret = pick_path(ctl->provider_lib_dir, sizeof(ctl->provider_lib_dir), "provider library",
+                         opts->provider_lib_dir, NULL, VN_PKGLIBDIR "/providers")) < 0)
         return ret;
 
     ret = mkdir_p(ctl->state_dir, 0750);
@@ -229,6 +234,33 @@ int vn_ctl_start(struct vn_ctl *ctl)
     ev_signal_start(ctl->loop, &ctl->sig_int);
     ev_signal_start(ctl->loop, &ctl->sig_hup);
 
+    struct vn_provider_env penv = {
+        .abi_version = VN_PROVIDER_ABI_VERSION,
+        .emu_manager = ctl->conf.is_lag ? ctl->conf.ib_dev_lag : ctl->conf.ib_dev_p0,
+        .features = ctl->conf.emu.features,
+        .max_virtq = ctl->conf.emu.max_virtq,
+        .max_queue_size = ctl->conf.emu.max_queue_size,
+    };
+
+    ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv, &ctl->providers);
+    if (ret < 0)
+        return ret;
+
+    ret = vn_nl_open(&ctl->nl);
+    if (ret < 0) {
+        VN_ERR(MAIN, "cannot open rtnetlink: %s", strerror(-ret));
+        return ret;
+    }
+    struct vn_dev_mgr_cfg dcfg = {
+        .conf = &ctl->conf,
+        .recovery_dir = ctl->recovery_dir,
+        .nl = ctl->nl,
+    };
+
+    ret = vn_dev_mgr_create(&dcfg, &ctl->devs);
+    if (ret < 0)
+        return ret;
+
     ret = vn_rpc_server_create(ctl->loop, &cfg, &ctl->rpc);
     if (ret < 0)
         return ret;
@@ -244,6 +276,12 @@ void vn_ctl_stop(struct vn_ctl *ctl)
     ev_timer_stop(ctl->loop, &ctl->latency_timer);
     vn_rpc_server_destroy(ctl->rpc);
     ctl->rpc = NULL;
+    vn_dev_mgr_destroy(ctl->devs);
+    ctl->devs = NULL;
+    vn_nl_close(ctl->nl);
+    ctl->nl = NULL;
+    vn_providers_unload(ctl->providers);
+    ctl->providers = NULL;
     ev_signal_stop(ctl->loop, &ctl->sig_term);
     ev_signal_stop(ctl->loop, &ctl->sig_int);
     ev_signal_stop(ctl->loop, &ctl->sig_hup);

@@ -19,6 +19,9 @@
 #include "conf.h"
 
 struct vn_rpc_server;
+struct vn_dev_mgr;
+struct vn_nl;
+struct vn_providers;
 
 /* What main() got on the command line; NULL = not given. */
 struct vn_ctl_opts {
@@ -26,6 +29,7 @@ struct vn_ctl_opts {
     const char *socket_path;
     const char *state_dir;
     const char *update_binary;   /* binary `virtnet update -s` would start */
+    const char *provider_lib_dir;/* where NAME.so providers are */
     bool foreground;
 };
 
@@ -39,8 +43,12 @@ struct vn_ctl {
     char providers_dir[PATH_MAX];
     char rpc_socket[PATH_MAX];
     char update_binary[PATH_MAX];
+    char provider_lib_dir[PATH_MAX];
     int lock_fd;                       /* flock'ed state-dir lock, -1 if none */
 
+    struct vn_nl *nl;                  /* rtnetlink socket (representors) */
+    struct vn_providers *providers;    /* the datapath provider */
+    struct vn_dev_mgr *devs;           /* every emulated function */
     struct vn_rpc_server *rpc;
 
     ev_signal sig_term, sig_int, sig_hup;
@@ -64,7 +72,10 @@ struct vn_ctl {
  */
 int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_opts *opts);
 
-/* Starts the RPC server, signal handlers and the loop probe. Returns 0 or -errno. */
+/*
+ * Creates the devices (restoring them from recovery files), then starts the
+ * RPC server, signal handlers and the loop probe. Returns 0 or -errno.
+ */
 int vn_ctl_start(struct vn_ctl *ctl);
 
 /* Stops everything vn_ctl_start() started; idempotent. */

@@ -38,10 +38,12 @@ static void usage(FILE *f)
             "  -l, --log-level LEVEL    initial level of every module: error, warn, info, debug\n"
             "      --update-binary PATH the controller `virtnet update -s` starts\n"
             "                           (default %s/virtio_net_controller)\n"
+            "      --provider-lib-dir DIR where the provider libraries (NAME.so) are\n"
+            "                           (default %s/providers)\n"
             "  -V, --version            print the version and exit\n"
             "  -h, --help               print this help and exit\n",
             PACKAGE_VERSION, VN_DEFAULT_CONFIG, VN_DEFAULT_RPC_SOCKET, VN_DEFAULT_STATE_DIR,
-            VN_SBINDIR);
+            VN_SBINDIR, VN_PKGLIBDIR);
 }
 
 /*
@@ -94,7 +96,7 @@ static void report_ready(int fd, char status)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_UPDATE_BINARY = 256 };
+    enum { OPT_UPDATE_BINARY = 256, OPT_PROVIDER_LIB_DIR };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "socket", required_argument, NULL, 's' },
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
         { "foreground", no_argument, NULL, 'f' },
         { "log-level", required_argument, NULL, 'l' },
         { "update-binary", required_argument, NULL, OPT_UPDATE_BINARY },
+        { "provider-lib-dir", required_argument, NULL, OPT_PROVIDER_LIB_DIR },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -135,6 +138,9 @@ int main(int argc, char **argv)
             break;
         case OPT_UPDATE_BINARY:
             opts.update_binary = optarg;
+            break;
+        case OPT_PROVIDER_LIB_DIR:
+            opts.provider_lib_dir = optarg;
             break;
         case 'V':
             printf("virtio_net_controller v%s\n", PACKAGE_VERSION);

@@ -5,7 +5,8 @@
  * params with the table before the handler runs, so a handler only
  * validates meaning, acts and replies.  Methods whose backend comes with a
  * later part of the controller decode their params and answer
- * "not implemented yet" (VN_RPC_ERR_NOT_IMPLEMENTED).
+ * "not implemented yet" (VN_RPC_ERR_NOT_IMPLEMENTED).  Device methods live
+ * in rpc_device.c.
  */
 #include <config.h>
 
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "device.h"
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -32,24 +34,7 @@
 #define VERSION_STRING "v" PACKAGE_VERSION
 #define VERSION_PROBE_TIMEOUT_MS 3000
 
-/* Common device selector: -p PF [-v VF] | -u VUID. */
-#define VN_SELECTOR_FIELDS                    \
-    uint32_t pf;                              \
-    bool has_pf;                              \
-    uint32_t vf;                              \
-    bool has_vf;                              \
-    const char *vuid;                         \
-    bool has_vuid
-#define VN_SELECTOR_PARAMS(S)                                  \
-    VN_RPC_OPT(S, pf, VN_RPC_T_U32, 0, UINT32_MAX),            \
-    VN_RPC_OPT(S, vf, VN_RPC_T_U32, 0, UINT32_MAX),            \
-    VN_RPC_OPT_STR(S, vuid)
-
 /* ---- version --------------------------------------------------------- */
-
-struct no_params {
-    char unused;
-};
 
 /*
  * Runs '<binary> --version' and extracts its "vX.Y.Z" token into 'out'.
@@ -274,11 +259,14 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add_num(lat, "max", (double)(long long)ctl->latency.max_us);
     vn_json_add_u64(lat, "samples", ctl->latency.samples);
     vn_json_add(res, "loop_latency_us", lat);
-    /* The device model has no devices yet: these are real zeros, not placeholders. */
-    vn_json_add_num(devs, "total", 0);
-    vn_json_add_num(devs, "static_pf", 0);
-    vn_json_add_num(devs, "hotplug_pf", 0);
-    vn_json_add_num(devs, "vf", 0);
+    struct vn_dev_counts n = { 0 };
+
+    if (ctl->devs)
+        vn_dev_counts(ctl->devs, &n);
+    vn_json_add_num(devs, "total", n.total);
+    vn_json_add_num(devs, "static_pf", n.static_pf);
+    vn_json_add_num(devs, "hotplug_pf", n.hotplug_pf);
+    vn_json_add_num(devs, "vf", n.vf);
     vn_json_add(res, "devices", devs);
     vn_json_add_num(rpc, "clients", st->clients);
     vn_json_add_u64(rpc, "requests", st->requests);
@@ -289,90 +277,6 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
 }
 
 /* ---- methods whose backend comes later -------------------------------- */
-
-struct hotplug_params {
-    const char *ib_device;
-    const char *mac;
-    uint32_t mtu;
-    uint32_t max_queues;
-    uint32_t max_queue_size;
-    uint32_t sf_num;
-    bool has_sf_num;
-    uint64_t features;
-    bool has_features;
-    bool legacy;
-    bool has_legacy;
-};
-
-static const struct vn_rpc_param hotplug_params[] = {
-    VN_RPC_REQ_STR(struct hotplug_params, ib_device),
-    VN_RPC_REQ_STR(struct hotplug_params, mac),
-    VN_RPC_REQ(struct hotplug_params, mtu, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_REQ(struct hotplug_params, max_queues, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_REQ(struct hotplug_params, max_queue_size, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct hotplug_params, sf_num, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct hotplug_params, features, VN_RPC_T_U64, 0, UINT64_MAX),
-    VN_RPC_OPT_BOOL(struct hotplug_params, legacy),
-};
-
-struct selector_params {
-    VN_SELECTOR_FIELDS;
-};
-
-static const struct vn_rpc_param unplug_params[] = {
-    VN_SELECTOR_PARAMS(struct selector_params),
-};
-
-struct query_params {
-    VN_SELECTOR_FIELDS;
-    bool all;
-    bool has_all;
-    bool brief;
-    bool has_brief;
-};
-
-static const struct vn_rpc_param query_params[] = {
-    VN_SELECTOR_PARAMS(struct query_params),
-    VN_RPC_OPT_BOOL(struct query_params, all),
-    VN_RPC_OPT_BOOL(struct query_params, brief),
-};
-
-struct modify_params {
-    VN_SELECTOR_FIELDS;
-    const char *target;
-    const char *mac;
-    bool has_mac;
-    uint32_t mtu;
-    bool has_mtu;
-    uint64_t features;
-    bool has_features;
-    uint32_t max_queue_size;
-    bool has_max_queue_size;
-    uint32_t msix_num;
-    bool has_msix_num;
-    const char *event_mode;
-    bool has_event_mode;
-    uint32_t period;
-    bool has_period;
-    uint32_t max_count;
-    bool has_max_count;
-    uint32_t queue_id;
-    bool has_queue_id;
-};
-
-static const struct vn_rpc_param modify_params[] = {
-    VN_SELECTOR_PARAMS(struct modify_params),
-    VN_RPC_REQ_STR(struct modify_params, target),
-    VN_RPC_OPT_STR(struct modify_params, mac),
-    VN_RPC_OPT(struct modify_params, mtu, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct modify_params, features, VN_RPC_T_U64, 0, UINT64_MAX),
-    VN_RPC_OPT(struct modify_params, max_queue_size, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct modify_params, msix_num, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT_STR(struct modify_params, event_mode),
-    VN_RPC_OPT(struct modify_params, period, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct modify_params, max_count, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct modify_params, queue_id, VN_RPC_T_U32, 0, UINT32_MAX),
-};
 
 struct stats_params {
     VN_SELECTOR_FIELDS;
@@ -397,17 +301,6 @@ static const struct vn_rpc_param update_params[] = {
     VN_RPC_OPT_BOOL(struct update_params, status),
 };
 
-struct debug_params {
-    const char *cmd;
-    const cJSON *args;
-    bool has_args;
-};
-
-static const struct vn_rpc_param debug_params[] = {
-    VN_RPC_REQ_STR(struct debug_params, cmd),
-    VN_RPC_OPT(struct debug_params, args, VN_RPC_T_JSON, 0, 0),
-};
-
 static void method_not_implemented(void *ctx, struct vn_rpc_request *req, void *params)
 {
     vn_rpc_reply_error(req, VN_RPC_ERR_NOT_IMPLEMENTED,
@@ -417,43 +310,26 @@ static void method_not_implemented(void *ctx, struct vn_rpc_request *req, void *
 
 /* ---- the registry ---------------------------------------------------- */
 
-#define METHOD(NAME, SUMMARY, FLAGS, PTYPE, PTABLE, HANDLER)                      \
-    {                                                                             \
-        .name = NAME, .summary = SUMMARY, .flags = FLAGS, .params = PTABLE,       \
-        .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE),          \
-        .handler = HANDLER,                                                       \
-    }
-#define METHOD_NOPARAMS(NAME, SUMMARY, FLAGS, HANDLER)                             \
-    {                                                                             \
-        .name = NAME, .summary = SUMMARY, .flags = FLAGS, .params = NULL,         \
-        .n_params = 0, .params_size = sizeof(struct no_params), .handler = HANDLER, \
-    }
+VN_RPC_METHOD(log, "set log level", 0, struct log_params, log_params, method_log);
+VN_RPC_METHOD_NOPARAMS(version, "show virtio net controller version info", 0, method_version);
+VN_RPC_METHOD_NOPARAMS(restart, "Do fast restart of controller without killing the service",
+                       VN_RPC_MUTATING, method_not_implemented);
+VN_RPC_METHOD(validate, "validate configurations", 0, struct validate_params, validate_params,
+              method_validate);
+/* update: -t (status) is open; -s (start) will be checked in the handler. */
+VN_RPC_METHOD(update, "update controller", 0, struct update_params, update_params,
+              method_not_implemented);
+VN_RPC_METHOD_NOPARAMS(health, "controller health utility", 0, method_health);
+VN_RPC_METHOD(stats, "stats of virtnet device", 0, struct stats_params, stats_params,
+              method_not_implemented);
 
-const struct vn_rpc_method vn_rpc_methods[] = {
-    METHOD("hotplug", "hotplug virtnet device", VN_RPC_MUTATING, struct hotplug_params,
-           hotplug_params, method_not_implemented),
-    METHOD("unplug", "unplug virtnet device", VN_RPC_MUTATING, struct selector_params,
-           unplug_params, method_not_implemented),
-    METHOD_NOPARAMS("list", "list all virtnet devices", 0, method_not_implemented),
-    METHOD("query", "query all or individual virtnet device(s)", 0, struct query_params,
-           query_params, method_not_implemented),
-    METHOD("modify", "modify virtnet device", VN_RPC_MUTATING, struct modify_params,
-           modify_params, method_not_implemented),
-    /* log: reading levels is open; setting them is checked in the handler. */
-    METHOD("log", "set log level", 0, struct log_params, log_params, method_log),
-    METHOD_NOPARAMS("version", "show virtio net controller version info", 0, method_version),
-    METHOD_NOPARAMS("restart", "Do fast restart of controller without killing the service",
-                    VN_RPC_MUTATING, method_not_implemented),
-    METHOD("validate", "validate configurations", 0, struct validate_params, validate_params,
-           method_validate),
-    /* update: -t (status) is open; -s (start) will be checked in the handler. */
-    METHOD("update", "update controller", 0, struct update_params, update_params,
-           method_not_implemented),
-    METHOD_NOPARAMS("health", "controller health utility", 0, method_health),
-    METHOD("debug", "For debug purpose, cmds can be changed without notice", VN_RPC_MUTATING,
-           struct debug_params, debug_params, method_not_implemented),
-    METHOD("stats", "stats of virtnet device", 0, struct stats_params, stats_params,
-           method_not_implemented),
+/* In the order `virtnet -h` lists the sub-commands. */
+const struct vn_rpc_method *const vn_rpc_methods[] = {
+    &vn_rpc_method_hotplug, &vn_rpc_method_unplug,   &vn_rpc_method_list,
+    &vn_rpc_method_query,   &vn_rpc_method_modify,   &vn_rpc_method_log,
+    &vn_rpc_method_version, &vn_rpc_method_restart,  &vn_rpc_method_validate,
+    &vn_rpc_method_update,  &vn_rpc_method_health,   &vn_rpc_method_debug,
+    &vn_rpc_method_stats,
 };
 
 const size_t vn_rpc_n_methods = VN_ARRAY_SIZE(vn_rpc_methods);

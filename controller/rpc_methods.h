@@ -7,10 +7,46 @@
 #define VN_RPC_METHODS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
 
 #include "rpc_server.h"
 
-extern const struct vn_rpc_method vn_rpc_methods[];
+/* The registry: every method, in the order `virtnet -h` lists them. */
+extern const struct vn_rpc_method *const vn_rpc_methods[];
 extern const size_t vn_rpc_n_methods;
+
+/* Defines method NAME as vn_rpc_method_NAME with its params struct and table. */
+#define VN_RPC_METHOD(NAME, SUMMARY, FLAGS, PTYPE, PTABLE, HANDLER)                          \
+    const struct vn_rpc_method vn_rpc_method_##NAME = {                                      \
+        .name = #NAME, .summary = SUMMARY, .flags = FLAGS, .params = PTABLE,                 \
+        .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE), .handler = HANDLER, \
+    }
+#define VN_RPC_METHOD_NOPARAMS(NAME, SUMMARY, FLAGS, HANDLER)                                \
+    const struct vn_rpc_method vn_rpc_method_##NAME = {                                      \
+        .name = #NAME, .summary = SUMMARY, .flags = FLAGS, .params = NULL, .n_params = 0,    \
+        .params_size = 1, .handler = HANDLER,                                                \
+    }
+
+/* Common device selector: -p PF [-v VF] | -u VUID. */
+#define VN_SELECTOR_FIELDS \
+    uint32_t pf;           \
+    bool has_pf;           \
+    uint32_t vf;           \
+    bool has_vf;           \
+    const char *vuid;      \
+    bool has_vuid
+#define VN_SELECTOR_PARAMS(S)                       \
+    VN_RPC_OPT(S, pf, VN_RPC_T_U32, 0, UINT32_MAX), \
+    VN_RPC_OPT(S, vf, VN_RPC_T_U32, 0, UINT32_MAX), VN_RPC_OPT_STR(S, vuid)
+
+/* rpc_methods.c: controller-wide methods. */
+extern const struct vn_rpc_method vn_rpc_method_log, vn_rpc_method_version,
+    vn_rpc_method_restart, vn_rpc_method_validate, vn_rpc_method_update, vn_rpc_method_health,
+    vn_rpc_method_stats;
+/* rpc_device.c: devices. */
+extern const struct vn_rpc_method vn_rpc_method_hotplug, vn_rpc_method_unplug,
+    vn_rpc_method_list, vn_rpc_method_query, vn_rpc_method_modify, vn_rpc_method_debug;
 
 #endif /* VN_RPC_METHODS_H */

@@ -72,7 +72,7 @@ struct vn_rpc_server {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     bool has_group;
     gid_t group;
-    const struct vn_rpc_method *methods;
+    const struct vn_rpc_method *const *methods;
     size_t n_methods;
     void *ctx;
     struct vn_rpc_limits limits;
@@ -282,8 +282,8 @@ const char *vn_rpc_request_method(const struct vn_rpc_request *req)
 static const struct vn_rpc_method *find_method(const struct vn_rpc_server *srv, const char *name)
 {
     for (size_t i = 0; i < srv->n_methods; i++)
-        if (!strcmp(srv->methods[i].name, name))
-            return &srv->methods[i];
+        if (!strcmp(srv->methods[i]->name, name))
+            return srv->methods[i];
     return NULL;
 }
 

@@ -80,7 +80,7 @@ struct vn_rpc_stats {
 struct vn_rpc_server_cfg {
     const char *path;                  /* socket path */
     const char *group;                 /* group allowed to mutate, or NULL/"" */
-    const struct vn_rpc_method *methods;
+    const struct vn_rpc_method *const *methods; /* the registry (rpc_methods.c) */
     size_t n_methods;
     void *ctx;                         /* passed to handlers */
     struct vn_rpc_limits limits;

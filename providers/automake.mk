@@ -1,1 +1,28 @@
-# providers/: (see the folder's README)
+# providers/: datapath providers, one shared object each, loaded by the
+# controller from $(providerdir).  Only the entry point is exported.
+providerdir = $(pkglibdir)/providers
+provider_LTLIBRARIES = providers/sw.la providers/ace.la providers/dpa.la
+PROVIDER_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^vn_provider_entry$$'
+PROVIDER_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
+providers_sw_la_SOURCES = providers/sw/sw.c
+providers_sw_la_CFLAGS = $(PROVIDER_CFLAGS)
+providers_sw_la_LDFLAGS = $(PROVIDER_LDFLAGS)
+
+providers_ace_la_SOURCES = providers/mlx5/mlx5_provider.c
+providers_ace_la_CPPFLAGS = $(AM_CPPFLAGS) -DVN_PROVIDER_NAME='"ace"'
+providers_ace_la_CFLAGS = $(PROVIDER_CFLAGS) $(IBVERBS_CFLAGS)
+providers_ace_la_LDFLAGS = $(PROVIDER_LDFLAGS)
+providers_ace_la_LIBADD = $(IBVERBS_LIBS)
+
+providers_dpa_la_SOURCES = providers/mlx5/mlx5_provider.c
+providers_dpa_la_CPPFLAGS = $(AM_CPPFLAGS) -DVN_PROVIDER_NAME='"dpa"'
+providers_dpa_la_CFLAGS = $(PROVIDER_CFLAGS) $(IBVERBS_CFLAGS)
+providers_dpa_la_LDFLAGS = $(PROVIDER_LDFLAGS)
+providers_dpa_la_LIBADD = $(IBVERBS_LIBS)
+
+
+virtnetincludedir = $(includedir)/virtnet
+virtnetinclude_HEADERS = include/virtnet/provider.h
+
+EXTRA_DIST += conf/providers/sw.provider

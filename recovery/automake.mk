@@ -1,1 +1,4 @@
-# recovery/: (see the folder's README)
+# recovery/: the recovery store (one JSON file per device, atomic writes).
+noinst_LTLIBRARIES += recovery/librecovery.la
+recovery_librecovery_la_SOURCES = recovery/recovery.c recovery/recovery.h
+recovery_librecovery_la_LIBADD = lib/libvirtnet.la

@@ -3,7 +3,9 @@
 FUNCTIONAL_TESTS = \
 	tests/functional/cli.sh \
 	tests/functional/daemon.sh \
+	tests/functional/devices.sh \
 	tests/functional/rpc.sh \
-	tests/functional/rpc_bad_input.sh
+	tests/functional/rpc_bad_input.sh \
+	tests/functional/static_vf.sh
 TESTS += $(FUNCTIONAL_TESTS)
 EXTRA_DIST += $(FUNCTIONAL_TESTS) tests/functional/lib.sh tests/functional/rpc_raw.py

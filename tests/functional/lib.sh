@@ -75,7 +75,8 @@ jget() { jq -r "$1"; }
 # start_controller [ARGS...]: starts the daemon in the foreground (in the background
 # of this shell) with the test's state dir and socket; waits until it answers.
 start_controller() {
-    "$DAEMON" --foreground --state-dir "$STATE" --socket "$SOCK" "$@" >>"$CTL_LOG" 2>&1 &
+    "$DAEMON" --foreground --state-dir "$STATE" --socket "$SOCK" \
+        --provider-lib-dir "$top_builddir/providers/.libs" "$@" >>"$CTL_LOG" 2>&1 &
     CTL_PID=$!
     if ! wait_until 10 vn health; then
         echo "# controller did not come up; its log:"
@@ -98,11 +99,29 @@ stop_controller() {
     return $rc
 }
 
+# A serial (VUID prefix) and SF number range of this test run only, so tests
+# running side by side never share a representor name.
+SERIAL=T$(printf '%05d' $(( $$ % 100000 )))
+sfbase=$(( 10000 + ($$ % 800) * 100 ))
+_reps=()
+# track_rep NAME: a representor this test made; removed on exit if still there.
+track_rep() { _reps+=("$1"); }
+
+need_root_tun() {
+    [ "$(id -u)" -eq 0 ] || skip_all "needs root (creates tap representors)"
+    [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
+    command -v ip >/dev/null || skip_all "needs iproute2"
+}
+
 _cleanup() {
     if [ -n "$CTL_PID" ]; then
         kill -KILL "$CTL_PID" 2>/dev/null || true
         wait "$CTL_PID" 2>/dev/null || true
     fi
+    local r
+    for r in "${_reps[@]}"; do
+        ip link del "$r" 2>/dev/null || true
+    done
     rm -rf "$T"
 }
 trap _cleanup EXIT
