@@ -1,0 +1,647 @@
+/*
+ * virtnet.c - the `virtnet` command: a thin JSON-RPC client of
+ * virtio_net_controller.
+ *
+ * Every sub-command of the vendor's CLI, with its short and long options,
+ * turns into one JSON-RPC call (docs/rpc.md); the result is printed as
+ * pretty JSON.  Only syntax is checked here (integers are integers,
+ * required options are present, selectors do not clash); what the values
+ * mean is the daemon's business.
+ *
+ * Exit status: 0 success, 1 the controller answered an error (one line on
+ * stderr), 2 usage error, 3 the controller could not be reached.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "paths.h"
+#include "rpc_client.h"
+#include "util.h"
+
+#define EXIT_RPC_ERROR 1
+#define EXIT_USAGE 2
+#define EXIT_CONNECT 3
+#define CONFIG_MAX (1024 * 1024)
+
+enum opt_kind {
+    O_FLAG,   /* sets the member to true */
+    O_U32,    /* a decimal integer */
+    O_STR,    /* a string */
+    O_HEX,    /* a feature mask: hex (0x...) or decimal, sent as a string */
+};
+
+struct cli_opt {
+    char short_name;
+    const char *long_name;
+    const char *metavar;      /* NULL for a flag */
+    enum opt_kind kind;
+    const char *member;       /* params member it sets */
+    bool required;
+    const char *help;
+};
+
+struct cli_cmd;
+typedef int cmd_fn(const struct cli_cmd *cmd, int argc, char **argv);
+
+struct cli_cmd {
+    const char *name;
+    const char *help;
+    const char *synopsis;     /* after "usage: virtnet NAME" */
+    const struct cli_opt *opts;
+    size_t n_opts;
+    cmd_fn *run;
+    const char *epilog;       /* extra help text, or NULL */
+};
+
+static const char *sock_path;
+static int timeout_s = 60;
+
+/* ---- help ------------------------------------------------------------- */
+
+static void print_opts(FILE *f, const struct cli_opt *opts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct cli_opt *o = &opts[i];
+        char left[64];
+
+        if (o->metavar)
+            snprintf(left, sizeof(left), "-%c %s, --%s %s", o->short_name, o->metavar,
+                     o->long_name, o->metavar);
+        else
+            snprintf(left, sizeof(left), "-%c, --%s", o->short_name, o->long_name);
+        fprintf(f, "  %-40s %s%s\n", left, o->help, o->required ? " (required)" : "");
+    }
+}
+
+static void cmd_help(const struct cli_cmd *cmd, FILE *f)
+{
+    fprintf(f, "usage: virtnet %s %s\n\n%s\n\noptions:\n  %-40s %s\n", cmd->name, cmd->synopsis,
+            cmd->help, "-h, --help", "show this help message and exit");
+    print_opts(f, cmd->opts, cmd->n_opts);
+    if (cmd->epilog)
+        fprintf(f, "\n%s", cmd->epilog);
+}
+
+static int usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "virtnet%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'virtnet %s%s-h'.\n", cmd ? cmd->name : "", cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+/* ---- the call ---------------------------------------------------------- */
+
+static void print_json(const cJSON *j)
+{
+    char *text = vn_json_print_pretty(j);
+
+    if (text) {
+        puts(text);
+        free(text);
+    }
+}
+
+/* Calls 'method' (params consumed) and prints the answer; returns the exit status. */
+static int call(const char *method, cJSON *params, cJSON **keep_result)
+{
+    struct vn_rpc_response resp;
+    int ret = vn_rpc_call(sock_path, method, params, timeout_s * 1000, &resp);
+
+    if (ret < 0) {
+        const char *why = ret == -ENOENT         ? "no such socket (is virtio_net_controller running?)"
+                          : ret == -ECONNREFUSED ? "connection refused (is virtio_net_controller running?)"
+                          : ret == -ETIMEDOUT    ? "no answer in time"
+                          : ret == -EPROTO       ? "the answer is not a JSON-RPC response"
+                                                 : strerror(-ret);
+
+        fprintf(stderr, "virtnet: cannot talk to the controller at %s: %s\n", sock_path, why);
+        return EXIT_CONNECT;
+    }
+    if (!resp.result) {
+        fprintf(stderr, "virtnet: error: %s (code %d)\n", resp.err_message, resp.err_code);
+        vn_rpc_response_fini(&resp);
+        return EXIT_RPC_ERROR;
+    }
+    print_json(resp.result);
+    if (keep_result) {
+        *keep_result = resp.result;
+        resp.result = NULL;
+    }
+    vn_rpc_response_fini(&resp);
+    return 0;
+}
+
+/* ---- option parsing ------------------------------------------------------ */
+
+/*
+ * Parses argv against 'opts' into members of 'params'.  Stops at the first
+ * non-option argument when 'stop_at_positional'.  Returns 0, or a usage
+ * error status (message printed).
+ */
+static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, size_t n, int argc,
+                      char **argv, cJSON *params, bool stop_at_positional)
+{
+    struct option longopts[24];
+    char shortopts[64];
+    size_t si = 0;
+    int c;
+
+    if (stop_at_positional)
+        shortopts[si++] = '+';
+    shortopts[si++] = ':';
+    shortopts[si++] = 'h';
+    longopts[0] = (struct option){ "help", no_argument, NULL, 'h' };
+    for (size_t i = 0; i < n; i++) {
+        longopts[i + 1] = (struct option){ opts[i].long_name,
+                                           opts[i].metavar ? required_argument : no_argument, NULL,
+                                           opts[i].short_name };
+        shortopts[si++] = opts[i].short_name;
+        if (opts[i].metavar)
+            shortopts[si++] = ':';
+    }
+    longopts[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+    shortopts[si] = '\0';
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        const struct cli_opt *o = NULL;
+
+        if (c == 'h') {
+            cmd_help(cmd, stdout);
+            exit(0);
+        }
+        if (c == '?')
+            return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if (c == ':')
+            return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+        for (size_t i = 0; i < n; i++)
+            if (opts[i].short_name == c)
+                o = &opts[i];
+        if (!o)
+            return usage_error(cmd, "unexpected option");
+        if (cJSON_GetObjectItemCaseSensitive(params, o->member))
+            return usage_error(cmd, "--%s given twice", o->long_name);
+        switch (o->kind) {
+        case O_FLAG:
+            vn_json_add_bool(params, o->member, true);
+            break;
+        case O_U32: {
+            uint64_t v;
+
+            if (vn_parse_u64(optarg, 10, 0, UINT32_MAX, &v) < 0)
+                return usage_error(cmd, "--%s: '%s' is not a whole number in [0, %u]",
+                                   o->long_name, optarg, UINT32_MAX);
+            vn_json_add_num(params, o->member, (double)v);
+            break;
+        }
+        case O_HEX: {
+            uint64_t v;
+
+            if (vn_parse_u64(optarg, strncmp(optarg, "0x", 2) && strncmp(optarg, "0X", 2) ? 10 : 16,
+                             0, UINT64_MAX, &v) < 0)
+                return usage_error(cmd, "--%s: '%s' is not a number (hex with 0x, or decimal)",
+                                   o->long_name, optarg);
+            vn_json_add_hex(params, o->member, v);
+            break;
+        }
+        case O_STR:
+            vn_json_add_str(params, o->member, optarg);
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (opts[i].required && !cJSON_GetObjectItemCaseSensitive(params, opts[i].member))
+            return usage_error(cmd, "the option -%c/--%s is required", opts[i].short_name,
+                               opts[i].long_name);
+    return 0;
+}
+
+static bool has(const cJSON *params, const char *member)
+{
+    return cJSON_GetObjectItemCaseSensitive(params, member) != NULL;
+}
+
+/* -p PF [-v VF] | -u VUID: returns a usage status or 0. 'required': one must be given. */
+static int check_selector(const struct cli_cmd *cmd, const cJSON *params, bool required)
+{
+    if (has(params, "vuid") && (has(params, "pf") || has(params, "vf")))
+        return usage_error(cmd, "give either -p PF [-v VF] or -u VUID, not both");
+    if (has(params, "vf") && !has(params, "pf"))
+        return usage_error(cmd, "-v VF needs -p PF");
+    if (required && !has(params, "pf") && !has(params, "vuid"))
+        return usage_error(cmd, "one of -p PF or -u VUID is required");
+    return 0;
+}
+
+/* Runs a command whose params are just its options. */
+static int run_simple(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
+
+    if (ret == 0 && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (ret) {
+        cJSON_Delete(params);
+        return ret;
+    }
+    return call(cmd->name, params, NULL);
+}
+
+/* ---- the sub-commands ------------------------------------------------------ */
+
+#define SELECTOR_OPTS                                                                          \
+    { 'p', "pf", "PF", O_U32, "pf", false, "PF id (see virtnet list)" },                       \
+    { 'v', "vf", "VF", O_U32, "vf", false, "VF id, with -p (see virtnet list)" },              \
+    { 'u', "vuid", "VUID", O_STR, "vuid", false, "VUID of the device (see virtnet list)" }
+
+static const struct cli_opt hotplug_opts[] = {
+    { 'i', "ib_device", "IB_DEVICE", O_STR, "ib_device", true,
+      "RDMA device of the port: mlx5_0 (port 1), mlx5_1 (port 2), mlx5_bond_0 (LAG)" },
+    { 'm', "mac", "MAC", O_STR, "mac", true, "MAC address of the device" },
+    { 't', "mtu", "MTU", O_U32, "mtu", true, "MTU of the device" },
+    { 'n', "max_queues", "MAX_QUEUES", O_U32, "max_queues", true, "number of virtqueues" },
+    { 's', "max_queue_size", "MAX_QUEUE_SIZE", O_U32, "max_queue_size", true,
+      "entries per virtqueue (a power of two)" },
+    { 'u', "sf_num", "SF_NUM", O_U32, "sf_num", false, "SF number of the representor (>= 1000)" },
+    { 'f', "features", "FEATURES", O_HEX, "features", false,
+      "feature bits to enable in addition to the defaults, hex (see virtnet list)" },
+    { 'l', "legacy", NULL, O_FLAG, "legacy", false, "create a transitional (virtio 0.95) device" },
+};
+
+static const struct cli_opt unplug_opts[] = {
+    { 'p', "pf", "PF", O_U32, "pf", false, "PF id of the hotplug device" },
+    { 'u', "vuid", "VUID", O_STR, "vuid", false, "VUID of the hotplug device" },
+};
+
+static int run_unplug(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
+
+    if (!ret && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!ret && has(params, "pf") == has(params, "vuid"))
+        ret = usage_error(cmd, "exactly one of -p PF or -u VUID is required");
+    if (ret) {
+        cJSON_Delete(params);
+        return ret;
+    }
+    return call(cmd->name, params, NULL);
+}
+
+static const struct cli_opt query_opts[] = {
+    { 'a', "all", NULL, O_FLAG, "all", false, "query all devices (the default)" },
+    SELECTOR_OPTS,
+    { 'b', "brief", NULL, O_FLAG, "brief", false, "leave out queue information" },
+};
+
+static int run_query(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
+
+    if (!ret && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!ret)
+        ret = check_selector(cmd, params, false);
+    if (!ret && has(params, "all") && (has(params, "pf") || has(params, "vuid")))
+        ret = usage_error(cmd, "-a cannot be combined with -p or -u");
+    if (ret) {
+        cJSON_Delete(params);
+        return ret;
+    }
+    return call(cmd->name, params, NULL);
+}
+
+static const struct cli_opt modify_sel_opts[] = { SELECTOR_OPTS };
+
+static const struct cli_opt modify_dev_opts[] = {
+    { 'm', "mac", "MAC", O_STR, "mac", false, "new MAC address" },
+    { 't', "mtu", "MTU", O_U32, "mtu", false, "new MTU" },
+    { 'f', "features", "FEATURES", O_HEX, "features", false, "new feature bits, hex" },
+    { 'q', "max_queue_size", "MAX_QUEUE_SIZE", O_U32, "max_queue_size", false,
+      "new max queue size" },
+    { 'n', "msix_num", "MSIX_NUM", O_U32, "msix_num", false,
+      "new number of MSI-X vectors (VFs only)" },
+};
+
+static const struct cli_opt modify_queue_opts[] = {
+    { 'e', "event_mode", "MODE", O_STR, "event_mode", false,
+      "interrupt mode: event (default) or adaptive" },
+    { 'n', "period", "PERIOD", O_U32, "period", false,
+      "interrupt coalescing period, microseconds" },
+    { 'c', "max_count", "MAX_COUNT", O_U32, "max_count", false,
+      "completions per interrupt at most" },
+    { 'q', "queue_id", "QUEUE_ID", O_U32, "queue_id", false,
+      "only this queue (default: every queue)" },
+};
+
+static const struct cli_cmd modify_dev_cmd = {
+    "modify device", "modify device options", "[-h] [-m MAC] [-t MTU] [-f FEATURES] "
+    "[-q MAX_QUEUE_SIZE] [-n MSIX_NUM]", modify_dev_opts, VN_ARRAY_SIZE(modify_dev_opts), NULL, NULL,
+};
+static const struct cli_cmd modify_queue_cmd = {
+    "modify queue", "modify queue options", "[-h] [-e MODE] [-n PERIOD] [-c MAX_COUNT] "
+    "[-q QUEUE_ID]", modify_queue_opts, VN_ARRAY_SIZE(modify_queue_opts), NULL, NULL,
+};
+
+static int run_modify(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    const struct cli_cmd *sub;
+    size_t before;
+    int ret = parse_opts(cmd, modify_sel_opts, VN_ARRAY_SIZE(modify_sel_opts), argc, argv,
+                         params, true);
+
+    if (!ret)
+        ret = check_selector(cmd, params, true);
+    if (!ret && optind >= argc)
+        ret = usage_error(cmd, "'device' or 'queue' expected after the device selector");
+    if (ret)
+        goto err;
+    if (!strcmp(argv[optind], "device")) {
+        sub = &modify_dev_cmd;
+    } else if (!strcmp(argv[optind], "queue")) {
+        sub = &modify_queue_cmd;
+    } else {
+        ret = usage_error(cmd, "'device' or 'queue' expected, not '%s'", argv[optind]);
+        goto err;
+    }
+    vn_json_add_str(params, "target", argv[optind]);
+    argc -= optind;
+    argv += optind;
+    optind = 1;
+    before = (size_t)cJSON_GetArraySize(params);
+    ret = parse_opts(sub, sub->opts, sub->n_opts, argc, argv, params, false);
+    if (!ret && optind < argc)
+        ret = usage_error(sub, "unexpected argument '%s'", argv[optind]);
+    if (!ret && (size_t)cJSON_GetArraySize(params) == before)
+        ret = usage_error(sub, "nothing to modify: give at least one option");
+    if (ret)
+        goto err;
+    return call("modify", params, NULL);
+err:
+    cJSON_Delete(params);
+    return ret;
+}
+
+static const struct cli_opt log_opts[] = {
+    { 'm', "module", "MODULE", O_STR, "module", false,
+      "module, or all (default); `virtnet log` lists them" },
+    { 'l', "level", "LEVEL", O_STR, "level", false, "error, warn, info or debug" },
+};
+
+static const struct cli_opt validate_opts[] = {
+    { 'f', "file", "FILE", O_STR, "path", false,
+      "configuration file to check (default: the controller's own)" },
+};
+
+static int run_validate(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject(), *result = NULL;
+    const cJSON *path, *valid;
+    char *text;
+    size_t len;
+    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
+
+    if (!ret && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (ret) {
+        cJSON_Delete(params);
+        return ret;
+    }
+    path = cJSON_GetObjectItemCaseSensitive(params, "path");
+    if (path) {
+        ret = vn_read_file(path->valuestring, CONFIG_MAX, &text, &len);
+        if (ret < 0) {
+            fprintf(stderr, "virtnet: error: cannot read %s: %s\n", path->valuestring,
+                    ret == -EFBIG ? "larger than 1 MiB" : strerror(-ret));
+            cJSON_Delete(params);
+            return EXIT_RPC_ERROR;
+        }
+        if (strlen(text) != len) {
+            fprintf(stderr, "virtnet: error: %s is not a text file\n", path->valuestring);
+            free(text);
+            cJSON_Delete(params);
+            return EXIT_RPC_ERROR;
+        }
+        vn_json_add_str(params, "config", text);
+        free(text);
+    }
+    ret = call(cmd->name, params, &result);
+    if (ret)
+        return ret;
+    valid = cJSON_GetObjectItemCaseSensitive(result, "valid");
+    ret = cJSON_IsTrue(valid) ? 0 : EXIT_RPC_ERROR;
+    cJSON_Delete(result);
+    return ret;
+}
+
+static const struct cli_opt update_opts[] = {
+    { 's', "start", NULL, O_FLAG, "start", false, "start a live update to the installed controller" },
+    { 't', "status", NULL, O_FLAG, "status", false, "show the live update status" },
+};
+
+static int run_update(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
+
+    if (!ret && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!ret && has(params, "start") == has(params, "status"))
+        ret = usage_error(cmd, "exactly one of -s or -t is required");
+    if (ret) {
+        cJSON_Delete(params);
+        return ret;
+    }
+    return call(cmd->name, params, NULL);
+}
+
+static const struct cli_opt stats_opts[] = {
+    SELECTOR_OPTS,
+    { 'q', "queue_id", "QUEUE_ID", O_U32, "queue_id", false, "queue index of the device" },
+};
+
+static int run_stats(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
+
+    if (!ret && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!ret)
+        ret = check_selector(cmd, params, true);
+    if (ret) {
+        cJSON_Delete(params);
+        return ret;
+    }
+    return call(cmd->name, params, NULL);
+}
+
+/* debug CMD [KEY=VALUE ...]: values that are whole numbers or true/false keep their type. */
+static int run_debug(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject(), *args = cJSON_CreateObject();
+    int ret = parse_opts(cmd, NULL, 0, argc, argv, params, true);
+
+    if (!ret && optind >= argc)
+        ret = usage_error(cmd, "a debug command is expected");
+    if (ret)
+        goto err;
+    vn_json_add_str(params, "cmd", argv[optind++]);
+    for (; optind < argc; optind++) {
+        char *eq = strchr(argv[optind], '=');
+        uint64_t u;
+
+        if (!eq || eq == argv[optind]) {
+            ret = usage_error(cmd, "'%s': arguments are KEY=VALUE", argv[optind]);
+            goto err;
+        }
+        *eq = '\0';
+        if (vn_parse_u64(eq + 1, 10, 0, (1ull << 53), &u) == 0)
+            vn_json_add_num(args, argv[optind], (double)u);
+        else if (!strcmp(eq + 1, "true") || !strcmp(eq + 1, "false"))
+            vn_json_add_bool(args, argv[optind], !strcmp(eq + 1, "true"));
+        else
+            vn_json_add_str(args, argv[optind], eq + 1);
+    }
+    vn_json_add(params, "args", args);
+    return call(cmd->name, params, NULL);
+err:
+    cJSON_Delete(args);
+    cJSON_Delete(params);
+    return ret;
+}
+
+#define CMD(NAME, HELP, SYN, OPTS, RUN, EPI) \
+    { NAME, HELP, SYN, OPTS, VN_ARRAY_SIZE(OPTS), RUN, EPI }
+#define CMD_NOOPTS(NAME, HELP, RUN, EPI) { NAME, HELP, "[-h]", NULL, 0, RUN, EPI }
+
+static const struct cli_cmd commands[] = {
+    CMD("hotplug", "hotplug virtnet device",
+        "-i IB_DEVICE -m MAC -t MTU -n MAX_QUEUES -s MAX_QUEUE_SIZE [-h] [-u SF_NUM] "
+        "[-f FEATURES] [-l]",
+        hotplug_opts, run_simple,
+        "example:\n  virtnet hotplug -i mlx5_0 -f 0x80000 -m 0C:C4:7A:FF:22:93 -t 1500 -n 3 -s 1024\n"),
+    CMD("unplug", "unplug virtnet device", "[-h] {-p PF | -u VUID}", unplug_opts, run_unplug,
+        "Only hotplug devices can be unplugged.\n"),
+    CMD_NOOPTS("list", "list all virtnet devices", run_simple, NULL),
+    CMD("query", "query all or individual virtnet device(s)",
+        "[-h] [-a | -p PF [-v VF] | -u VUID] [-b]", query_opts, run_query, NULL),
+    { "modify", "modify virtnet device",
+      "[-h] {-p PF [-v VF] | -u VUID} {device,queue} ...", modify_sel_opts,
+      VN_ARRAY_SIZE(modify_sel_opts), run_modify,
+      "device options (virtnet modify ... device -h):\n"
+      "  -m MAC, -t MTU, -f FEATURES, -q MAX_QUEUE_SIZE, -n MSIX_NUM (VFs only)\n"
+      "queue options (virtnet modify ... queue -h):\n"
+      "  -e MODE (event, adaptive), -n PERIOD (us), -c MAX_COUNT, -q QUEUE_ID\n"
+      "MAC, MTU, features, MSI-X and queue size take effect when the host driver next\n"
+      "resets the device (unbind and bind it in the guest).\n"
+      "examples:\n  virtnet modify -p 0 device -m 0C:C4:7A:FF:22:93\n"
+      "  virtnet modify -p 0 -v 0 device -n 8\n  virtnet modify -p 0 queue -e event -n 10 -c 30\n" },
+    CMD("log", "set log level", "[-h] [-m MODULE] [-l LEVEL]", log_opts, run_simple,
+        "Without -l, shows the current levels.\n"),
+    CMD_NOOPTS("version", "show virtio net controller version info", run_simple, NULL),
+    CMD_NOOPTS("restart", "Do fast restart of controller without killing the service", run_simple,
+               NULL),
+    CMD("validate", "validate configurations", "[-h] [-f FILE]", validate_opts, run_validate,
+        "Exit status 1 when the configuration is not valid; every problem is listed.\n"),
+    CMD("update", "update controller", "[-h] {-s | -t}", update_opts, run_update, NULL),
+    CMD_NOOPTS("health", "controller health utility", run_simple, NULL),
+    { "debug", "For debug purpose, cmds can be changed without notice", "[-h] CMD [KEY=VALUE ...]",
+      NULL, 0, run_debug,
+      "commands:\n  num_vfs pf=PF num_vfs=N   the host sets sriov_numvfs of static PF PF\n"
+      "  fault point=NAME          fail the next pass through a fault point (tests)\n" },
+    CMD("stats", "stats of virtnet device", "[-h] {-p PF [-v VF] | -u VUID} [-q QUEUE_ID]",
+        stats_opts, run_stats, NULL),
+};
+
+static void main_help(FILE *f)
+{
+    fprintf(f, "usage: virtnet [-h] [-v] [--socket PATH] [--timeout SECONDS] {");
+    for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++)
+        fprintf(f, "%s%s", i ? "," : "", commands[i].name);
+    fprintf(f, "} ...\n\nvirtio-net-controller command line interface v%s\n\n"
+               "positional arguments:\n", PACKAGE_VERSION);
+    for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++)
+        fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\noptions:\n"
+               "  -h, --help            show this help message and exit\n"
+               "  -v, --version         show program's version number and exit\n"
+               "  -s, --socket PATH     controller socket (default $%s or %s)\n"
+               "  --timeout SECONDS     give up after this long (default 60)\n"
+               "\nEach command has its own help, e.g. virtnet list -h\n",
+            VN_ENV_SOCKET, VN_DEFAULT_RPC_SOCKET);
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_TIMEOUT = 256 };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'v' },
+        { "socket", required_argument, NULL, 's' },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { NULL, 0, NULL, 0 },
+    };
+    uint64_t v;
+    int c;
+
+    sock_path = getenv(VN_ENV_SOCKET);
+    if (!sock_path || !*sock_path)
+        sock_path = VN_DEFAULT_RPC_SOCKET;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+hvs:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            main_help(stdout);
+            return 0;
+        case 'v':
+            printf("v%s\n", PACKAGE_VERSION);
+            return 0;
+        case 's':
+            sock_path = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (vn_parse_u64(optarg, 10, 1, 3600, &v) < 0)
+                return usage_error(NULL, "--timeout: whole seconds in [1, 3600]");
+            timeout_s = (int)v;
+            break;
+        default:
+            return usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        main_help(stderr);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++) {
+        if (!strcmp(argv[optind], commands[i].name)) {
+            int sub_argc = argc - optind;
+            char **sub_argv = argv + optind;
+
+            optind = 1;
+            return commands[i].run(&commands[i], sub_argc, sub_argv);
+        }
+    }
+    fprintf(stderr, "virtnet: unknown command '%s'\nTry 'virtnet -h'.\n", argv[optind]);
+    return EXIT_USAGE;
+}
