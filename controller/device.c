@@ -51,6 +51,7 @@ struct vn_dev_mgr {
     struct vn_device **pfs;           /* by pf_id, max_pfs entries */
     struct vn_device **ports;         /* hotplug PF by switch port */
     uint8_t *sf_used;                 /* bitmap over [0, VN_SF_NUM_MAX] */
+    uint8_t *sf_reserved;             /* during start: SF numbers recovery files claim */
     uint32_t sfs_in_use;
     struct vn_dev_counts counts;
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
@@ -100,11 +101,16 @@ static void sf_mark(struct vn_dev_mgr *m, uint32_t sf, bool used)
     }
 }
 
+static bool sf_is_reserved(const struct vn_dev_mgr *m, uint32_t sf)
+{
+    return m->sf_reserved && (m->sf_reserved[sf / 8] & (1u << (sf % 8)));
+}
+
 /* Lowest free SF number >= VN_SF_NUM_MIN, or -ENOSPC. */
 static int64_t sf_alloc_any(const struct vn_dev_mgr *m)
 {
     for (uint32_t sf = VN_SF_NUM_MIN; sf <= VN_SF_NUM_MAX; sf++)
-        if (!sf_is_used(m, sf))
+        if (!sf_is_used(m, sf) && !sf_is_reserved(m, sf))
             return sf;
     return -ENOSPC;
 }
@@ -935,8 +941,9 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     m->pfs = calloc(m->max_pfs ? m->max_pfs : 1, sizeof(*m->pfs));
     m->ports = calloc(c->emu.hotplug_ports ? c->emu.hotplug_ports : 1, sizeof(*m->ports));
     m->sf_used = calloc(VN_SF_NUM_MAX / 8 + 1, 1);
+    m->sf_reserved = calloc(VN_SF_NUM_MAX / 8 + 1, 1);
     m->pending = cJSON_CreateObject();
-    if (!m->pfs || !m->ports || !m->sf_used || !m->pending)
+    if (!m->pfs || !m->ports || !m->sf_used || !m->sf_reserved || !m->pending)
         goto err;
 
     if (m->recovery_dir) {
@@ -945,31 +952,21 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
             VN_ERR(REC, "cannot read recovery dir %s: %s", m->recovery_dir, strerror(-ret));
         else if (ret > 0)
             VN_INFO(REC, "%d recovery files found in %s", ret, m->recovery_dir);
-        /* Reserve recorded SF numbers so new devices do not take them first. */
+        /* Keep recorded SF numbers for their devices: new ones must not take them first. */
         cJSON_ArrayForEach(rec, m->pending) {
             uint32_t sf;
 
             if (rec_u32(rec, "sf_num", VN_SF_NUM_MAX, &sf) == 0 && sf >= VN_SF_NUM_MIN)
-                sf_mark(m, sf, true);
-        }
-        cJSON_ArrayForEach(rec, m->pending) {
-            uint32_t sf;
-
-            if (rec_u32(rec, "sf_num", VN_SF_NUM_MAX, &sf) == 0 && sf >= VN_SF_NUM_MIN)
-                sf_mark(m, sf, false);
+                m->sf_reserved[sf / 8] |= (uint8_t)(1u << (sf % 8));
         }
     }
+    if (!c->static_pf.features.is_auto && (c->static_pf.features.mask & ~c->emu.features))
+        VN_WARN(DEV, "static_pf.features: bits 0x%" PRIx64 " are not supported by this DPU and "
+                     "are left out", c->static_pf.features.mask & ~c->emu.features);
+    if (!c->vf.features.is_auto && (c->vf.features.mask & ~c->emu.features))
+        VN_WARN(DEV, "vf.features: bits 0x%" PRIx64 " are not supported by this DPU and are "
+                     "left out", c->vf.features.mask & ~c->emu.features);
     /* Hotplug PFs first: their SF numbers and ids are fixed by their records. */
-    while (m->pending && (rec = m->pending->child)) {
-        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(rec, "device_type");
-
-        if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "hotplug"))
-            break;
-        cJSON *own = cJSON_DetachItemViaPointer(m->pending, rec);
-
-        hotplug_restore(m, own->string, own);
-        cJSON_Delete(own);
-    }
     for (cJSON *r = m->pending->child, *next; r; r = next) {
         const cJSON *dt = cJSON_GetObjectItemCaseSensitive(r, "device_type");
 
@@ -993,6 +990,8 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
                 rec->string);
     cJSON_Delete(m->pending);
     m->pending = NULL;
+    free(m->sf_reserved);
+    m->sf_reserved = NULL;
     VN_INFO(DEV, "%u devices: %u static PFs, %u VFs, %u hotplug PFs", m->counts.total,
             m->counts.static_pf, m->counts.vf, m->counts.hotplug_pf);
     *out = m;
@@ -1007,6 +1006,7 @@ err:
     free(m->pfs);
     free(m->ports);
     free(m->sf_used);
+    free(m->sf_reserved);
     free(m);
     return ret;
 }
