@@ -10,5 +10,6 @@ lib_libvirtnet_la_SOURCES = \
 	lib/provider_conf.c lib/provider_conf.h \
 	lib/rpc_client.c lib/rpc_client.h \
 	lib/rpc_params.c lib/rpc_params.h \
-	lib/util.c lib/util.h
+	lib/util.c lib/util.h \
+	lib/virtq.c lib/virtq.h
 lib_libvirtnet_la_LIBADD = $(CJSON_LIBS) $(MNL_LIBS)

@@ -1,0 +1,422 @@
+/*
+ * virtq.c - device-side split virtqueue access; see virtq.h.
+ */
+#include <config.h>
+
+#include "virtq.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#include "guest_mem.h"
+
+/*
+ * Guest errors of vn_virtq_pop(): X(negative errno, counter, reason).
+ * One place ties each error to its counter and to its log text.
+ */
+#define VQ_ERRORS(X)                                                                               \
+    X(-EPROTO, avail_idx_errors, "avail index moved more than the queue size ahead")               \
+    X(-ERANGE, bad_desc_errors, "descriptor index outside its table")                              \
+    X(-EILSEQ, bad_desc_errors, "readable descriptor after a writable one")                        \
+    X(-EPERM, bad_desc_errors, "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC")          \
+    X(-EINVAL, bad_desc_errors, "indirect descriptor with VRING_DESC_F_NEXT")                      \
+    X(-EMLINK, bad_desc_errors, "indirect descriptor inside an indirect table")                    \
+    X(-EMSGSIZE, bad_desc_errors, "indirect table length is 0 or not a multiple of 16")            \
+    X(-ELOOP, exceed_max_chain, "descriptor chain longer than the queue (loop)")                   \
+    X(-ENOBUFS, exceed_max_chain, "descriptor chain needs too many buffers")                       \
+    X(-EFAULT, invalid_buffer, "buffer outside guest memory")
+
+/*
+ * The queue's thread is the only writer of its counters: a relaxed load and
+ * store (no locked read-modify-write) keeps readers on other threads exact.
+ */
+#define VQ_STAT_ADD(q, field, v)                                                                   \
+    __atomic_store_n(&(q)->stats.field,                                                            \
+                     __atomic_load_n(&(q)->stats.field, __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+
+/* Loads and stores of ring fields the driver reads or writes concurrently. */
+static uint16_t ring_load16(const uint16_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void ring_store16(uint16_t *p, uint16_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/* The used_event field, after the avail ring's entries (EVENT_IDX only). */
+static uint16_t *used_event_ptr(const struct vn_virtq *q)
+{
+    return &q->avail->ring[q->size];
+}
+
+/* The avail_event field, after the used ring's entries (EVENT_IDX only). */
+static uint16_t *avail_event_ptr(const struct vn_virtq *q)
+{
+    return (uint16_t *)(void *)&q->used->ring[q->size];
+}
+
+void vn_virtq_init(struct vn_virtq *q)
+{
+    memset(q, 0, sizeof(*q));
+}
+
+static bool is_aligned(const void *p, uintptr_t align)
+{
+    return ((uintptr_t)p & (align - 1)) == 0;
+}
+
+int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
+                       const struct vn_virtq_layout *l)
+{
+    bool event_idx = l->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+    uint64_t size = l->size, event_len = event_idx ? sizeof(uint16_t) : 0;
+    void *desc, *avail, *used;
+
+    if (size == 0 || size > VN_VQ_MAX_SIZE || (size & (size - 1)))
+        return -EINVAL;
+    if (l->desc_addr % VRING_DESC_ALIGN_SIZE || l->avail_addr % VRING_AVAIL_ALIGN_SIZE ||
+        l->used_addr % VRING_USED_ALIGN_SIZE)
+        return -EINVAL;
+
+    desc = vn_uva_to_hva(mem, l->desc_addr, size * sizeof(struct vring_desc));
+    avail = vn_uva_to_hva(mem, l->avail_addr,
+                          sizeof(struct vring_avail) + size * sizeof(uint16_t) + event_len);
+    used = vn_uva_to_hva(mem, l->used_addr,
+                         sizeof(struct vring_used) + size * sizeof(struct vring_used_elem) +
+                             event_len);
+    if (!desc || !avail || !used)
+        return -EFAULT;
+    /* A region's local and front-end addresses need not share alignment. */
+    if (!is_aligned(desc, VRING_DESC_ALIGN_SIZE) || !is_aligned(avail, VRING_AVAIL_ALIGN_SIZE) ||
+        !is_aligned(used, VRING_USED_ALIGN_SIZE))
+        return -EINVAL;
+
+    q->mem = mem;
+    q->desc = desc;
+    q->avail = avail;
+    q->used = used;
+    q->size = (uint32_t)size;
+    q->event_idx = event_idx;
+    q->indirect = l->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+    q->shadow_avail_idx = q->last_avail_idx;
+    q->error = 0;
+    return 0;
+}
+
+void vn_virtq_stop(struct vn_virtq *q)
+{
+    q->mem = NULL;
+    q->desc = NULL;
+    q->avail = NULL;
+    q->used = NULL;
+}
+
+bool vn_virtq_is_ready(const struct vn_virtq *q)
+{
+    return q->desc != NULL;
+}
+
+uint16_t vn_virtq_get_last_avail_idx(const struct vn_virtq *q)
+{
+    return q->last_avail_idx;
+}
+
+void vn_virtq_set_last_avail_idx(struct vn_virtq *q, uint16_t idx)
+{
+    q->last_avail_idx = idx;
+    q->shadow_avail_idx = idx;
+    q->used_idx = idx;
+}
+
+uint16_t vn_virtq_used_idx(const struct vn_virtq *q)
+{
+    return q->used_idx;
+}
+
+/* Records the guest error 'err' (from VQ_ERRORS): counts it and breaks the queue. */
+static int vq_fail(struct vn_virtq *q, int err)
+{
+    switch (err) {
+#define VQ_ERROR_COUNT(e, counter, reason)                                                         \
+    case e:                                                                                        \
+        VQ_STAT_ADD(q, counter, 1);                                                                \
+        break;
+        VQ_ERRORS(VQ_ERROR_COUNT)
+#undef VQ_ERROR_COUNT
+    default:
+        assert(!"vq_fail: not a guest error");
+        break;
+    }
+    q->error = err;
+    return err;
+}
+
+const char *vn_virtq_strerror(int err)
+{
+    switch (err) {
+#define VQ_ERROR_TEXT(e, counter, reason)                                                          \
+    case e:                                                                                        \
+        return reason;
+        VQ_ERRORS(VQ_ERROR_TEXT)
+#undef VQ_ERROR_TEXT
+    case -EAGAIN:
+        return "no available buffer";
+    case -ENXIO:
+        return "queue not ready";
+    default:
+        return "unknown error";
+    }
+}
+
+int vn_virtq_avail_count(struct vn_virtq *q)
+{
+    uint16_t idx, n;
+
+    if (!q->avail)
+        return -ENXIO;
+    if (q->error)
+        return q->error;
+    /* Pairs with the driver's write barrier before it publishes avail->idx. */
+    idx = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+    n = (uint16_t)(idx - q->last_avail_idx);
+    if (n > q->size)
+        return vq_fail(q, -EPROTO);
+    q->shadow_avail_idx = idx;
+    return n;
+}
+
+/*
+ * Copies a descriptor out of guest memory.  The compiler barrier makes the
+ * copy the only read: the guest may rewrite 'src' while we validate 'dst'.
+ */
+static void desc_read_once(struct vring_desc *dst, const void *src)
+{
+    memcpy(dst, src, sizeof(*dst));
+    __asm__ __volatile__("" ::: "memory");
+}
+
+/*
+ * Appends the buffer of descriptor 'd' to 'c' as one iovec per memory region
+ * it touches.  'seen_write' tracks whether a writable descriptor came before.
+ */
+static int chain_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
+                            const struct vring_desc *d, bool *seen_write)
+{
+    bool writable = d->flags & VRING_DESC_F_WRITE;
+    uint64_t addr = d->addr, left = d->len;
+
+    if (writable)
+        *seen_write = true;
+    else if (*seen_write)
+        return -EILSEQ;
+
+    while (left > 0) {
+        uint32_t i = c->out_num + c->in_num;
+        uint64_t n;
+        void *p = vn_gpa_to_hva_prefix(q->mem, addr, left, &n);
+
+        if (!p)
+            return -EFAULT;
+        /* The rest would start past the top of the address space. */
+        if (n < left && n > UINT64_MAX - addr)
+            return -EFAULT;
+        if (i >= VN_VQ_MAX_IOV)
+            return -ENOBUFS;
+        c->iov[i].iov_base = p;
+        c->iov[i].iov_len = n;
+        if (writable) {
+            c->in_num++;
+            c->in_len += n;
+        } else {
+            c->out_num++;
+            c->out_len += n;
+        }
+        addr += n;
+        left -= n;
+    }
+    return 0;
+}
+
+/*
+ * Walks the chain starting at 'head' into 'c'.  Returns 0 or a guest error
+ * from VQ_ERRORS.  The chain may jump once into an indirect table; 'table'
+ * and 'table_size' always name the table 'idx' points into.  An indirect
+ * table need not be aligned, so it is addressed in bytes.
+ */
+static int chain_walk(const struct vn_virtq *q, uint16_t head, struct vn_vq_chain *c)
+{
+    const uint8_t *table = (const uint8_t *)q->desc;
+    uint32_t table_size = q->size, idx = head;
+    bool in_indirect = false, seen_write = false;
+    struct vring_desc d;
+    int err;
+
+    c->head = head;
+    c->ndesc = 0;
+    c->out_num = c->in_num = 0;
+    c->out_len = c->in_len = 0;
+
+    if (idx >= table_size)
+        return -ERANGE;
+    for (;;) {
+        desc_read_once(&d, table + (size_t)idx * sizeof(struct vring_desc));
+
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            if (!q->indirect)
+                return -EPERM;
+            if (in_indirect)
+                return -EMLINK;
+            if (d.flags & VRING_DESC_F_NEXT)
+                return -EINVAL;
+            if (d.len == 0 || d.len % sizeof(struct vring_desc))
+                return -EMSGSIZE;
+            if (d.len / sizeof(struct vring_desc) > q->size)
+                return -ELOOP;
+            table = vn_gpa_to_hva(q->mem, d.addr, d.len);
+            if (!table)
+                return -EFAULT;
+            table_size = d.len / sizeof(struct vring_desc);
+            in_indirect = true;
+            idx = 0;
+            continue;
+        }
+
+        /* Only 'size' distinct descriptors exist: one more means a loop. */
+        if (++c->ndesc > q->size)
+            return -ELOOP;
+        err = chain_add_buffer(q, c, &d, &seen_write);
+        if (err)
+            return err;
+        if (!(d.flags & VRING_DESC_F_NEXT))
+            return 0;
+        idx = d.next;
+        if (idx >= table_size)
+            return -ERANGE;
+    }
+}
+
+int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
+{
+    uint16_t head;
+    int err;
+
+    if (!q->desc)
+        return -ENXIO;
+    if (q->error)
+        return q->error;
+    if (q->last_avail_idx == q->shadow_avail_idx) {
+        int n = vn_virtq_avail_count(q);
+
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return -EAGAIN;
+    }
+    /* Ordered after the acquire load of avail->idx that published it. */
+    head = ring_load16(&q->avail->ring[q->last_avail_idx & (q->size - 1)]);
+    err = chain_walk(q, head, chain);
+    if (err)
+        return vq_fail(q, err);
+
+    q->last_avail_idx++;
+    VQ_STAT_ADD(q, received_desc, 1);
+    VQ_STAT_ADD(q, total_bytes, chain->out_len);
+    return 0;
+}
+
+/* Stores one used element in the slot of free-running index 'idx'. */
+static void used_elem_store(struct vn_virtq *q, uint16_t idx, uint32_t id, uint32_t len)
+{
+    struct vring_used_elem *e = &q->used->ring[idx & (q->size - 1)];
+
+    __atomic_store_n(&e->id, id, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
+}
+
+/* Publishes every element stored so far; pairs with the driver's read barrier. */
+static void used_idx_publish(struct vn_virtq *q)
+{
+    __atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+}
+
+void vn_virtq_push(struct vn_virtq *q, uint16_t head, uint32_t len)
+{
+    assert(q->used);
+    used_elem_store(q, q->used_idx, head, len);
+    q->used_idx++;
+    used_idx_publish(q);
+    VQ_STAT_ADD(q, completed_desc, 1);
+    VQ_STAT_ADD(q, total_bytes, len);
+}
+
+void vn_virtq_push_batch(struct vn_virtq *q, const struct vring_used_elem *elems, unsigned int n)
+{
+    uint64_t bytes = 0;
+
+    assert(q->used && n <= q->size);
+    if (n == 0)
+        return;
+    for (unsigned int i = 0; i < n; i++) {
+        used_elem_store(q, (uint16_t)(q->used_idx + i), elems[i].id, elems[i].len);
+        bytes += elems[i].len;
+    }
+    q->used_idx = (uint16_t)(q->used_idx + n);
+    used_idx_publish(q);
+    VQ_STAT_ADD(q, completed_desc, n);
+    VQ_STAT_ADD(q, total_bytes, bytes);
+}
+
+bool vn_virtq_should_notify(struct vn_virtq *q, uint16_t old_used_idx)
+{
+    if (!q->avail || q->used_idx == old_used_idx)
+        return false;
+    /* Our used->idx store before the driver's used_event / flags load. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (q->event_idx)
+        return vring_need_event(ring_load16(used_event_ptr(q)), q->used_idx, old_used_idx);
+    return !(ring_load16(&q->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+void vn_virtq_set_avail_event(struct vn_virtq *q)
+{
+    if (q->used && q->event_idx)
+        ring_store16(avail_event_ptr(q), q->last_avail_idx);
+}
+
+int vn_virtq_enable_notify(struct vn_virtq *q)
+{
+    if (!q->used)
+        return -ENXIO;
+    if (q->event_idx)
+        vn_virtq_set_avail_event(q);
+    else
+        ring_store16(&q->used->flags, 0);
+    /* Our store before the avail->idx load: a kick-less chain is seen now. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return vn_virtq_avail_count(q);
+}
+
+void vn_virtq_disable_notify(struct vn_virtq *q)
+{
+    if (q->used && !q->event_idx)
+        ring_store16(&q->used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
+int vn_virtq_error(const struct vn_virtq *q)
+{
+    return q->error;
+}
+
+void vn_virtq_get_stats(const struct vn_virtq *q, struct vn_virtq_stats *out)
+{
+    out->received_desc = __atomic_load_n(&q->stats.received_desc, __ATOMIC_RELAXED);
+    out->completed_desc = __atomic_load_n(&q->stats.completed_desc, __ATOMIC_RELAXED);
+    out->total_bytes = __atomic_load_n(&q->stats.total_bytes, __ATOMIC_RELAXED);
+    out->bad_desc_errors = __atomic_load_n(&q->stats.bad_desc_errors, __ATOMIC_RELAXED);
+    out->exceed_max_chain = __atomic_load_n(&q->stats.exceed_max_chain, __ATOMIC_RELAXED);
+    out->invalid_buffer = __atomic_load_n(&q->stats.invalid_buffer, __ATOMIC_RELAXED);
+    out->avail_idx_errors = __atomic_load_n(&q->stats.avail_idx_errors, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,978 @@
+/*
+ * test_virtq.c - unit tests of lib/virtq.c against a simulated driver: the
+ * rings live in a malloc'ed "guest RAM" registered as one guest memory region
+ * (lib/guest_mem.h), and each test writes descriptors and avail entries the
+ * way a virtio driver does, well-formed or not, then checks what the device
+ * side takes, returns, counts and refuses.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guest_mem.h"
+#include "virtq.h"
+
+/* Guest RAM: one region at a guest address and a front-end address that differ. */
+#define RAM_SIZE 0x100000u
+#define GPA_BASE 0x100000000ULL
+#define UVA_BASE 0x7f0000000000ULL
+#define DESC_OFF 0x0u      /* descriptor table (up to 2048 entries) */
+#define AVAIL_OFF 0x10000u /* avail ring */
+#define USED_OFF 0x20000u  /* used ring */
+#define BUF_OFF 0x40000u   /* buffers and indirect tables */
+
+#define F_INDIRECT (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
+#define F_EVENT_IDX (1ULL << VIRTIO_RING_F_EVENT_IDX)
+
+/* The simulated driver and the device-side queue under test. */
+struct sim {
+    uint8_t *ram;
+    struct vn_guest_mem mem;
+    struct vn_virtq q;
+    struct vn_vq_chain *chain;
+    uint32_t size;
+    uint64_t features;
+    struct vring_desc *desc;
+    struct vring_avail *avail;
+    struct vring_used *used;
+    uint16_t avail_idx; /* the driver's next avail index */
+};
+
+static uint64_t gpa(uint64_t off)
+{
+    return GPA_BASE + off;
+}
+
+static struct vn_virtq_layout sim_layout(const struct sim *s)
+{
+    struct vn_virtq_layout l = {
+        .size = s->size,
+        .features = s->features,
+        .desc_addr = UVA_BASE + DESC_OFF,
+        .avail_addr = UVA_BASE + AVAIL_OFF,
+        .used_addr = UVA_BASE + USED_OFF,
+    };
+
+    return l;
+}
+
+static struct sim *sim_new(uint32_t size, uint64_t features)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+    struct vn_mem_region_info r = { .gpa = GPA_BASE, .size = RAM_SIZE, .uva = UVA_BASE };
+    struct vn_virtq_layout l;
+
+    assert_non_null(s);
+    s->ram = aligned_alloc(4096, RAM_SIZE);
+    s->chain = malloc(sizeof(*s->chain));
+    assert_non_null(s->ram);
+    assert_non_null(s->chain);
+    memset(s->ram, 0, RAM_SIZE);
+    s->size = size;
+    s->features = features;
+    s->desc = (struct vring_desc *)(void *)(s->ram + DESC_OFF);
+    s->avail = (struct vring_avail *)(void *)(s->ram + AVAIL_OFF);
+    s->used = (struct vring_used *)(void *)(s->ram + USED_OFF);
+
+    vn_guest_mem_init(&s->mem);
+    assert_int_equal(vn_guest_mem_add_mapped(&s->mem, &r, s->ram), 0);
+    vn_virtq_init(&s->q);
+    l = sim_layout(s);
+    assert_int_equal(vn_virtq_set_addrs(&s->q, &s->mem, &l), 0);
+    assert_true(vn_virtq_is_ready(&s->q));
+    return s;
+}
+
+static void sim_free(struct sim *s)
+{
+    vn_guest_mem_clear(&s->mem);
+    free(s->chain);
+    free(s->ram);
+    free(s);
+}
+
+static void desc_set(struct vring_desc *d, uint64_t addr, uint32_t len, uint16_t flags,
+                     uint16_t next)
+{
+    d->addr = addr;
+    d->len = len;
+    d->flags = flags;
+    d->next = next;
+}
+
+/* An indirect table at BUF_OFF + 'off' in guest RAM. */
+static struct vring_desc *itable(struct sim *s, uint32_t off)
+{
+    return (struct vring_desc *)(void *)(s->ram + BUF_OFF + off);
+}
+
+/* Makes chain 'head' available, as a driver does: entry, then release-store of idx. */
+static void post(struct sim *s, uint16_t head)
+{
+    s->avail->ring[s->avail_idx % s->size] = head;
+    s->avail_idx++;
+    __atomic_store_n(&s->avail->idx, s->avail_idx, __ATOMIC_RELEASE);
+}
+
+static uint16_t *used_event(struct sim *s)
+{
+    return &s->avail->ring[s->size];
+}
+
+static uint16_t avail_event(struct sim *s)
+{
+    return *(uint16_t *)(void *)&s->used->ring[s->size];
+}
+
+static void assert_errors(struct sim *s, uint64_t bad_desc, uint64_t exceed, uint64_t invalid,
+                          uint64_t avail_idx)
+{
+    struct vn_virtq_stats st;
+
+    vn_virtq_get_stats(&s->q, &st);
+    assert_int_equal(st.bad_desc_errors, bad_desc);
+    assert_int_equal(st.exceed_max_chain, exceed);
+    assert_int_equal(st.invalid_buffer, invalid);
+    assert_int_equal(st.avail_idx_errors, avail_idx);
+}
+
+/*
+ * Pops the chain posted at 'head', expects 'err', checks that the queue is
+ * now broken with that error (popping again neither advances nor counts
+ * twice) and that the counters are as given.
+ */
+static void expect_pop_error(struct sim *s, uint16_t head, int err, uint64_t bad_desc,
+                             uint64_t exceed, uint64_t invalid)
+{
+    uint16_t last = vn_virtq_get_last_avail_idx(&s->q);
+
+    post(s, head);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), err);
+    assert_int_equal(vn_virtq_error(&s->q), err);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), err);
+    assert_int_equal(vn_virtq_avail_count(&s->q), err);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), last);
+    assert_errors(s, bad_desc, exceed, invalid, 0);
+    assert_string_not_equal(vn_virtq_strerror(err), "unknown error");
+}
+
+/* ---- well-formed chains ------------------------------------------------------ */
+
+static void test_simple_chain(void **state)
+{
+    struct sim *s = sim_new(256, 0);
+    struct vn_vq_chain *c = s->chain;
+    struct vn_virtq_stats st;
+    uint16_t old;
+
+    desc_set(&s->desc[0], gpa(BUF_OFF), 12, VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[1], gpa(BUF_OFF + 0x100), 100, VRING_DESC_F_NEXT, 2);
+    desc_set(&s->desc[2], gpa(BUF_OFF + 0x1000), 200, VRING_DESC_F_WRITE, 0);
+    assert_int_equal(vn_virtq_avail_count(&s->q), 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EAGAIN);
+    post(s, 0);
+    assert_int_equal(vn_virtq_avail_count(&s->q), 1);
+
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->head, 0);
+    assert_int_equal(c->ndesc, 3);
+    assert_int_equal(c->out_num, 2);
+    assert_int_equal(c->in_num, 1);
+    assert_int_equal(c->out_len, 112);
+    assert_int_equal(c->in_len, 200);
+    assert_ptr_equal(c->iov[0].iov_base, s->ram + BUF_OFF);
+    assert_int_equal(c->iov[0].iov_len, 12);
+    assert_ptr_equal(c->iov[1].iov_base, s->ram + BUF_OFF + 0x100);
+    assert_int_equal(c->iov[1].iov_len, 100);
+    assert_ptr_equal(c->iov[2].iov_base, s->ram + BUF_OFF + 0x1000);
+    assert_int_equal(c->iov[2].iov_len, 200);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), 1);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EAGAIN);
+    assert_int_equal(vn_virtq_avail_count(&s->q), 0);
+
+    old = vn_virtq_used_idx(&s->q);
+    assert_int_equal(old, 0);
+    vn_virtq_push(&s->q, 0, 150);
+    assert_int_equal(s->used->idx, 1);
+    assert_int_equal(s->used->ring[0].id, 0);
+    assert_int_equal(s->used->ring[0].len, 150);
+    assert_int_equal(vn_virtq_used_idx(&s->q), 1);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+
+    vn_virtq_get_stats(&s->q, &st);
+    assert_int_equal(st.received_desc, 1);
+    assert_int_equal(st.completed_desc, 1);
+    assert_int_equal(st.total_bytes, 112 + 150);
+    assert_errors(s, 0, 0, 0, 0);
+    sim_free(s);
+}
+
+static void test_zero_length_descriptors(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    struct vn_vq_chain *c = s->chain;
+
+    /* Empty buffers produce no iovec and their address is never looked at. */
+    desc_set(&s->desc[0], UINT64_MAX, 0, VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[1], gpa(BUF_OFF), 10, VRING_DESC_F_NEXT, 2);
+    desc_set(&s->desc[2], 0, 0, VRING_DESC_F_WRITE, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->ndesc, 3);
+    assert_int_equal(c->out_num, 1);
+    assert_int_equal(c->in_num, 0);
+    assert_int_equal(c->out_len, 10);
+    assert_int_equal(c->in_len, 0);
+    sim_free(s);
+}
+
+static void test_wraparound(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vn_vq_chain *c = s->chain;
+    const uint16_t start = 65530;
+    static const unsigned int batches[] = { 3, 8, 3, 8, 3 };
+    unsigned int total = 0;
+
+    /* Resume at 65530 (SET_VRING_BASE): the 16-bit indices cross 65535 below. */
+    vn_virtq_set_last_avail_idx(&s->q, start);
+    s->avail_idx = start;
+    s->avail->idx = start;
+    s->used->idx = start;
+
+    for (unsigned int b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+        unsigned int n = batches[b];
+
+        for (unsigned int k = 0; k < n; k++) {
+            uint16_t head = (uint16_t)((total + k) % 8);
+
+            desc_set(&s->desc[head], gpa(BUF_OFF + head * 0x100u), head + 1u, 0, 0);
+            post(s, head);
+        }
+        assert_int_equal(vn_virtq_avail_count(&s->q), n);
+        for (unsigned int k = 0; k < n; k++) {
+            uint16_t head = (uint16_t)((total + k) % 8);
+            uint16_t slot = (uint16_t)(start + total + k);
+
+            assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+            assert_int_equal(c->head, head);
+            assert_int_equal(c->out_len, head + 1u);
+            assert_ptr_equal(c->iov[0].iov_base, s->ram + BUF_OFF + head * 0x100u);
+            vn_virtq_push(&s->q, head, head * 10u);
+            assert_int_equal(s->used->ring[slot & 7].id, head);
+            assert_int_equal(s->used->ring[slot & 7].len, head * 10u);
+            assert_int_equal(s->used->idx, (uint16_t)(slot + 1));
+        }
+        assert_int_equal(vn_virtq_pop(&s->q, c), -EAGAIN);
+        total += n;
+    }
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), (uint16_t)(start + total));
+    assert_int_equal(vn_virtq_used_idx(&s->q), (uint16_t)(start + total));
+    assert_true((uint16_t)(start + total) < start); /* it did wrap */
+    assert_errors(s, 0, 0, 0, 0);
+    sim_free(s);
+}
+
+static void test_indirect(void **state)
+{
+    struct sim *s = sim_new(256, F_INDIRECT);
+    struct vn_vq_chain *c = s->chain;
+    struct vring_desc *t = itable(s, 0x2000);
+    struct vring_desc *t2 = itable(s, 0x2100);
+    struct vring_desc *t3 = itable(s, 0x2208); /* 8-byte aligned only */
+
+    /* A head that is only an indirect table of three buffers. */
+    desc_set(&t[0], gpa(BUF_OFF + 0x3000), 10, VRING_DESC_F_NEXT, 1);
+    desc_set(&t[1], gpa(BUF_OFF + 0x3100), 20, VRING_DESC_F_NEXT, 2);
+    desc_set(&t[2], gpa(BUF_OFF + 0x3200), 30, VRING_DESC_F_WRITE, 0);
+    desc_set(&s->desc[5], gpa(BUF_OFF + 0x2000), 3 * sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT, 0);
+    post(s, 5);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->head, 5);
+    assert_int_equal(c->ndesc, 3);
+    assert_int_equal(c->out_num, 2);
+    assert_int_equal(c->in_num, 1);
+    assert_ptr_equal(c->iov[0].iov_base, s->ram + BUF_OFF + 0x3000);
+    assert_ptr_equal(c->iov[1].iov_base, s->ram + BUF_OFF + 0x3100);
+    assert_ptr_equal(c->iov[2].iov_base, s->ram + BUF_OFF + 0x3200);
+    assert_int_equal(c->out_len, 30);
+    assert_int_equal(c->in_len, 30);
+
+    /* A direct descriptor, then an indirect one ending the chain. */
+    desc_set(&s->desc[6], gpa(BUF_OFF + 0x4000), 14, VRING_DESC_F_NEXT, 7);
+    desc_set(&s->desc[7], gpa(BUF_OFF + 0x2100), sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT, 0);
+    desc_set(&t2[0], gpa(BUF_OFF + 0x5000), 40, VRING_DESC_F_WRITE, 0);
+    post(s, 6);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->head, 6);
+    assert_int_equal(c->ndesc, 2);
+    assert_int_equal(c->out_num, 1);
+    assert_int_equal(c->in_num, 1);
+    assert_ptr_equal(c->iov[0].iov_base, s->ram + BUF_OFF + 0x4000);
+    assert_ptr_equal(c->iov[1].iov_base, s->ram + BUF_OFF + 0x5000);
+
+    /* An indirect table need not be 16-byte aligned; entries may be chained in any order. */
+    desc_set(&t3[0], gpa(BUF_OFF + 0x6000), 1, VRING_DESC_F_NEXT, 2);
+    desc_set(&t3[1], gpa(BUF_OFF + 0x6200), 3, VRING_DESC_F_WRITE, 0);
+    desc_set(&t3[2], gpa(BUF_OFF + 0x6100), 2, VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[8], gpa(BUF_OFF + 0x2208), 3 * sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT, 0);
+    post(s, 8);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->ndesc, 3);
+    assert_int_equal(c->out_len, 3);
+    assert_int_equal(c->in_len, 3);
+    assert_ptr_equal(c->iov[1].iov_base, s->ram + BUF_OFF + 0x6100);
+    assert_errors(s, 0, 0, 0, 0);
+    sim_free(s);
+}
+
+static void test_max_chain_equals_size(void **state)
+{
+    struct sim *s = sim_new(16, F_INDIRECT);
+    struct vn_vq_chain *c = s->chain;
+    struct vring_desc *t = itable(s, 0x8000);
+
+    for (uint16_t i = 0; i < 16; i++)
+        desc_set(&s->desc[i], gpa(BUF_OFF + i * 16u), 16, i < 15 ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->ndesc, 16);
+    assert_int_equal(c->out_num, 16);
+    assert_int_equal(c->out_len, 256);
+
+    /* An indirect table of exactly 'size' entries. */
+    for (uint16_t i = 0; i < 16; i++)
+        desc_set(&t[i], gpa(BUF_OFF + i * 16u), 16, i < 15 ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
+    desc_set(&s->desc[3], gpa(BUF_OFF + 0x8000), 16 * sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT, 0);
+    post(s, 3);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->ndesc, 16);
+    assert_errors(s, 0, 0, 0, 0);
+    sim_free(s);
+}
+
+static void test_two_regions(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    struct vn_vq_chain *c = s->chain;
+    static uint8_t extra[0x1000];
+    /* Guest-contiguous with the RAM region, elsewhere for the front-end and locally. */
+    struct vn_mem_region_info r = { .gpa = GPA_BASE + RAM_SIZE, .size = sizeof(extra),
+                                    .uva = 0x10000000ULL };
+
+    assert_int_equal(vn_guest_mem_add_mapped(&s->mem, &r, extra), 0);
+
+    /* A buffer crossing from one region into the next: one iovec per region. */
+    desc_set(&s->desc[0], gpa(RAM_SIZE - 0x10), 0x30, 0, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->ndesc, 1);
+    assert_int_equal(c->out_num, 2);
+    assert_ptr_equal(c->iov[0].iov_base, s->ram + RAM_SIZE - 0x10);
+    assert_int_equal(c->iov[0].iov_len, 0x10);
+    assert_ptr_equal(c->iov[1].iov_base, extra);
+    assert_int_equal(c->iov[1].iov_len, 0x20);
+    assert_int_equal(c->out_len, 0x30);
+
+    /* Crossing from the second region into nothing. */
+    desc_set(&s->desc[1], gpa(RAM_SIZE + sizeof(extra) - 0x10), 0x11, VRING_DESC_F_WRITE, 0);
+    expect_pop_error(s, 1, -EFAULT, 0, 0, 1);
+    sim_free(s);
+}
+
+static void test_buffer_wrapping_address_space(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    static uint8_t top[0x1000], bottom[0x1000];
+    struct vn_mem_region_info rt = { .gpa = UINT64_MAX - 0xfff, .size = sizeof(top),
+                                     .uva = 0x10000000ULL };
+    struct vn_mem_region_info rb = { .gpa = 0, .size = sizeof(bottom), .uva = 0x20000000ULL };
+
+    assert_int_equal(vn_guest_mem_add_mapped(&s->mem, &rt, top), 0);
+    assert_int_equal(vn_guest_mem_add_mapped(&s->mem, &rb, bottom), 0);
+
+    /* Up to the last byte of the address space is fine... */
+    desc_set(&s->desc[0], UINT64_MAX - 0xf, 0x10, 0, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_ptr_equal(s->chain->iov[0].iov_base, top + 0xff0);
+    /* ...going past it does not continue at guest address 0. */
+    desc_set(&s->desc[1], UINT64_MAX - 0xf, 0x20, 0, 0);
+    expect_pop_error(s, 1, -EFAULT, 0, 0, 1);
+    sim_free(s);
+}
+
+static void test_ring_across_regions(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    static uint8_t extra[0x1000] __attribute__((aligned(16)));
+    struct vn_mem_region_info r = { .gpa = 0x10000000ULL, .size = sizeof(extra),
+                                    .uva = UVA_BASE + RAM_SIZE };
+    struct vn_virtq_layout l = sim_layout(s);
+    struct vn_virtq q;
+
+    assert_int_equal(vn_guest_mem_add_mapped(&s->mem, &r, extra), 0);
+    vn_virtq_init(&q);
+    /* Adjacent in the front-end's address space, not locally: a ring must be in one region. */
+    l.desc_addr = UVA_BASE + RAM_SIZE - 0x80;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EFAULT);
+    l.desc_addr = UVA_BASE + RAM_SIZE;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), 0);
+    assert_ptr_equal(q.desc, extra);
+    sim_free(s);
+}
+
+/* ---- broken chains ------------------------------------------------------------ */
+
+static void test_loop(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    struct vn_virtq_layout l = sim_layout(s);
+
+    desc_set(&s->desc[0], gpa(BUF_OFF), 8, VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[1], gpa(BUF_OFF), 8, VRING_DESC_F_NEXT, 0);
+    expect_pop_error(s, 0, -ELOOP, 0, 1, 0);
+
+    /* Setting the queue up again clears the error; the failed chain is still next. */
+    assert_int_equal(vn_virtq_set_addrs(&s->q, &s->mem, &l), 0);
+    assert_int_equal(vn_virtq_error(&s->q), 0);
+    desc_set(&s->desc[1], gpa(BUF_OFF), 8, 0, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(s->chain->head, 0);
+    assert_int_equal(s->chain->ndesc, 2);
+
+    /* A descriptor pointing at itself. */
+    desc_set(&s->desc[2], gpa(BUF_OFF), 8, VRING_DESC_F_NEXT, 2);
+    expect_pop_error(s, 2, -ELOOP, 0, 2, 0);
+    sim_free(s);
+}
+
+static void test_chain_longer_than_size(void **state)
+{
+    struct sim *s;
+    struct vring_desc *t;
+
+    /* An indirect table with more entries than the queue. */
+    s = sim_new(8, F_INDIRECT);
+    t = itable(s, 0);
+    for (uint16_t i = 0; i < 9; i++)
+        desc_set(&t[i], gpa(BUF_OFF + 0x1000), 4, i < 8 ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
+    desc_set(&s->desc[0], gpa(BUF_OFF), 9 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -ELOOP, 0, 1, 0);
+    sim_free(s);
+
+    /* Two direct descriptors, then an indirect table of seven: nine buffers in a queue of 8. */
+    s = sim_new(8, F_INDIRECT);
+    t = itable(s, 0);
+    for (uint16_t i = 0; i < 7; i++)
+        desc_set(&t[i], gpa(BUF_OFF + 0x1000), 4, i < 6 ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
+    desc_set(&s->desc[0], gpa(BUF_OFF + 0x1000), 4, VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[1], gpa(BUF_OFF + 0x1000), 4, VRING_DESC_F_NEXT, 2);
+    desc_set(&s->desc[2], gpa(BUF_OFF), 7 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -ELOOP, 0, 1, 0);
+    sim_free(s);
+
+    /* A loop inside an indirect table. */
+    s = sim_new(8, F_INDIRECT);
+    t = itable(s, 0);
+    desc_set(&t[0], gpa(BUF_OFF + 0x1000), 4, VRING_DESC_F_NEXT, 1);
+    desc_set(&t[1], gpa(BUF_OFF + 0x1000), 4, VRING_DESC_F_NEXT, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 2 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -ELOOP, 0, 1, 0);
+    sim_free(s);
+}
+
+static void test_too_many_iovecs(void **state)
+{
+    struct sim *s = sim_new(2048, 0);
+
+    /* VN_VQ_MAX_IOV buffers fit... */
+    for (uint16_t i = 0; i < VN_VQ_MAX_IOV; i++)
+        desc_set(&s->desc[i], gpa(BUF_OFF + i), 1,
+                 i < VN_VQ_MAX_IOV - 1 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(s->chain->out_num, VN_VQ_MAX_IOV);
+
+    /* ...one more does not. */
+    for (uint16_t i = 0; i <= VN_VQ_MAX_IOV; i++)
+        desc_set(&s->desc[i], gpa(BUF_OFF + i), 1, i < VN_VQ_MAX_IOV ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
+    expect_pop_error(s, 0, -ENOBUFS, 0, 1, 0);
+    sim_free(s);
+}
+
+static void test_address_outside_memory(void **state)
+{
+    static const struct {
+        uint64_t addr;
+        uint32_t len;
+    } cases[] = {
+        { GPA_BASE + RAM_SIZE, 1 },      /* one past the end */
+        { GPA_BASE + RAM_SIZE - 10, 11 }, /* last bytes plus one */
+        { GPA_BASE - 1, 2 },             /* one before the start */
+        { 0, 64 },                       /* nothing there */
+        { UINT64_MAX - 3, 16 },          /* wraps around */
+        { BUF_OFF, 64 },                 /* a local offset, not a guest address */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sim *s = sim_new(16, 0);
+
+        desc_set(&s->desc[0], gpa(BUF_OFF), 8, VRING_DESC_F_NEXT, 1);
+        desc_set(&s->desc[1], cases[i].addr, cases[i].len, VRING_DESC_F_WRITE, 0);
+        expect_pop_error(s, 0, -EFAULT, 0, 0, 1);
+        sim_free(s);
+    }
+}
+
+static void test_indirect_table_outside_memory(void **state)
+{
+    struct sim *s = sim_new(16, F_INDIRECT);
+
+    desc_set(&s->desc[0], gpa(RAM_SIZE - 16), 32, VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -EFAULT, 0, 0, 1);
+    sim_free(s);
+}
+
+static void test_readable_after_writable(void **state)
+{
+    struct sim *s = sim_new(16, F_INDIRECT);
+    struct vring_desc *t;
+
+    desc_set(&s->desc[0], gpa(BUF_OFF), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[1], gpa(BUF_OFF + 8), 8, 0, 0);
+    expect_pop_error(s, 0, -EILSEQ, 1, 0, 0);
+    sim_free(s);
+
+    /* Inside an indirect table, and with an empty readable buffer. */
+    s = sim_new(16, F_INDIRECT);
+    t = itable(s, 0x100);
+    desc_set(&t[0], gpa(BUF_OFF), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+    desc_set(&t[1], gpa(BUF_OFF), 0, 0, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF + 0x100), 2 * sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -EILSEQ, 1, 0, 0);
+    sim_free(s);
+}
+
+static void test_index_out_of_range(void **state)
+{
+    struct sim *s;
+    struct vring_desc *t;
+
+    /* Head outside the table. */
+    s = sim_new(16, 0);
+    expect_pop_error(s, 16, -ERANGE, 1, 0, 0);
+    sim_free(s);
+    s = sim_new(16, 0);
+    expect_pop_error(s, 0xffff, -ERANGE, 1, 0, 0);
+    sim_free(s);
+
+    /* Next outside the table. */
+    s = sim_new(16, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 8, VRING_DESC_F_NEXT, 16);
+    expect_pop_error(s, 0, -ERANGE, 1, 0, 0);
+    sim_free(s);
+
+    /* Next outside the indirect table (but inside the queue). */
+    s = sim_new(16, F_INDIRECT);
+    t = itable(s, 0);
+    desc_set(&t[0], gpa(BUF_OFF + 0x100), 8, VRING_DESC_F_NEXT, 2);
+    desc_set(&t[1], gpa(BUF_OFF + 0x100), 8, 0, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 2 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -ERANGE, 1, 0, 0);
+    sim_free(s);
+}
+
+static void test_indirect_misuse(void **state)
+{
+    struct sim *s;
+    struct vring_desc *t;
+
+    /* Nested: an indirect descriptor inside an indirect table. */
+    s = sim_new(16, F_INDIRECT);
+    t = itable(s, 0);
+    desc_set(&t[0], gpa(BUF_OFF + 0x100), 8, VRING_DESC_F_NEXT, 1);
+    desc_set(&t[1], gpa(BUF_OFF), sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 2 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -EMLINK, 1, 0, 0);
+    sim_free(s);
+
+    /* INDIRECT together with NEXT. */
+    s = sim_new(16, F_INDIRECT);
+    t = itable(s, 0);
+    desc_set(&t[0], gpa(BUF_OFF + 0x100), 8, 0, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+    desc_set(&s->desc[1], gpa(BUF_OFF + 0x100), 8, 0, 0);
+    expect_pop_error(s, 0, -EINVAL, 1, 0, 0);
+    sim_free(s);
+
+    /* INDIRECT without the feature. */
+    s = sim_new(16, 0);
+    t = itable(s, 0);
+    desc_set(&t[0], gpa(BUF_OFF + 0x100), 8, 0, 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -EPERM, 1, 0, 0);
+    sim_free(s);
+
+    /* Table length 0 or not a whole number of descriptors. */
+    s = sim_new(16, F_INDIRECT);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 0, VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -EMSGSIZE, 1, 0, 0);
+    sim_free(s);
+    s = sim_new(16, F_INDIRECT);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 24, VRING_DESC_F_INDIRECT, 0);
+    expect_pop_error(s, 0, -EMSGSIZE, 1, 0, 0);
+    sim_free(s);
+}
+
+static void test_avail_idx_jump(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+
+    /* Exactly 'size' ahead is a full ring. */
+    for (uint16_t i = 0; i < 8; i++) {
+        desc_set(&s->desc[i], gpa(BUF_OFF), 1, 0, 0);
+        post(s, i);
+    }
+    assert_int_equal(vn_virtq_avail_count(&s->q), 8);
+    sim_free(s);
+
+    /* One more is a jump. */
+    s = sim_new(8, 0);
+    __atomic_store_n(&s->avail->idx, 9, __ATOMIC_RELEASE);
+    assert_int_equal(vn_virtq_avail_count(&s->q), -EPROTO);
+    assert_int_equal(vn_virtq_error(&s->q), -EPROTO);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), -EPROTO);
+    assert_int_equal(vn_virtq_avail_count(&s->q), -EPROTO);
+    assert_errors(s, 0, 0, 0, 1);
+    sim_free(s);
+
+    /* So is moving backwards, seen through pop first. */
+    s = sim_new(8, 0);
+    vn_virtq_set_last_avail_idx(&s->q, 100);
+    __atomic_store_n(&s->avail->idx, 99, __ATOMIC_RELEASE);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), -EPROTO);
+    assert_errors(s, 0, 0, 0, 1);
+    sim_free(s);
+}
+
+/* ---- notifications ----------------------------------------------------------- */
+
+/* Pops and pushes 'n' single-buffer chains (desc 0) and returns the used index before. */
+static uint16_t complete_n(struct sim *s, unsigned int n)
+{
+    uint16_t old = vn_virtq_used_idx(&s->q);
+
+    desc_set(&s->desc[0], gpa(BUF_OFF), 1, VRING_DESC_F_WRITE, 0);
+    for (unsigned int i = 0; i < n; i++) {
+        post(s, 0);
+        assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+        vn_virtq_push(&s->q, 0, 1);
+    }
+    return old;
+}
+
+static void test_event_idx(void **state)
+{
+    struct sim *s = sim_new(8, F_EVENT_IDX);
+    uint16_t old;
+
+    /* used_event 0: the first completion interrupts. */
+    *used_event(s) = 0;
+    old = complete_n(s, 1);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+    /* Nothing pushed: nothing to say. */
+    assert_false(vn_virtq_should_notify(&s->q, vn_virtq_used_idx(&s->q)));
+
+    /* used_event 5: 1 -> 3 does not cross it, 3 -> 6 does. */
+    *used_event(s) = 5;
+    old = complete_n(s, 2);
+    assert_false(vn_virtq_should_notify(&s->q, old));
+    old = complete_n(s, 3);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+    /* Already past it: 6 -> 7 does not. */
+    old = complete_n(s, 1);
+    assert_false(vn_virtq_should_notify(&s->q, old));
+
+    /* With EVENT_IDX the NO_INTERRUPT flag is not what decides. */
+    s->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+    *used_event(s) = 7;
+    old = complete_n(s, 1);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+
+    /* The device side: avail_event follows last_avail_idx. */
+    vn_virtq_set_avail_event(&s->q);
+    assert_int_equal(avail_event(s), vn_virtq_get_last_avail_idx(&s->q));
+    assert_int_equal(avail_event(s), 8);
+    vn_virtq_disable_notify(&s->q); /* implicit with EVENT_IDX: flags untouched */
+    assert_int_equal(s->used->flags, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_enable_notify(&s->q), 1);
+    assert_int_equal(avail_event(s), 8);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(vn_virtq_enable_notify(&s->q), 0);
+    assert_int_equal(avail_event(s), 9);
+    sim_free(s);
+}
+
+static void test_event_idx_wraparound(void **state)
+{
+    struct sim *s = sim_new(8, F_EVENT_IDX);
+    uint16_t old;
+
+    vn_virtq_set_last_avail_idx(&s->q, 65534);
+    s->avail_idx = 65534;
+    s->avail->idx = 65534;
+    /* 65534 -> 0 crosses used_event 65535. */
+    *used_event(s) = 65535;
+    old = complete_n(s, 2);
+    assert_int_equal(old, 65534);
+    assert_int_equal(vn_virtq_used_idx(&s->q), 0);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+    /* 0 -> 1 does not cross used_event 1 (the driver wants to hear after entry 1). */
+    *used_event(s) = 1;
+    old = complete_n(s, 1);
+    assert_false(vn_virtq_should_notify(&s->q, old));
+    old = complete_n(s, 1);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+    sim_free(s);
+}
+
+static void test_no_interrupt(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    uint16_t old;
+
+    old = complete_n(s, 1);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+    s->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+    old = complete_n(s, 1);
+    assert_false(vn_virtq_should_notify(&s->q, old));
+    s->avail->flags = 0;
+    old = complete_n(s, 2);
+    assert_true(vn_virtq_should_notify(&s->q, old));
+
+    /* Kicks off and on through VRING_USED_F_NO_NOTIFY; avail_event is not used. */
+    vn_virtq_disable_notify(&s->q);
+    assert_int_equal(s->used->flags, VRING_USED_F_NO_NOTIFY);
+    assert_int_equal(vn_virtq_enable_notify(&s->q), 0);
+    assert_int_equal(s->used->flags, 0);
+    vn_virtq_disable_notify(&s->q);
+    post(s, 0);
+    assert_int_equal(vn_virtq_enable_notify(&s->q), 1);
+    assert_int_equal(s->used->flags, 0);
+    vn_virtq_set_avail_event(&s->q);
+    assert_int_equal(avail_event(s), 0);
+    sim_free(s);
+}
+
+/* ---- set-up, batches, suspend/resume ----------------------------------------- */
+
+static void test_set_addrs_validation(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    struct vn_virtq_layout l;
+    struct vn_virtq q;
+    static const uint32_t bad_sizes[] = { 0, 3, 24, 32767, 65536, UINT32_MAX };
+
+    vn_virtq_init(&q);
+    for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+        l = sim_layout(s);
+        l.size = bad_sizes[i];
+        assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EINVAL);
+    }
+    /* The largest queue: 512 KiB of descriptors ending exactly at the region's end. */
+    l = sim_layout(s);
+    l.size = 32768;
+    l.desc_addr = UVA_BASE + RAM_SIZE - 32768 * sizeof(struct vring_desc);
+    l.avail_addr = UVA_BASE;
+    l.used_addr = UVA_BASE + USED_OFF;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), 0);
+    assert_int_equal(q.size, 32768);
+    l.desc_addr += 16;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EFAULT);
+
+    /* Alignment: 16 for descriptors, 2 for avail, 4 for used. */
+    l = sim_layout(s);
+    l.desc_addr += 8;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EINVAL);
+    l = sim_layout(s);
+    l.avail_addr += 1;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EINVAL);
+    l = sim_layout(s);
+    l.used_addr += 2;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EINVAL);
+
+    /* Areas outside memory, or guest addresses where front-end ones are due. */
+    l = sim_layout(s);
+    l.desc_addr = GPA_BASE + DESC_OFF;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EFAULT);
+    l = sim_layout(s);
+    l.used_addr = UVA_BASE + RAM_SIZE - 4 - 8 * 16 + 4;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EFAULT);
+
+    /* The avail ring ends at the region's end: fits without EVENT_IDX, not with it. */
+    l = sim_layout(s);
+    l.avail_addr = UVA_BASE + RAM_SIZE - (4 + 2 * 16);
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), 0);
+    l.features = F_EVENT_IDX;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EFAULT);
+    /* Same for the used ring. */
+    l = sim_layout(s);
+    l.used_addr = UVA_BASE + RAM_SIZE - (4 + 8 * 16);
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), 0);
+    l.features = F_EVENT_IDX;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EFAULT);
+    sim_free(s);
+}
+
+static void test_local_alignment(void **state)
+{
+    struct sim *s = sim_new(16, 0);
+    struct vn_mem_region_info r = { .gpa = 0x10000000ULL, .size = 0x1000,
+                                    .uva = 0x20000000ULL };
+    struct vn_virtq_layout l = sim_layout(s);
+    struct vn_virtq q;
+
+    /* A region whose local address is 8 bytes off its front-end alignment. */
+    assert_int_equal(vn_guest_mem_add_mapped(&s->mem, &r, s->ram + BUF_OFF + 8), 0);
+    vn_virtq_init(&q);
+    l.desc_addr = 0x20000000ULL;
+    assert_int_equal(vn_virtq_set_addrs(&q, &s->mem, &l), -EINVAL);
+    sim_free(s);
+}
+
+static void test_push_batch(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vring_used_elem elems[3] = { { 2, 100 }, { 0, 0 }, { 1, 60 } };
+    struct vn_virtq_stats st;
+    uint16_t old = vn_virtq_used_idx(&s->q);
+
+    for (uint16_t i = 0; i < 3; i++) {
+        desc_set(&s->desc[i], gpa(BUF_OFF), 128, VRING_DESC_F_WRITE, 0);
+        post(s, i);
+        assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    }
+    vn_virtq_push_batch(&s->q, elems, 0);
+    assert_int_equal(s->used->idx, 0);
+    vn_virtq_push_batch(&s->q, elems, 3);
+    assert_int_equal(s->used->idx, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s->used->ring[i].id, elems[i].id);
+        assert_int_equal(s->used->ring[i].len, elems[i].len);
+    }
+    assert_true(vn_virtq_should_notify(&s->q, old));
+    vn_virtq_get_stats(&s->q, &st);
+    assert_int_equal(st.received_desc, 3);
+    assert_int_equal(st.completed_desc, 3);
+    assert_int_equal(st.total_bytes, 160);
+    sim_free(s);
+}
+
+static void test_suspend_resume(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vn_virtq_layout l = sim_layout(s);
+    struct vn_virtq q2;
+    uint16_t base;
+
+    for (uint16_t i = 0; i < 3; i++) {
+        desc_set(&s->desc[i], gpa(BUF_OFF + i * 0x10u), 4, 0, 0);
+        post(s, i);
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+        vn_virtq_push(&s->q, s->chain->head, 0);
+    }
+    /* GET_VRING_BASE, stop; a new queue (as after a restart) resumes from SET_VRING_BASE. */
+    base = vn_virtq_get_last_avail_idx(&s->q);
+    assert_int_equal(base, 2);
+    vn_virtq_stop(&s->q);
+    assert_false(vn_virtq_is_ready(&s->q));
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), -ENXIO);
+
+    vn_virtq_init(&q2);
+    vn_virtq_set_last_avail_idx(&q2, base);
+    assert_int_equal(vn_virtq_set_addrs(&q2, &s->mem, &l), 0);
+    assert_int_equal(vn_virtq_avail_count(&q2), 1);
+    assert_int_equal(vn_virtq_pop(&q2, s->chain), 0);
+    assert_int_equal(s->chain->head, 2);
+    vn_virtq_push(&q2, 2, 0);
+    assert_int_equal(s->used->idx, 3);
+    assert_int_equal(s->used->ring[2].id, 2);
+    sim_free(s);
+}
+
+static void test_not_ready(void **state)
+{
+    struct vn_virtq q;
+    struct vn_vq_chain *c = malloc(sizeof(*c));
+
+    assert_non_null(c);
+    vn_virtq_init(&q);
+    assert_false(vn_virtq_is_ready(&q));
+    assert_int_equal(vn_virtq_pop(&q, c), -ENXIO);
+    assert_int_equal(vn_virtq_avail_count(&q), -ENXIO);
+    assert_int_equal(vn_virtq_enable_notify(&q), -ENXIO);
+    assert_false(vn_virtq_should_notify(&q, 0));
+    vn_virtq_disable_notify(&q);
+    vn_virtq_set_avail_event(&q);
+    assert_string_equal(vn_virtq_strerror(-ENXIO), "queue not ready");
+    assert_string_equal(vn_virtq_strerror(-EAGAIN), "no available buffer");
+    assert_string_equal(vn_virtq_strerror(-E2BIG), "unknown error");
+    free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simple_chain),
+        cmocka_unit_test(test_zero_length_descriptors),
+        cmocka_unit_test(test_wraparound),
+        cmocka_unit_test(test_indirect),
+        cmocka_unit_test(test_max_chain_equals_size),
+        cmocka_unit_test(test_two_regions),
+        cmocka_unit_test(test_buffer_wrapping_address_space),
+        cmocka_unit_test(test_ring_across_regions),
+        cmocka_unit_test(test_loop),
+        cmocka_unit_test(test_chain_longer_than_size),
+        cmocka_unit_test(test_too_many_iovecs),
+        cmocka_unit_test(test_address_outside_memory),
+        cmocka_unit_test(test_indirect_table_outside_memory),
+        cmocka_unit_test(test_readable_after_writable),
+        cmocka_unit_test(test_index_out_of_range),
+        cmocka_unit_test(test_indirect_misuse),
+        cmocka_unit_test(test_avail_idx_jump),
+        cmocka_unit_test(test_event_idx),
+        cmocka_unit_test(test_event_idx_wraparound),
+        cmocka_unit_test(test_no_interrupt),
+        cmocka_unit_test(test_set_addrs_validation),
+        cmocka_unit_test(test_local_alignment),
+        cmocka_unit_test(test_push_batch),
+        cmocka_unit_test(test_suspend_resume),
+        cmocka_unit_test(test_not_ready),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
