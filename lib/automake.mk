@@ -11,5 +11,6 @@ lib_libvirtnet_la_SOURCES = \
 	lib/rpc_client.c lib/rpc_client.h \
 	lib/rpc_params.c lib/rpc_params.h \
 	lib/util.c lib/util.h \
+	lib/vhost_user.c lib/vhost_user.h \
 	lib/virtq.c lib/virtq.h
 lib_libvirtnet_la_LIBADD = $(CJSON_LIBS) $(MNL_LIBS)
