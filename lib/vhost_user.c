@@ -148,6 +148,19 @@ static int wait_fd(int fd, short events, uint64_t deadline_ns)
 }
 
 /*
+ * After recvmsg()/sendmsg() failed with errno: 0 when the call should be made
+ * again (interrupted, or 'fd' is ready for 'events' now), else the error.
+ */
+static int io_retry(int fd, short events, uint64_t deadline_ns)
+{
+    if (errno == EINTR)
+        return 0;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return -errno;
+    return wait_fd(fd, events, deadline_ns);
+}
+
+/*
  * Reads exactly 'len' bytes into 'buf', gathering fds into 's'.  'at_start':
  * these are the first bytes of a message, so "nothing yet" is -EAGAIN and EOF
  * is -ECONNRESET; later, a stall is waited for until 'deadline_ns' and EOF is
@@ -175,13 +188,9 @@ static int recv_exact(int fd, void *buf, size_t len, struct fd_set_rx *s, bool a
         if (n < 0) {
             int err;
 
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return -errno;
-            if (at_start && got == 0)
+            if (at_start && got == 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                 return -EAGAIN;
-            err = wait_fd(fd, POLLIN, deadline_ns);
+            err = io_retry(fd, POLLIN, deadline_ns);
             if (err)
                 return err;
             continue;
@@ -348,13 +357,8 @@ int vn_vhost_send_msg(int fd, uint32_t request, uint32_t flags, const void *payl
         }
         n = sendmsg(fd, &mh, MSG_NOSIGNAL);
         if (n < 0) {
-            int err;
+            int err = io_retry(fd, POLLOUT, deadline);
 
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return -errno;
-            err = wait_fd(fd, POLLOUT, deadline);
             if (err)
                 return err;
             continue;
