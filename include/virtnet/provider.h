@@ -20,8 +20,11 @@
 #ifndef VIRTNET_PROVIDER_H
 #define VIRTNET_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct vn_virtq;
 
 #define VN_PROVIDER_ABI_VERSION 1
 #define VN_PROVIDER_ENTRY_SYMBOL "vn_provider_entry"
@@ -33,6 +36,40 @@ struct vn_provider_env {
     uint64_t features;            /* virtio features the profile supports */
     uint32_t max_virtq;
     uint32_t max_queue_size;
+};
+
+/* Interrupt moderation of one queue (`virtnet modify ... queue -e -n -c`). */
+struct vn_dp_moderation {
+    uint8_t mode;        /* 0 = event: interrupt per completion batch, 1 = adaptive */
+    uint32_t period_us;  /* coalescing window; 0 = none */
+    uint32_t max_count;  /* completions per interrupt; 0 = none */
+};
+
+/* One virtqueue handed to a provider.  Everything is borrowed from the controller. */
+struct vn_dp_queue {
+    const char *dev_name;        /* the device's VUID, for logs */
+    uint16_t index;              /* virtqueue index: 2n = receive, 2n + 1 = transmit */
+    bool is_tx;                  /* driver to device (guest transmit) */
+    struct vn_virtq *vq;         /* the rings in guest memory, ready (lib/virtq.h) */
+    int kick_fd;                 /* eventfd the driver signals; read it to re-arm */
+    int call_fd;                 /* eventfd to interrupt the driver, or -1 */
+    int tap_fd;                  /* the representor queue this virtqueue maps onto */
+    uint32_t hdr_len;            /* virtio-net header bytes before each frame (10 or 12) */
+    bool mrg_rxbuf;              /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+    uint32_t mtu;                /* the device's MTU */
+    struct vn_dp_moderation mod;
+};
+
+/* Counters of one queue, with the names `virtnet stats` prints. */
+struct vn_dp_queue_stats {
+    uint64_t received_desc, completed_desc, total_bytes, total_packets;
+    uint64_t bad_desc_errors, exceed_max_chain, invalid_buffer, avail_idx_errors;
+    uint64_t interrupts;             /* call eventfd writes */
+    uint64_t kicks;                  /* kick eventfd wake-ups */
+    uint64_t dropped;                /* frames dropped: no buffer, tap error */
+    /* Frame sizes, the vendor's buckets. */
+    uint64_t size_64, size_65_127, size_128_255, size_256_511, size_512_1023, size_1024_1522,
+        size_1523_2047, size_2048_4095, size_4096_8191, size_8192_9022, size_9023_plus;
 };
 
 struct vn_provider_ops {
@@ -55,6 +92,22 @@ struct vn_provider_ops {
 
     /* Optional.  Supported feature mask (0 = the profile's). */
     uint64_t (*features)(void *priv);
+
+    /*
+     * Per-queue runtime ops (mandatory for a provider that moves traffic).
+     * queue_start hands the provider one ready virtqueue; the provider owns
+     * moving its frames until queue_stop returns, after which it no longer
+     * touches the queue, its rings or its fds.  Both run on the controller's
+     * main thread; the datapath runs on the provider's own threads.
+     * '*qpriv' is the provider's handle for the queue, valid from a
+     * successful queue_start until queue_stop.
+     */
+    int (*queue_start)(void *priv, const struct vn_dp_queue *q, void **qpriv);
+    void (*queue_stop)(void *priv, void *qpriv);
+    /* Optional: new interrupt moderation for a running queue (-EOPNOTSUPP if absent). */
+    int (*queue_modify)(void *priv, void *qpriv, const struct vn_dp_moderation *mod);
+    /* Optional: the queue's counters, readable at any time from the main thread. */
+    int (*queue_stats)(void *priv, void *qpriv, struct vn_dp_queue_stats *out);
 };
 
 /* The one exported entry point, named VN_PROVIDER_ENTRY_SYMBOL. */

@@ -31,3 +31,4 @@ EXTRA_DIST += \
 	tests/unit/data/vendor-single-port.conf \
 	tests/unit/data/vendor-ace.provider \
 	tests/unit/data/vendor-dpa.provider
+include tests/unit/vq.mk
