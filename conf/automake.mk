@@ -1,6 +1,9 @@
 # conf/: sample configuration, provider files, systemd unit, bash completion.
 EXTRA_DIST += conf/virtnet.conf conf/virtio-net-controller.service.in
 
+bashcompletiondir = $(datadir)/bash-completion/completions
+dist_bashcompletion_DATA = conf/completion/virtnet
+
 systemdunit_DATA = conf/virtio-net-controller.service
 CLEANFILES += conf/virtio-net-controller.service
 conf/virtio-net-controller.service: conf/virtio-net-controller.service.in Makefile
