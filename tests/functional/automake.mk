@@ -4,6 +4,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/cli.sh \
 	tests/functional/daemon.sh \
 	tests/functional/devices.sh \
+	tests/functional/ovs.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
 	tests/functional/static_vf.sh
