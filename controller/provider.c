@@ -154,7 +154,8 @@ static void try_candidate(struct candidate *c, const char *lib_dir,
     *(void **)&entry = dlsym(c->dl, VN_PROVIDER_ENTRY_SYMBOL);
     ops = entry ? entry() : NULL;
     if (!ops) {
-        snprintf(c->why, sizeof(c->why), "%s exports no %s()", path, VN_PROVIDER_ENTRY_SYMBOL);
+        snprintf(c->why, sizeof(c->why), "%s.so exports no %s()", c->name,
+                 VN_PROVIDER_ENTRY_SYMBOL);
         goto err_close;
     }
     if (ops->abi_version != VN_PROVIDER_ABI_VERSION) {
@@ -164,7 +165,7 @@ static void try_candidate(struct candidate *c, const char *lib_dir,
         goto err_close;
     }
     if (!ops->name || strcmp(ops->name, c->name) || !ops->probe) {
-        snprintf(c->why, sizeof(c->why), "%s: bad ops table (name or probe missing)", path);
+        snprintf(c->why, sizeof(c->why), "%s.so: bad ops table (name or probe missing)", c->name);
         goto err_close;
     }
     ret = ops->probe(env, c->why, sizeof(c->why));

@@ -2,10 +2,12 @@
 noinst_LTLIBRARIES += lib/libvirtnet.la
 lib_libvirtnet_la_SOURCES = \
 	lib/conf.c lib/conf.h \
+	lib/fault.c lib/fault.h \
 	lib/guest_mem.c lib/guest_mem.h \
 	lib/json.c lib/json.h \
 	lib/jsonrpc.c lib/jsonrpc.h \
 	lib/log.c lib/log.h \
+	lib/netlink.c lib/netlink.h \
 	lib/paths.h \
 	lib/provider_conf.c lib/provider_conf.h \
 	lib/rpc_client.c lib/rpc_client.h \

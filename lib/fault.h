@@ -1,0 +1,21 @@
+/*
+ * fault.h - named fault points for tests of rollback.
+ *
+ * Code that builds something in steps calls vn_fault("point") between them
+ * and fails as if the step had failed when it returns true.  Points are armed
+ * from the environment (VIRTNET_FAULT=point[,point...], every pass fails) or
+ * at run time with vn_fault_arm() (`virtnet debug fault point=NAME`: the next
+ * pass fails once).  Unarmed, a check is one load and a compare.
+ */
+#ifndef VN_FAULT_H
+#define VN_FAULT_H
+
+#include <stdbool.h>
+
+/* True when 'point' should fail now. */
+bool vn_fault(const char *point);
+
+/* Makes the next pass through 'point' fail (once). Returns 0 or -EINVAL (bad name). */
+int vn_fault_arm(const char *point);
+
+#endif /* VN_FAULT_H */
