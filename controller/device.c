@@ -54,6 +54,9 @@ struct vn_dev_mgr {
     uint8_t *sf_reserved;             /* during start: SF numbers recovery files claim */
     uint32_t sfs_in_use;
     struct vn_dev_counts counts;
+    struct vn_sf_rep *pool;           /* SF pool: free representors, ready for hotplug */
+    uint32_t pool_n;                  /* free representors in the pool */
+    uint32_t pool_size;               /* pf_total_sf * sf_pool_percent / 100 */
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
 };
 
@@ -106,10 +109,10 @@ static bool sf_is_reserved(const struct vn_dev_mgr *m, uint32_t sf)
     return m->sf_reserved && (m->sf_reserved[sf / 8] & (1u << (sf % 8)));
 }
 
-/* Lowest free SF number >= VN_SF_NUM_MIN, or -ENOSPC. */
+/* Lowest free SF number >= the profile's sf_num_base (>= 1000), or -ENOSPC. */
 static int64_t sf_alloc_any(const struct vn_dev_mgr *m)
 {
-    for (uint32_t sf = VN_SF_NUM_MIN; sf <= VN_SF_NUM_MAX; sf++)
+    for (uint32_t sf = m->conf->emu.sf_num_base; sf <= VN_SF_NUM_MAX; sf++)
         if (!sf_is_used(m, sf) && !sf_is_reserved(m, sf))
             return sf;
     return -ENOSPC;
@@ -434,9 +437,87 @@ static cJSON *take_record(struct vn_dev_mgr *m, const char *vuid)
     return m->pending ? cJSON_DetachItemFromObjectCaseSensitive(m->pending, vuid) : NULL;
 }
 
+/* ---- SF pool ------------------------------------------------------------ */
+
+/*
+ * Creates (or adopts, after a restart) the SF pool of sf_pool_percent of
+ * PF_TOTAL_SF on port 0, the emulation manager's: hotplugs on that port that
+ * do not ask for an SF number take one of these representors instead of
+ * creating one.  A pool that cannot be filled completely is kept partial.
+ */
+static int pool_fill(struct vn_dev_mgr *m)
+{
+    const struct vn_conf *c = m->conf;
+
+    m->pool_size = (uint32_t)((uint64_t)c->emu.pf_total_sf * c->sf_pool_percent / 100);
+    if (!m->pool_size)
+        return 0;
+    m->pool = calloc(m->pool_size, sizeof(*m->pool));
+    if (!m->pool)
+        return -ENOMEM;
+    while (m->pool_n < m->pool_size && m->sfs_in_use < c->emu.pf_total_sf) {
+        int64_t sf = sf_alloc_any(m);
+        int ret;
+
+        if (sf < 0)
+            break;
+        ret = vn_sf_rep_create(m->nl, 0, (uint32_t)sf, DEFAULT_MTU, &m->pool[m->pool_n]);
+        if (ret < 0) {
+            VN_ERR(SF, "SF pool: cannot create SF %" PRId64 ": %s", sf, strerror(-ret));
+            break;
+        }
+        sf_mark(m, (uint32_t)sf, true);
+        m->pool_n++;
+    }
+    VN_INFO(SF, "SF pool: %u of %u representors ready (sf_pool_percent %u)", m->pool_n,
+            m->pool_size, c->sf_pool_percent);
+    return 0;
+}
+
+/* Hands a pool representor to 'dev' when it can use one. */
+static bool pool_take(struct vn_dev_mgr *m, struct vn_device *dev)
+{
+    struct vn_sf_rep rep;
+
+    if (!m->pool_n || dev->pf_num != 0)
+        return false;
+    rep = m->pool[m->pool_n - 1];
+    if (rep.mtu < dev->mtu && vn_sf_rep_set_mtu(m->nl, &rep, dev->mtu) < 0)
+        return false;
+    m->pool_n--;
+    dev->rep = rep;
+    dev->has_rep = true;
+    VN_INFO(SF, "%s: takes SF %u (%s) from the SF pool", dev->vuid, rep.sf_num, rep.ifname);
+    return true;
+}
+
+/* Takes a representor back into the pool when the pool has room for it. */
+static bool pool_give_back(struct vn_dev_mgr *m, struct vn_device *dev)
+{
+    if (m->pool_n >= m->pool_size || dev->rep.pf_num != 0)
+        return false;
+    m->pool[m->pool_n++] = dev->rep;
+    dev->has_rep = false;
+    VN_INFO(SF, "SF %u (%s) back in the SF pool", dev->rep.sf_num, dev->rep.ifname);
+    return true;
+}
+
+/* Frees the pool; its representors stay for the next start unless 'destroy'. */
+static void pool_release(struct vn_dev_mgr *m, bool destroy)
+{
+    for (uint32_t i = 0; destroy && i < m->pool_n; i++)
+        vn_sf_rep_destroy(m->nl, &m->pool[i]);
+    if (destroy && m->pool_n)
+        VN_INFO(SF, "SF pool destroyed (sf_pool_force_destroy)");
+    free(m->pool);
+    m->pool = NULL;
+    m->pool_n = 0;
+}
+
 /*
  * Gives 'dev' its SF and representor (SF number already chosen in
- * dev->rep.sf_num, or 0 for any), marks the SF used.  Returns 0 or -errno.
+ * dev->rep.sf_num, or 0 for any: from the SF pool when there is one), marks
+ * the SF used.  Returns 0 or -errno.
  */
 static int device_attach_rep(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
                              size_t errlen)
@@ -445,6 +526,8 @@ static int device_attach_rep(struct vn_dev_mgr *m, struct vn_device *dev, char *
     int64_t any;
     int ret;
 
+    if (!sf && pool_take(m, dev))
+        return 0;
     if (m->sfs_in_use >= m->conf->emu.pf_total_sf) {
         snprintf(err, errlen, "no free SF: all %u (PF_TOTAL_SF) are in use",
                  m->conf->emu.pf_total_sf);
@@ -472,6 +555,8 @@ static void device_detach_rep(struct vn_dev_mgr *m, struct vn_device *dev, bool 
 {
     if (!dev->has_rep)
         return;
+    if (destroy && pool_give_back(m, dev))
+        return; /* the SF stays in use, by the pool */
     sf_mark(m, dev->rep.sf_num, false);
     if (destroy)
         vn_sf_rep_destroy(m->nl, &dev->rep);
@@ -989,10 +1074,13 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     cJSON_ArrayForEach(rec, m->pending)
         VN_WARN(REC, "skipping recovery file %s: no such device in this profile (stale)",
                 rec->string);
-    cJSON_Delete(m->pending);
-    m->pending = NULL;
     free(m->sf_reserved);
     m->sf_reserved = NULL;
+    ret = pool_fill(m);
+    if (ret < 0)
+        goto err;
+    cJSON_Delete(m->pending);
+    m->pending = NULL;
     VN_INFO(DEV, "%u devices: %u static PFs, %u VFs, %u hotplug PFs", m->counts.total,
             m->counts.static_pf, m->counts.vf, m->counts.hotplug_pf);
     *out = m;
@@ -1003,6 +1091,7 @@ err:
     for (uint32_t i = 0; m->pfs && i < m->max_pfs; i++)
         if (m->pfs[i])
             pf_destroy(m, m->pfs[i], false);
+    pool_release(m, true);
     cJSON_Delete(m->pending);
     free(m->pfs);
     free(m->ports);
@@ -1026,6 +1115,7 @@ void vn_dev_mgr_destroy(struct vn_dev_mgr *m)
             device_detach_rep(m, dev, true);
         pf_destroy(m, dev, false);
     }
+    pool_release(m, m->conf->sf_pool_force_destroy);
     free(m->pfs);
     free(m->ports);
     free(m->sf_used);
@@ -1316,6 +1406,8 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
     vn_json_add_num(o, "max_msix", c->emu.num_msix);
     vn_json_add_num(o, "max_sfs", c->emu.pf_total_sf);
     vn_json_add_num(o, "sfs_in_use", m->sfs_in_use);
+    vn_json_add_num(o, "sf_pool_size", m->pool_size);
+    vn_json_add_num(o, "sf_pool_free", m->pool_n);
     vn_json_add_hex(o, "supported_features", c->emu.features);
     vn_json_add(o, "supported_feature_names", feature_names(c->emu.features));
     a = cJSON_CreateArray();

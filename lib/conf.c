@@ -92,6 +92,7 @@ void vn_conf_init_defaults(struct vn_conf *conf)
         .emu.num_vf = 0,
         .emu.num_msix = 16,
         .emu.pf_total_sf = 512,
+        .emu.sf_num_base = 1000,
         .emu.max_virtq = 64,
         .emu.max_queue_size = 4096,
         .emu.features = CONF_EMU_DEFAULT_FEATURES,
@@ -254,6 +255,7 @@ static const struct conf_key emu_keys[] = {
     KEY_U32("num_vf", EMU, num_vf, 0, VN_EMU_MAX_VF_TOTAL, NULL),
     KEY_U32("num_msix", EMU, num_msix, 2, VN_EMU_MAX_MSIX, NULL),
     KEY_U32("pf_total_sf", EMU, pf_total_sf, 0, VN_EMU_MAX_TOTAL_SF, NULL),
+    KEY_U32("sf_num_base", EMU, sf_num_base, 1000, 90000, NULL),
     KEY_U32("max_virtq", EMU, max_virtq, 2, VN_EMU_MAX_VIRTQ, NULL),
     KEY_U32("max_queue_size", EMU, max_queue_size, 2, VN_EMU_MAX_QUEUE_SIZE, check_queue_size),
     KEY_MASK("features", EMU, features, check_emu_features),
@@ -760,6 +762,7 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += vn_json_add_u64(emu, "num_vf", e->num_vf) < 0;
     fails += vn_json_add_u64(emu, "num_msix", e->num_msix) < 0;
     fails += vn_json_add_u64(emu, "pf_total_sf", e->pf_total_sf) < 0;
+    fails += vn_json_add_u64(emu, "sf_num_base", e->sf_num_base) < 0;
     fails += vn_json_add_u64(emu, "max_virtq", e->max_virtq) < 0;
     fails += vn_json_add_u64(emu, "max_queue_size", e->max_queue_size) < 0;
     fails += vn_json_add_hex(emu, "features", e->features) < 0;

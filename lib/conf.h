@@ -71,6 +71,8 @@ struct vn_emu_profile {
     uint32_t num_vf;          /* VIRTIO_NET_EMULATION_NUM_VF: VFs reserved per PF (default 0) */
     uint32_t num_msix;        /* VIRTIO_NET_EMULATION_NUM_MSIX per function (default 16) */
     uint32_t pf_total_sf;     /* PF_TOTAL_SF: SFs available for representors (default 512) */
+    uint32_t sf_num_base;     /* lowest SF number handed out when none is asked for (default
+                                 1000, the vendor's floor; >= 1000) */
     uint32_t max_virtq;       /* virtqueues per device (default 64) */
     uint32_t max_queue_size;  /* power of two, <= 32768 (default 4096) */
     uint64_t features;        /* virtio feature bits the DPU supports */
