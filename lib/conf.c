@@ -37,6 +37,7 @@
 #include <linux/virtio_ring.h>
 
 #include "json.h"
+#include "util.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
 
@@ -356,19 +357,10 @@ static bool key_ok(const struct conf_parser *p, const struct conf_section *sec, 
     return true;
 }
 
-/* Copies at most CONF_ECHO_MAX characters of 's' for a message, '?' for unprintables. */
+/* At most CONF_ECHO_MAX characters of 's' for a message (vn_str_echo()). */
 static const char *echo(const char *s, char *buf, size_t size)
 {
-    size_t o = 0;
-
-    for (; *s && o + 4 < size && o < CONF_ECHO_MAX; s++)
-        buf[o++] = isprint((unsigned char)*s) ? *s : '?';
-    if (*s && o + 4 <= size) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
+    return vn_str_echo(s, CONF_ECHO_MAX, buf, size);
 }
 
 /* Describes a JSON value for "..., got <value>". */
@@ -401,20 +393,6 @@ static const char *describe(const cJSON *v, char *buf, size_t size)
 
 /* ---- decoding -------------------------------------------------------- */
 
-/* The value of a JSON number that is a whole number; -EINVAL otherwise. */
-static int json_whole(const cJSON *v, double *out)
-{
-    double d;
-
-    if (!cJSON_IsNumber(v))
-        return -EINVAL;
-    d = v->valuedouble;
-    if (!isfinite(d) || floor(d) != d)
-        return -EINVAL;
-    *out = d;
-    return 0;
-}
-
 /* 0/1 or false/true; -EINVAL otherwise. */
 static int json_flag(const cJSON *v, bool *out)
 {
@@ -424,7 +402,7 @@ static int json_flag(const cJSON *v, bool *out)
         *out = cJSON_IsTrue(v);
         return 0;
     }
-    if (json_whole(v, &d) < 0 || (d != 0 && d != 1))
+    if (vn_json_get_whole(v, &d) < 0 || (d != 0 && d != 1))
         return -EINVAL;
     *out = d == 1;
     return 0;
@@ -485,7 +463,7 @@ static void decode_key(struct conf_parser *p, const struct conf_section *sec,
             *(int *)(void *)field = flag;
         break;
     case CONF_T_U32:
-        if (json_whole(v, &d) < 0 || d < k->min || d > k->max) {
+        if (vn_json_get_whole(v, &d) < 0 || d < k->min || d > k->max) {
             snprintf(why, sizeof(why), "must be an integer in [%" PRIu32 ", %" PRIu32 "]", k->min,
                      k->max);
             break;

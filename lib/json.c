@@ -199,6 +199,19 @@ err_close:
     return ret;
 }
 
+int vn_json_get_whole(const cJSON *item, double *out)
+{
+    double d;
+
+    if (!cJSON_IsNumber(item))
+        return -EINVAL;
+    d = item->valuedouble;
+    if (!isfinite(d) || floor(d) != d)
+        return -EINVAL;
+    *out = d;
+    return 0;
+}
+
 int vn_json_get_u64(const cJSON *item, uint64_t *out)
 {
     if (cJSON_IsNumber(item)) {

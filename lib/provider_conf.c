@@ -51,19 +51,10 @@ static void set_error(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Copies at most PROVIDER_ECHO_MAX characters of 's' for a message, '?' for unprintables. */
+/* At most PROVIDER_ECHO_MAX characters of 's' for a message (vn_str_echo()). */
 static const char *echo(const char *s, char *buf, size_t size)
 {
-    size_t o = 0;
-
-    for (; *s && o + 4 < size && o < PROVIDER_ECHO_MAX; s++)
-        buf[o++] = isprint((unsigned char)*s) ? *s : '?';
-    if (*s && o + 4 <= size) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
+    return vn_str_echo(s, PROVIDER_ECHO_MAX, buf, size);
 }
 
 /* Drops leading and trailing whitespace of 's' in place. */

@@ -31,20 +31,6 @@ static const char *type_name(enum vn_rpc_ptype t)
     return "?";
 }
 
-/* Whole-number value of a JSON number, or -EINVAL. */
-static int json_integer(const cJSON *v, double *out)
-{
-    double d;
-
-    if (!cJSON_IsNumber(v))
-        return -EINVAL;
-    d = v->valuedouble;
-    if (!isfinite(d) || floor(d) != d)
-        return -EINVAL;
-    *out = d;
-    return 0;
-}
-
 static int decode_one(const struct vn_rpc_param *p, const cJSON *v, void *out, char *err,
                       size_t errlen)
 {
@@ -63,14 +49,14 @@ static int decode_one(const struct vn_rpc_param *p, const cJSON *v, void *out, c
         *(bool *)(void *)field = cJSON_IsTrue(v);
         return 0;
     case VN_RPC_T_U32:
-        if (json_integer(v, &d) < 0)
+        if (vn_json_get_whole(v, &d) < 0)
             goto bad_type;
         if (d < (double)p->min || d > (double)p->max)
             goto bad_range;
         *(uint32_t *)(void *)field = (uint32_t)d;
         return 0;
     case VN_RPC_T_I64:
-        if (json_integer(v, &d) < 0)
+        if (vn_json_get_whole(v, &d) < 0)
             goto bad_type;
         if (d < (double)(int64_t)p->min || d > (double)(int64_t)p->max)
             goto bad_range;

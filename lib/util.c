@@ -146,6 +146,20 @@ int vn_snprintf(char *dst, size_t size, const char *fmt, ...)
     return 0;
 }
 
+const char *vn_str_echo(const char *s, size_t max, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (; *s && o + 4 < size && o < max; s++)
+        buf[o++] = isprint((unsigned char)*s) ? *s : '?';
+    if (*s && o + 4 <= size) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 uint64_t vn_now_ns(void)
 {
     struct timespec ts;

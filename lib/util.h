@@ -51,6 +51,13 @@ int vn_strlcpy(char *dst, const char *s, size_t size);
 /* snprintf() that returns -ENAMETOOLONG instead of truncating silently. */
 int vn_snprintf(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Copies at most 'max' characters of 's' into 'buf' ('size' bytes) for an
+ * error message: unprintable characters become '?', a cut string ends in
+ * "...".  Returns 'buf'.
+ */
+const char *vn_str_echo(const char *s, size_t max, char *buf, size_t size);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t vn_now_ns(void);
 
