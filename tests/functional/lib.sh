@@ -73,12 +73,13 @@ rpc_raw() { $RPC_RAW "$SOCK" "$@"; }
 jget() { jq -r "$1"; }
 
 # start_controller [ARGS...]: starts the daemon in the foreground (in the background
-# of this shell) with the test's state dir and socket; waits until it answers.
+# of this shell) with the test's state dir and socket; waits until it answers
+# (START_TIMEOUT seconds, default 20).
 start_controller() {
     "$DAEMON" --foreground --state-dir "$STATE" --socket "$SOCK" \
         --provider-lib-dir "$top_builddir/providers/.libs" "$@" >>"$CTL_LOG" 2>&1 &
     CTL_PID=$!
-    if ! wait_until 10 vn health; then
+    if ! wait_until "${START_TIMEOUT:-20}" vn health; then
         echo "# controller did not come up; its log:"
         diag <"$CTL_LOG"
         return 1
@@ -102,7 +103,21 @@ stop_controller() {
 # A serial (VUID prefix) and SF number range of this test run only, so tests
 # running side by side never share a representor name.
 SERIAL=T$(printf '%05d' $(( $$ % 100000 )))
-sfbase=$(( 10000 + ($$ % 800) * 100 ))
+# SF numbers: a slot of 1000 numbers that no other test holds while this one
+# runs (an atomic mkdir claims it; a slot whose owner is dead is taken over).
+_sf_slot=
+for _k in $(seq 0 79); do
+    _d=${TMPDIR:-/tmp}/virtnet-test-sf-slot.$_k
+    if mkdir "$_d" 2>/dev/null; then
+        echo $$ >"$_d/pid"; _sf_slot=$_d; break
+    fi
+    _owner=$(cat "$_d/pid" 2>/dev/null)
+    if [ -n "$_owner" ] && ! kill -0 "$_owner" 2>/dev/null && rm -rf "$_d" && mkdir "$_d" 2>/dev/null; then
+        echo $$ >"$_d/pid"; _sf_slot=$_d; break
+    fi
+done
+[ -n "$_sf_slot" ] || { echo "1..0 # SKIP no free SF number slot"; exit 0; }
+sfbase=$(( 10000 + _k * 1000 ))
 _reps=()
 # track_rep NAME: a representor this test made; removed on exit if still there.
 track_rep() { _reps+=("$1"); }
@@ -120,9 +135,9 @@ _cleanup() {
     fi
     local r
     for r in "${_reps[@]}"; do
-        ip link del "$r" 2>/dev/null || true
+        [ -e "/sys/class/net/$r" ] && ip link del "$r" 2>/dev/null
     done
-    rm -rf "$T"
+    rm -rf "$T" "$_sf_slot"
 }
 trap _cleanup EXIT
 
