@@ -32,3 +32,4 @@ EXTRA_DIST += \
 	tests/unit/data/vendor-ace.provider \
 	tests/unit/data/vendor-dpa.provider
 include tests/unit/vq.mk
+include tests/unit/recovery.mk
