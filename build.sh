@@ -26,7 +26,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # Packages to build and to test (the test peers come with the features that use them).
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmnl-dev libcjson-dev"
 OPT_PKGS="libibverbs-dev"
-TEST_PKGS="libcmocka-dev python3 jq socat iproute2 procps util-linux openvswitch-switch bc"
+TEST_PKGS="libcmocka-dev python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -138,6 +138,17 @@ cmd_check() {
             run_suite "$ASAN_DIR" asan
     fi
     local p=0 f=0 s=0 a b c
+    # Each fuzz target runs briefly (FUZZ_SECONDS, default 10) and counts as one test.
+    if [ "${VIRTNET_NO_FUZZ:-0}" != 1 ]; then
+        say "fuzz targets (${FUZZ_SECONDS:-10} s each)"
+        local rc=0
+        make_in "$BUILD_DIR" -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$BUILD_DIR/fuzz.out" 2>&1 || rc=$?
+        cat "$BUILD_DIR/fuzz.out" >&2
+        a=$(grep -c '^fuzz: .* no crash$' "$BUILD_DIR/fuzz.out" || true)
+        p=$((p + a))
+        if [ $rc -ne 0 ] && ! grep -q 'not found' "$BUILD_DIR/fuzz.out"; then f=$((f + 1)); fi
+        grep -q 'not found' "$BUILD_DIR/fuzz.out" && s=$((s + 1))
+    fi
     read -r a b c < <(count_results "$BUILD_DIR"); p=$((p + a)); f=$((f + b)); s=$((s + c))
     if [ -d "$ASAN_DIR" ] && [ "${VIRTNET_NO_ASAN:-0}" != 1 ]; then
         read -r a b c < <(count_results "$ASAN_DIR"); p=$((p + a)); f=$((f + b)); s=$((s + c))

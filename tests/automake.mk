@@ -2,3 +2,4 @@
 # through `virtnet` and raw JSON-RPC).  `make check` runs both.
 include tests/unit/automake.mk
 include tests/functional/automake.mk
+include tests/fuzz/automake.mk
