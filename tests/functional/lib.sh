@@ -76,7 +76,9 @@ jget() { jq -r "$1"; }
 # of this shell) with the test's state dir and socket; waits until it answers
 # (START_TIMEOUT seconds, default 20).
 start_controller() {
-    "$DAEMON" --foreground --state-dir "$STATE" --socket "$SOCK" \
+    # VIRTNET_WRAPPER (e.g. "valgrind --error-exitcode=99 --leak-check=full") runs
+    # the daemon under a checker.
+    ${VIRTNET_WRAPPER:-} "$DAEMON" --foreground --state-dir "$STATE" --socket "$SOCK" \
         --provider-lib-dir "$top_builddir/providers/.libs" "$@" >>"$CTL_LOG" 2>&1 &
     CTL_PID=$!
     if ! wait_until "${START_TIMEOUT:-20}" vn health; then
