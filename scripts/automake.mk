@@ -1,1 +1,2 @@
-# scripts/: (see the folder's README)
+# scripts/: packaging, guest image builder, demo.
+EXTRA_DIST += scripts/build-deb.sh
