@@ -59,6 +59,9 @@ struct cli_cmd {
     size_t n_opts;
     cmd_fn *run;
     const char *epilog;       /* extra help text, or NULL */
+    /* Checks run_simple() makes after parsing: */
+    enum { SEL_NONE, SEL_OPTIONAL, SEL_REQUIRED } selector; /* -p PF [-v VF] | -u VUID */
+    const char *one_of[2];    /* exactly one of these two members, or NULL */
 };
 
 static const char *sock_path;
@@ -249,14 +252,24 @@ static int check_selector(const struct cli_cmd *cmd, const cJSON *params, bool r
     return 0;
 }
 
-/* Runs a command whose params are just its options. */
+/*
+ * Runs a command whose params are just its options, after the checks its
+ * table entry asks for (selector, exactly-one-of).
+ */
 static int run_simple(const struct cli_cmd *cmd, int argc, char **argv)
 {
     cJSON *params = cJSON_CreateObject();
+    const char *a = cmd->one_of[0], *b = cmd->one_of[1];
     int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
 
-    if (ret == 0 && optind < argc)
+    if (!ret && optind < argc)
         ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!ret && cmd->selector != SEL_NONE)
+        ret = check_selector(cmd, params, cmd->selector == SEL_REQUIRED);
+    if (!ret && has(params, "all") && (has(params, "pf") || has(params, "vuid")))
+        ret = usage_error(cmd, "-a cannot be combined with -p or -u");
+    if (!ret && a && has(params, a) == has(params, b))
+        ret = usage_error(cmd, "exactly one of --%s or --%s is required", a, b);
     if (ret) {
         cJSON_Delete(params);
         return ret;
@@ -290,45 +303,11 @@ static const struct cli_opt unplug_opts[] = {
     { 'u', "vuid", "VUID", O_STR, "vuid", false, "VUID of the hotplug device" },
 };
 
-static int run_unplug(const struct cli_cmd *cmd, int argc, char **argv)
-{
-    cJSON *params = cJSON_CreateObject();
-    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
-
-    if (!ret && optind < argc)
-        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!ret && has(params, "pf") == has(params, "vuid"))
-        ret = usage_error(cmd, "exactly one of -p PF or -u VUID is required");
-    if (ret) {
-        cJSON_Delete(params);
-        return ret;
-    }
-    return call(cmd->name, params, NULL);
-}
-
 static const struct cli_opt query_opts[] = {
     { 'a', "all", NULL, O_FLAG, "all", false, "query all devices (the default)" },
     SELECTOR_OPTS,
     { 'b', "brief", NULL, O_FLAG, "brief", false, "leave out queue information" },
 };
-
-static int run_query(const struct cli_cmd *cmd, int argc, char **argv)
-{
-    cJSON *params = cJSON_CreateObject();
-    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
-
-    if (!ret && optind < argc)
-        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!ret)
-        ret = check_selector(cmd, params, false);
-    if (!ret && has(params, "all") && (has(params, "pf") || has(params, "vuid")))
-        ret = usage_error(cmd, "-a cannot be combined with -p or -u");
-    if (ret) {
-        cJSON_Delete(params);
-        return ret;
-    }
-    return call(cmd->name, params, NULL);
-}
 
 static const struct cli_opt modify_sel_opts[] = { SELECTOR_OPTS };
 
@@ -459,42 +438,10 @@ static const struct cli_opt update_opts[] = {
     { 't', "status", NULL, O_FLAG, "status", false, "show the live update status" },
 };
 
-static int run_update(const struct cli_cmd *cmd, int argc, char **argv)
-{
-    cJSON *params = cJSON_CreateObject();
-    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
-
-    if (!ret && optind < argc)
-        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!ret && has(params, "start") == has(params, "status"))
-        ret = usage_error(cmd, "exactly one of -s or -t is required");
-    if (ret) {
-        cJSON_Delete(params);
-        return ret;
-    }
-    return call(cmd->name, params, NULL);
-}
-
 static const struct cli_opt stats_opts[] = {
     SELECTOR_OPTS,
     { 'q', "queue_id", "QUEUE_ID", O_U32, "queue_id", false, "queue index of the device" },
 };
-
-static int run_stats(const struct cli_cmd *cmd, int argc, char **argv)
-{
-    cJSON *params = cJSON_CreateObject();
-    int ret = parse_opts(cmd, cmd->opts, cmd->n_opts, argc, argv, params, false);
-
-    if (!ret && optind < argc)
-        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!ret)
-        ret = check_selector(cmd, params, true);
-    if (ret) {
-        cJSON_Delete(params);
-        return ret;
-    }
-    return call(cmd->name, params, NULL);
-}
 
 /* debug CMD [KEY=VALUE ...]: values that are whole numbers or true/false keep their type. */
 static int run_debug(const struct cli_cmd *cmd, int argc, char **argv)
@@ -531,21 +478,23 @@ err:
     return ret;
 }
 
-#define CMD(NAME, HELP, SYN, OPTS, RUN, EPI) \
-    { NAME, HELP, SYN, OPTS, VN_ARRAY_SIZE(OPTS), RUN, EPI }
-#define CMD_NOOPTS(NAME, HELP, RUN, EPI) { NAME, HELP, "[-h]", NULL, 0, RUN, EPI }
+#define CMD(NAME, HELP, SYN, OPTS, RUN, EPI, ...) \
+    { NAME, HELP, SYN, OPTS, VN_ARRAY_SIZE(OPTS), RUN, EPI, __VA_ARGS__ }
+#define CMD_NOOPTS(NAME, HELP, RUN, EPI) { NAME, HELP, "[-h]", NULL, 0, RUN, EPI, SEL_NONE, { 0 } }
 
 static const struct cli_cmd commands[] = {
     CMD("hotplug", "hotplug virtnet device",
         "-i IB_DEVICE -m MAC -t MTU -n MAX_QUEUES -s MAX_QUEUE_SIZE [-h] [-u SF_NUM] "
         "[-f FEATURES] [-l]",
         hotplug_opts, run_simple,
-        "example:\n  virtnet hotplug -i mlx5_0 -f 0x80000 -m 0C:C4:7A:FF:22:93 -t 1500 -n 3 -s 1024\n"),
-    CMD("unplug", "unplug virtnet device", "[-h] {-p PF | -u VUID}", unplug_opts, run_unplug,
-        "Only hotplug devices can be unplugged.\n"),
+        "example:\n  virtnet hotplug -i mlx5_0 -f 0x80000 -m 0C:C4:7A:FF:22:93 -t 1500 -n 3 -s 1024\n",
+        SEL_NONE, { 0 }),
+    CMD("unplug", "unplug virtnet device", "[-h] {-p PF | -u VUID}", unplug_opts, run_simple,
+        "Only hotplug devices can be unplugged.\n", SEL_NONE, { "pf", "vuid" }),
     CMD_NOOPTS("list", "list all virtnet devices", run_simple, NULL),
     CMD("query", "query all or individual virtnet device(s)",
-        "[-h] [-a | -p PF [-v VF] | -u VUID] [-b]", query_opts, run_query, NULL),
+        "[-h] [-a | -p PF [-v VF] | -u VUID] [-b]", query_opts, run_simple, NULL, SEL_OPTIONAL,
+        { 0 }),
     { "modify", "modify virtnet device",
       "[-h] {-p PF [-v VF] | -u VUID} {device,queue} ...", modify_sel_opts,
       VN_ARRAY_SIZE(modify_sel_opts), run_modify,
@@ -558,20 +507,22 @@ static const struct cli_cmd commands[] = {
       "examples:\n  virtnet modify -p 0 device -m 0C:C4:7A:FF:22:93\n"
       "  virtnet modify -p 0 -v 0 device -n 8\n  virtnet modify -p 0 queue -e event -n 10 -c 30\n" },
     CMD("log", "set log level", "[-h] [-m MODULE] [-l LEVEL]", log_opts, run_simple,
-        "Without -l, shows the current levels.\n"),
+        "Without -l, shows the current levels.\n", SEL_NONE, { 0 }),
     CMD_NOOPTS("version", "show virtio net controller version info", run_simple, NULL),
     CMD_NOOPTS("restart", "Do fast restart of controller without killing the service", run_simple,
                NULL),
     CMD("validate", "validate configurations", "[-h] [-f FILE]", validate_opts, run_validate,
-        "Exit status 1 when the configuration is not valid; every problem is listed.\n"),
-    CMD("update", "update controller", "[-h] {-s | -t}", update_opts, run_update, NULL),
+        "Exit status 1 when the configuration is not valid; every problem is listed.\n", SEL_NONE,
+        { 0 }),
+    CMD("update", "update controller", "[-h] {-s | -t}", update_opts, run_simple, NULL, SEL_NONE,
+        { "start", "status" }),
     CMD_NOOPTS("health", "controller health utility", run_simple, NULL),
     { "debug", "For debug purpose, cmds can be changed without notice", "[-h] CMD [KEY=VALUE ...]",
       NULL, 0, run_debug,
       "commands:\n  num_vfs pf=PF num_vfs=N   the host sets sriov_numvfs of static PF PF\n"
       "  fault point=NAME          fail the next pass through a fault point (tests)\n" },
     CMD("stats", "stats of virtnet device", "[-h] {-p PF [-v VF] | -u VUID} [-q QUEUE_ID]",
-        stats_opts, run_stats, NULL),
+        stats_opts, run_simple, NULL, SEL_REQUIRED, { 0 }),
 };
 
 static void main_help(FILE *f)
