@@ -40,7 +40,8 @@ struct vn_rpc_client {
     pid_t pid;
     uid_t uid;
     bool privileged;
-    bool eof;                            /* peer closed its side, or framing broke */
+    bool eof;                            /* no more input: peer closed its side, or framing broke */
+    bool dead;                           /* no more output possible: write error, reply overflow */
     bool in_dispatch;                    /* client_process_input() is on the stack */
     unsigned pending;                    /* unanswered requests (incl. batch members) */
 
@@ -118,7 +119,12 @@ static void client_maybe_free(struct vn_rpc_client *c)
 {
     if (c->in_dispatch)
         return; /* client_process_input() is using it; its caller will come back here */
-    if (c->fd >= 0 && !(c->eof && c->out_len == c->out_off))
+    /*
+     * Close when nothing can be written any more, or when the peer has sent
+     * all it will and every answer it is owed has been written: a client
+     * that half-closes after its request still gets a late (async) reply.
+     */
+    if (c->fd >= 0 && !c->dead && !(c->eof && c->pending == 0 && c->out_len == c->out_off))
         return;
     client_close_fd(c);
     if (c->pending == 0)
@@ -131,13 +137,13 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
     char *text;
     size_t len;
 
-    if (c->fd < 0 || !msg)
+    if (c->fd < 0 || c->dead || !msg)
         return;
     text = cJSON_PrintUnformatted(msg);
     if (!text) {
         VN_ERR(RPC, "client %llu: out of memory printing a reply; closing",
                (unsigned long long)c->serial);
-        c->eof = true;
+        c->dead = true;
         return;
     }
     len = strlen(text);
@@ -145,7 +151,7 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
         VN_WARN_RL(RPC, "client %llu: more than %zu reply bytes unread; dropping it",
                    (unsigned long long)c->serial, c->srv->limits.max_unsent_hard);
         free(text);
-        c->eof = true;
+        c->dead = true;
         c->out_off = c->out_len; /* nothing more will be written */
         return;
     }
@@ -164,7 +170,7 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
         n = c->out_len + len + 1 > c->out_cap ? realloc(c->out, cap) : c->out;
         if (!n) {
             free(text);
-            c->eof = true;
+            c->dead = true;
             return;
         }
         if (n != c->out)
@@ -179,7 +185,7 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
 
 static void client_flush(struct vn_rpc_client *c)
 {
-    while (c->fd >= 0 && c->out_off < c->out_len) {
+    while (c->fd >= 0 && !c->dead && c->out_off < c->out_len) {
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -189,7 +195,7 @@ static void client_flush(struct vn_rpc_client *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             VN_DBG(RPC, "client %llu: send: %s", (unsigned long long)c->serial, strerror(errno));
-            c->eof = true;
+            c->dead = true;
             c->out_off = c->out_len;
             break;
         }
@@ -453,7 +459,7 @@ static void client_process_input(struct vn_rpc_client *c)
     if (c->in_dispatch)
         return;
     c->in_dispatch = true;
-    while (!c->eof && c->fd >= 0 && c->in_len && c->pending < lim->max_pending &&
+    while (!c->eof && !c->dead && c->fd >= 0 && c->in_len && c->pending < lim->max_pending &&
            c->out_len - c->out_off <= lim->max_unsent) {
         size_t off, len, consumed;
         enum vn_frame_result r;
@@ -500,7 +506,7 @@ static void client_update_watchers(struct vn_rpc_client *c)
     if (c->fd < 0)
         return;
     want_write = c->out_off < c->out_len;
-    want_read = !c->eof && c->pending < lim->max_pending &&
+    want_read = !c->eof && !c->dead && c->pending < lim->max_pending &&
                 c->out_len - c->out_off <= lim->max_unsent;
     if (want_read && !ev_is_active(&c->rd))
         ev_io_start(srv->loop, &c->rd);
@@ -536,7 +542,7 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            c->eof = true;
+            c->dead = true;
             c->out_off = c->out_len; /* the peer is gone: nothing to flush */
             goto out;
         }
@@ -767,12 +773,15 @@ void vn_rpc_server_destroy(struct vn_rpc_server *srv)
     while (srv->clients) {
         struct vn_rpc_client *c = srv->clients;
 
-        c->eof = true;
-        c->out_off = c->out_len;
+        c->dead = true;
         client_close_fd(c);
         if (c->pending == 0)
             free(c);
-        /* else: freed when its last request is answered (handlers answer on teardown) */
+        /*
+         * else: freed when its last request is answered.  Handlers that answer
+         * later must do so before the server is destroyed (the controller
+         * stops them first).
+         */
     }
     if (srv->fd >= 0) {
         close(srv->fd);
