@@ -4,9 +4,10 @@ FUNCTIONAL_TESTS = \
 	tests/functional/cli.sh \
 	tests/functional/daemon.sh \
 	tests/functional/devices.sh \
+	tests/functional/guest_boot.sh \
 	tests/functional/ovs.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
 	tests/functional/static_vf.sh
 TESTS += $(FUNCTIONAL_TESTS)
-EXTRA_DIST += $(FUNCTIONAL_TESTS) tests/functional/lib.sh tests/functional/rpc_raw.py
+EXTRA_DIST += $(FUNCTIONAL_TESTS) tests/functional/lib.sh tests/functional/rpc_raw.py tests/functional/guest.py
