@@ -327,6 +327,13 @@ int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
     return 0;
 }
 
+void vn_virtq_unpop(struct vn_virtq *q, unsigned int n)
+{
+    assert(n <= (uint16_t)(q->last_avail_idx - q->used_idx));
+    q->last_avail_idx = (uint16_t)(q->last_avail_idx - n);
+    VQ_STAT_ADD(q, received_desc, -(uint64_t)n);
+}
+
 /* Stores one used element in the slot of free-running index 'idx'. */
 static void used_elem_store(struct vn_virtq *q, uint16_t idx, uint32_t id, uint32_t len)
 {

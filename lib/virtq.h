@@ -160,6 +160,17 @@ int vn_virtq_avail_count(struct vn_virtq *q);
  */
 int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain);
 
+/*
+ * Gives back the 'n' chains taken last and not pushed: the next pops take
+ * them again (MRG_RXBUF: a device gathers buffers for a frame of unknown size
+ * and returns the ones the frame did not need; a stopping queue returns the
+ * ones it held).  'n' must not exceed the chains taken since the last push of
+ * the ones before them, i.e. (last_avail_idx - used_idx) for a device that
+ * pushes in order.  received_desc goes down by 'n'; total_bytes keeps the
+ * readable bytes of those chains (receive chains have none).
+ */
+void vn_virtq_unpop(struct vn_virtq *q, unsigned int n);
+
 /* A short English reason for an error of vn_virtq_pop(), for log lines. */
 const char *vn_virtq_strerror(int err);
 

@@ -924,6 +924,51 @@ static void test_suspend_resume(void **state)
     sim_free(s);
 }
 
+static void test_unpop(void **state)
+{
+    struct sim *s = sim_new(4, 0);
+    struct vn_virtq_stats st;
+
+    /* Six receive chains through a ring of four: wraps while chains are given back. */
+    for (uint16_t i = 0; i < 4; i++) {
+        desc_set(&s->desc[i], gpa(BUF_OFF + i * 0x100u), 0x100, VRING_DESC_F_WRITE, 0);
+        post(s, i);
+    }
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(s->chain->head, 2);
+    /* The frame needed one buffer: push the first, give the other two back. */
+    vn_virtq_push(&s->q, 0, 60);
+    vn_virtq_unpop(&s->q, 2);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), 1);
+    vn_virtq_get_stats(&s->q, &st);
+    assert_int_equal(st.received_desc, 1);
+    assert_int_equal(st.completed_desc, 1);
+    /* They come again, in the same order, then the one never taken. */
+    for (uint16_t want = 1; want < 4; want++) {
+        assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+        assert_int_equal(s->chain->head, want);
+        vn_virtq_push(&s->q, want, 0);
+    }
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), -EAGAIN);
+    /* Across the wrap of the free-running indices. */
+    post(s, 0);
+    post(s, 1);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    vn_virtq_unpop(&s->q, 2);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), 4);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(s->chain->head, 0);
+    /* Unpop 0 is a no-op. */
+    vn_virtq_unpop(&s->q, 0);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), 5);
+    vn_virtq_get_stats(&s->q, &st);
+    assert_int_equal(st.received_desc, 5);
+    sim_free(s);
+}
+
 static void test_not_ready(void **state)
 {
     struct vn_virtq q;
@@ -971,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_local_alignment),
         cmocka_unit_test(test_push_batch),
         cmocka_unit_test(test_suspend_resume),
+        cmocka_unit_test(test_unpop),
         cmocka_unit_test(test_not_ready),
     };
 
