@@ -1,14 +1,21 @@
 /*
- * sf.c - tap representors; see sf.h.
+ * sf.c - tap representors and the SF pool; see sf.h.
+ *
+ * A representor is made with /dev/net/tun (TUNSETIFF, TUNSETPERSIST,
+ * TUNSETVNETHDRSZ) and configured with rtnetlink (lib/netlink.c).  Whether
+ * an existing netdev is one of ours is read from rtnetlink (IFLA_LINKINFO:
+ * kind "tun" and the tap's flags), which, unlike /sys, always answers for
+ * the network namespace the controller runs in.
  */
 #include <config.h>
 
 #include "sf.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -18,7 +25,7 @@
 #include "netlink.h"
 #include "util.h"
 
-#define REP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
+#define REP_FLAGS     (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
 #define VNET_HDR_SIZE 12 /* struct virtio_net_hdr_mrg_rxbuf: VERSION_1 and MRG_RXBUF */
 
 int vn_sf_rep_name(uint32_t pf_num, uint32_t sf_num, char buf[IFNAMSIZ])
@@ -26,119 +33,163 @@ int vn_sf_rep_name(uint32_t pf_num, uint32_t sf_num, char buf[IFNAMSIZ])
     return vn_snprintf(buf, IFNAMSIZ, "en3f%upf%usf%u", pf_num, pf_num, sf_num);
 }
 
-/* Reads /sys/class/net/NAME/tun_flags: -ENODEV (no netdev), -EEXIST (not a tap of ours). */
-static int check_existing(const char *name)
+/* True when 'l' is a tap as vn_sf_rep_create() makes them. */
+static bool is_rep_tap(const struct vn_nl_link *l)
 {
-    char path[64], buf[32];
-    uint64_t flags;
-    ssize_t n;
-    int fd;
+    const struct vn_nl_tun *t = &l->tun;
 
-    snprintf(path, sizeof(path), "/sys/class/net/%s", name);
-    if (access(path, F_OK) < 0)
-        return -ENODEV;
-    snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -EEXIST; /* a netdev, but not a tun/tap */
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -EEXIST;
-    buf[n] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    if (vn_parse_u64(buf, 16, 0, UINT32_MAX, &flags) < 0)
-        return -EEXIST;
-    if ((flags & (REP_FLAGS | IFF_TUN)) != REP_FLAGS)
-        return -EEXIST;
-    return 0;
+    return !strcmp(l->kind, "tun") && t->valid && t->type == IFF_TAP && !t->pi && t->vnet_hdr &&
+           t->multi_queue && t->persist;
 }
 
-/* Attaches a queue to tap 'name' (creating it when absent). Returns the fd or -errno. */
-static int tap_attach(const char *name, int extra_flags)
+/* Why 'l' is not a representor, for the log line that refuses it. */
+static const char *not_rep_reason(const struct vn_nl_link *l)
+{
+    const struct vn_nl_tun *t = &l->tun;
+
+    if (strcmp(l->kind, "tun"))
+        return "not a tap";
+    if (!t->valid)
+        return "a tun/tap whose flags the kernel does not report";
+    if (t->type != IFF_TAP)
+        return "a tun, not a tap";
+    if (t->pi || !t->vnet_hdr || !t->multi_queue)
+        return "a tap without IFF_NO_PI, IFF_VNET_HDR and IFF_MULTI_QUEUE";
+    return "a tap that is not persistent (another program's)";
+}
+
+/*
+ * Attaches a queue to tap 'name', creating the tap when there is no netdev
+ * of that name.  'open_flags' are added to O_RDWR | O_CLOEXEC.  Returns the
+ * queue fd (the caller owns it) or a negative errno.
+ */
+static int tap_attach(const char *name, int open_flags)
 {
     struct ifreq ifr;
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | extra_flags);
-    int ret;
+    int fd, ret;
 
+    fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | open_flags);
     if (fd < 0)
         return -errno;
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = REP_FLAGS;
-    vn_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+    ret = vn_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+    if (ret < 0)
+        goto err_close_queue;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         ret = -errno;
-        close(fd);
-        return ret;
+        goto err_close_queue;
     }
     return fd;
+
+err_close_queue:
+    close(fd);
+    return ret;
 }
 
 int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
                      struct vn_sf_rep *out)
 {
-    struct vn_sf_rep rep = { .pf_num = pf_num, .sf_num = sf_num };
+    struct vn_sf_rep rep = {.pf_num = pf_num, .sf_num = sf_num};
     struct vn_nl_link link;
-    bool adopted;
-    int hdr = VNET_HDR_SIZE, fd, ret;
+    int hdr = VNET_HDR_SIZE;
+    int found_ifindex = 0;
+    uint32_t old_mtu;
+    int fd, ret;
 
     ret = vn_sf_rep_name(pf_num, sf_num, rep.ifname);
-    if (ret < 0)
-        return ret;
-    ret = check_existing(rep.ifname);
-    if (ret == -EEXIST) {
-        VN_ERR(SF, "%s exists and is not a multi-queue vnet-hdr tap: left alone", rep.ifname);
+    if (ret < 0) {
+        VN_ERR(SF, "SF %u of port %u: the representor name does not fit in %d characters", sf_num,
+               pf_num, IFNAMSIZ - 1);
         return ret;
     }
-    adopted = ret == 0;
-    if (vn_fault("sf_create"))
-        return -EIO;
+
+    /* A netdev of that name is adopted when it is one of ours, else refused. */
+    ret = vn_nl_link_get(nl, rep.ifname, &link);
+    if (ret == 0 && !is_rep_tap(&link)) {
+        VN_ERR(SF, "%s: a netdev of that name exists and is %s: left alone", rep.ifname,
+               not_rep_reason(&link));
+        return -EEXIST;
+    }
+    if (ret < 0 && ret != -ENODEV) {
+        VN_ERR(SF, "%s: cannot look the netdev up: %s", rep.ifname, strerror(-ret));
+        return ret;
+    }
+    if (ret == 0)
+        found_ifindex = link.ifindex;
+    rep.adopted = found_ifindex != 0;
+
     fd = tap_attach(rep.ifname, 0);
     if (fd < 0) {
-        VN_ERR(SF, "cannot create tap %s: %s", rep.ifname, strerror(-fd));
-        return fd;
+        ret = fd;
+        /* Another program's netdev may have taken the name since the look-up. */
+        if (!found_ifindex && vn_nl_link_get(nl, rep.ifname, &link) == 0 && !is_rep_tap(&link))
+            ret = -EEXIST;
+        VN_ERR(SF, "%s: cannot %s the tap: %s", rep.ifname, found_ifindex ? "attach to" : "create",
+               strerror(-ret));
+        return ret;
     }
-    if (ioctl(fd, TUNSETPERSIST, 1) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+    /* From here until the end, the queue fd keeps the tap alive. */
+    if (ioctl(fd, TUNSETPERSIST, 1) < 0) {
         ret = -errno;
-        VN_ERR(SF, "cannot make %s persistent: %s", rep.ifname, strerror(errno));
-        goto err_close;
+        VN_ERR(SF, "%s: cannot make the tap persistent: %s", rep.ifname, strerror(-ret));
+        goto err_close_queue;
     }
     ret = vn_nl_link_get(nl, rep.ifname, &link);
-    if (ret < 0)
-        goto err_delete;
+    if (ret < 0) {
+        VN_ERR(SF, "%s: cannot look the new tap up: %s", rep.ifname, strerror(-ret));
+        goto err_unpersist;
+    }
+    /* Adopted only if it is still the netdev found above, not a new one of that name. */
+    rep.adopted = rep.adopted && link.ifindex == found_ifindex;
+    old_mtu = link.mtu;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+        ret = -errno;
+        VN_ERR(SF, "%s: cannot set the vnet header size to %d: %s", rep.ifname, hdr,
+               strerror(-ret));
+        goto err_unpersist;
+    }
+    if (vn_fault("sf_create")) {
+        ret = -EIO;
+        goto err_unpersist;
+    }
     if (link.mtu < mtu) {
         ret = vn_nl_link_set_mtu(nl, link.ifindex, mtu);
         if (ret < 0) {
-            VN_ERR(SF, "cannot set MTU %u on %s: %s", mtu, rep.ifname, strerror(-ret));
-            goto err_delete;
+            VN_ERR(SF, "%s: cannot set MTU %u: %s", rep.ifname, mtu, strerror(-ret));
+            goto err_unpersist;
         }
         link.mtu = mtu;
     }
     if (vn_fault("sf_link_up")) {
         ret = -EIO;
-        goto err_delete;
+        goto err_restore_mtu;
     }
     if (!link.up) {
         ret = vn_nl_link_set_up(nl, link.ifindex, true);
         if (ret < 0) {
-            VN_ERR(SF, "cannot bring %s up: %s", rep.ifname, strerror(-ret));
-            goto err_delete;
+            VN_ERR(SF, "%s: cannot bring the link up: %s", rep.ifname, strerror(-ret));
+            goto err_restore_mtu;
         }
     }
     /* The netdev persists without any queue attached. */
     close(fd);
     rep.ifindex = link.ifindex;
     rep.mtu = link.mtu;
-    VN_INFO(SF, "representor %s (ifindex %d, MTU %u) %s", rep.ifname, rep.ifindex, rep.mtu,
-            adopted ? "adopted" : "created");
+    VN_INFO(SF, "%s: representor of SF %u %s (ifindex %d, MTU %u)", rep.ifname, sf_num,
+            rep.adopted ? "adopted" : "created", rep.ifindex, rep.mtu);
     *out = rep;
     return 0;
 
-err_delete:
-    /* Only a tap this call created is removed; an adopted one stays as it was. */
-    if (!adopted)
+err_restore_mtu:
+    /* An adopted tap gets its MTU back; a new one is removed below anyway. */
+    if (rep.adopted && link.mtu != old_mtu)
+        (void)vn_nl_link_set_mtu(nl, link.ifindex, old_mtu);
+err_unpersist:
+    /* A tap created here disappears when its last queue closes; an adopted one stays. */
+    if (!rep.adopted)
         (void)!ioctl(fd, TUNSETPERSIST, 0);
-err_close:
+err_close_queue:
     close(fd);
     return ret;
 }
@@ -151,33 +202,191 @@ int vn_sf_rep_destroy(struct vn_nl *nl, struct vn_sf_rep *rep)
     if (!rep->ifname[0])
         return 0;
     ret = vn_nl_link_get(nl, rep->ifname, &link);
-    if (ret == 0 && link.ifindex == rep->ifindex)
-        ret = vn_nl_link_del(nl, link.ifindex);
-    if (ret < 0 && ret != -ENODEV) {
-        VN_ERR(SF, "cannot remove representor %s: %s", rep->ifname, strerror(-ret));
+    if (ret == -ENODEV) {
+        VN_INFO(SF, "%s: representor already gone", rep->ifname);
+        goto out_forget;
+    }
+    if (ret < 0) {
+        VN_ERR(SF, "%s: cannot look the representor up: %s", rep->ifname, strerror(-ret));
         return ret;
     }
-    VN_INFO(SF, "representor %s removed", rep->ifname);
+    if (rep->ifindex && link.ifindex != rep->ifindex) {
+        VN_WARN(SF,
+                "%s: the netdev of that name has ifindex %d, not the representor's %d: "
+                "left alone",
+                rep->ifname, link.ifindex, rep->ifindex);
+        goto out_forget;
+    }
+    if (!is_rep_tap(&link)) {
+        VN_WARN(SF, "%s: the netdev of that name is %s: left alone", rep->ifname,
+                not_rep_reason(&link));
+        goto out_forget;
+    }
+    ret = vn_nl_link_del(nl, link.ifindex);
+    if (ret < 0 && ret != -ENODEV) {
+        VN_ERR(SF, "%s: cannot remove the representor: %s", rep->ifname, strerror(-ret));
+        return ret;
+    }
+    VN_INFO(SF, "%s: representor removed", rep->ifname);
+out_forget:
     rep->ifname[0] = '\0';
     rep->ifindex = 0;
+    rep->adopted = false;
     return 0;
 }
 
 int vn_sf_rep_set_mtu(struct vn_nl *nl, struct vn_sf_rep *rep, uint32_t mtu)
 {
-    int ret = vn_nl_link_set_mtu(nl, rep->ifindex, mtu);
+    int ret;
 
-    if (ret == 0)
-        rep->mtu = mtu;
-    return ret;
+    if (!rep->ifindex)
+        return -ENODEV;
+    ret = vn_nl_link_set_mtu(nl, rep->ifindex, mtu);
+    if (ret < 0) {
+        VN_ERR(SF, "%s: cannot set MTU %u: %s", rep->ifname, mtu, strerror(-ret));
+        return ret;
+    }
+    VN_INFO(SF, "%s: MTU %u -> %u", rep->ifname, rep->mtu, mtu);
+    rep->mtu = mtu;
+    return 0;
 }
 
 int vn_sf_rep_open_queue(const struct vn_sf_rep *rep, int *fd_out)
 {
-    int fd = tap_attach(rep->ifname, O_NONBLOCK);
+    int fd, ret;
 
-    if (fd < 0)
+    /*
+     * TUNSETIFF makes a new tap when the name is free, so check that the
+     * representor is there before, and that the queue is on it after.
+     */
+    if (!rep->ifindex || if_nametoindex(rep->ifname) != (unsigned int)rep->ifindex) {
+        VN_ERR(SF, "%s: cannot open a queue: the representor (ifindex %d) is gone",
+               rep->ifname[0] ? rep->ifname : "(none)", rep->ifindex);
+        return -ENODEV;
+    }
+    fd = tap_attach(rep->ifname, O_NONBLOCK);
+    if (fd < 0) {
+        VN_ERR(SF, "%s: cannot open a queue: %s", rep->ifname, strerror(-fd));
         return fd;
+    }
+    if (if_nametoindex(rep->ifname) != (unsigned int)rep->ifindex) {
+        ret = -ENODEV;
+        VN_ERR(SF, "%s: cannot open a queue: the representor went away", rep->ifname);
+        goto err_close_queue;
+    }
     *fd_out = fd;
     return 0;
+
+err_close_queue:
+    close(fd); /* a tap that TUNSETIFF made in the meantime is not persistent: gone with it */
+    return ret;
+}
+
+/* ---- SF pool ------------------------------------------------------------ */
+
+int vn_sf_pool_init(struct vn_sf_pool *pool, struct vn_nl *nl, uint32_t pf_num, uint32_t sf_base,
+                    uint32_t size, uint32_t mtu)
+{
+    struct vn_sf_rep *reps = NULL;
+    uint32_t n, adopted = 0;
+    int ret;
+
+    *pool = (struct vn_sf_pool){.nl = nl, .pf_num = pf_num};
+    if (!size)
+        return 0;
+    if (!sf_base || size - 1 > UINT32_MAX - sf_base)
+        return -ERANGE;
+    reps = calloc(size, sizeof(*reps));
+    if (!reps)
+        return -ENOMEM;
+    for (n = 0; n < size; n++) {
+        ret = vn_sf_rep_create(nl, pf_num, sf_base + n, mtu, &reps[n]);
+        if (ret < 0) {
+            VN_ERR(SF, "SF pool of port %u: cannot make SF %u: %s", pf_num, sf_base + n,
+                   strerror(-ret));
+            goto err_destroy_reps;
+        }
+        adopted += reps[n].adopted;
+    }
+    pool->reps = reps;
+    pool->n = size;
+    pool->size = size;
+    VN_INFO(SF, "SF pool of port %u: %u representors ready (%s .. %s, %u adopted)", pf_num, size,
+            reps[0].ifname, reps[size - 1].ifname, adopted);
+    return 0;
+
+err_destroy_reps:
+    /* Created here: removed again; adopted: left persistent, as found. */
+    while (n--)
+        if (!reps[n].adopted)
+            (void)vn_sf_rep_destroy(nl, &reps[n]);
+    free(reps);
+    return ret;
+}
+
+int vn_sf_pool_take(struct vn_sf_pool *pool, uint32_t sf_num, struct vn_sf_rep *out)
+{
+    uint32_t i = 0;
+
+    if (sf_num) {
+        while (i < pool->n && pool->reps[i].sf_num != sf_num)
+            i++;
+        if (i == pool->n)
+            return -ENOENT;
+    } else if (!pool->n) {
+        return -ENOSPC;
+    }
+    *out = pool->reps[i];
+    memmove(&pool->reps[i], &pool->reps[i + 1], (pool->n - i - 1) * sizeof(pool->reps[0]));
+    pool->n--;
+    VN_INFO(SF, "%s: taken from the SF pool of port %u (%u left)", out->ifname, pool->pf_num,
+            pool->n);
+    return 0;
+}
+
+int vn_sf_pool_give_back(struct vn_sf_pool *pool, struct vn_sf_rep *rep)
+{
+    uint32_t i = 0;
+    int ret;
+
+    assert(pool->nl);
+    if (!rep->ifname[0])
+        return 0;
+    if (rep->pf_num != pool->pf_num || pool->n >= pool->size) {
+        VN_INFO(SF, "%s: no room in the SF pool of port %u: removed", rep->ifname, pool->pf_num);
+        ret = vn_sf_rep_destroy(pool->nl, rep);
+        goto out_forget;
+    }
+    while (i < pool->n && pool->reps[i].sf_num < rep->sf_num)
+        i++;
+    if (i < pool->n && pool->reps[i].sf_num == rep->sf_num) {
+        VN_ERR(SF, "%s: given back to the SF pool of port %u twice", rep->ifname, pool->pf_num);
+        ret = -EEXIST;
+        goto out_forget;
+    }
+    memmove(&pool->reps[i + 1], &pool->reps[i], (pool->n - i) * sizeof(pool->reps[0]));
+    pool->reps[i] = *rep;
+    pool->n++;
+    VN_INFO(SF, "%s: back in the SF pool of port %u (%u free)", rep->ifname, pool->pf_num, pool->n);
+    ret = 0;
+out_forget:
+    rep->ifname[0] = '\0';
+    rep->ifindex = 0;
+    rep->adopted = false;
+    return ret;
+}
+
+void vn_sf_pool_destroy(struct vn_sf_pool *pool, bool force)
+{
+    if (pool->n && force) {
+        for (uint32_t i = 0; i < pool->n; i++)
+            (void)vn_sf_rep_destroy(pool->nl, &pool->reps[i]);
+        VN_INFO(SF, "SF pool of port %u: %u representors removed (sf_pool_force_destroy)",
+                pool->pf_num, pool->n);
+    } else if (pool->n) {
+        VN_INFO(SF, "SF pool of port %u: %u representors kept for the next start", pool->pf_num,
+                pool->n);
+    }
+    free(pool->reps);
+    *pool = (struct vn_sf_pool){0};
 }
