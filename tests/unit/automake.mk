@@ -33,3 +33,4 @@ EXTRA_DIST += \
 	tests/unit/data/vendor-dpa.provider
 include tests/unit/vq.mk
 include tests/unit/recovery.mk
+include tests/unit/sf.mk
