@@ -10,5 +10,8 @@ controller_virtio_net_controller_SOURCES = \
 	controller/rpc_methods.c controller/rpc_methods.h \
 	controller/sf.c controller/sf.h
 controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
+# Providers resolve the log functions from the controller (see provider.sym).
+controller_virtio_net_controller_LDFLAGS = -Wl,--dynamic-list=$(top_srcdir)/controller/provider.sym
+EXTRA_DIST += controller/provider.sym
 controller_virtio_net_controller_LDADD = recovery/librecovery.la lib/libvirtnet.la \
 	$(CJSON_LIBS) $(MNL_LIBS) $(LIBS)

@@ -264,6 +264,11 @@ const struct vn_provider_ops *vn_providers_active(const struct vn_providers *p)
     return p && p->active >= 0 ? p->cand[p->active].ops : NULL;
 }
 
+void *vn_providers_active_priv(const struct vn_providers *p)
+{
+    return p && p->active >= 0 ? p->priv : NULL;
+}
+
 cJSON *vn_providers_to_json(const struct vn_providers *p)
 {
     cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();

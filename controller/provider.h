@@ -33,6 +33,9 @@ void vn_providers_unload(struct vn_providers *p);
 /* The active provider's ops, or NULL. */
 const struct vn_provider_ops *vn_providers_active(const struct vn_providers *p);
 
+/* The active provider's init() state, handed back to its ops; NULL when none. */
+void *vn_providers_active_priv(const struct vn_providers *p);
+
 /* {"name": ..., "score": ..., "candidates": [...]} for `virtnet list`. */
 cJSON *vn_providers_to_json(const struct vn_providers *p);
 

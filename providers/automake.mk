@@ -5,7 +5,11 @@ provider_LTLIBRARIES = providers/sw.la providers/ace.la providers/dpa.la
 PROVIDER_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^vn_provider_entry$$'
 PROVIDER_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
-providers_sw_la_SOURCES = providers/sw/sw.c
+# The sw provider compiles the state-free split-ring code of lib/ in (hidden,
+# direct calls on the hot path) and takes logging from the controller, which
+# exports it (controller/provider.sym): one log, one set of levels.
+providers_sw_la_SOURCES = providers/sw/sw.c providers/sw/sw.h providers/sw/sw_net.c \
+	providers/sw/sw_worker.c lib/virtq.c lib/guest_mem.c
 providers_sw_la_CFLAGS = $(PROVIDER_CFLAGS)
 providers_sw_la_LDFLAGS = $(PROVIDER_LDFLAGS)
 
