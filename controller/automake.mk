@@ -8,7 +8,8 @@ controller_virtio_net_controller_SOURCES = \
 	controller/rpc_device.c \
 	controller/rpc_server.c controller/rpc_server.h \
 	controller/rpc_methods.c controller/rpc_methods.h \
-	controller/sf.c controller/sf.h
+	controller/sf.c controller/sf.h \
+	controller/vhost_dev.c controller/vhost_dev.h
 controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
 # Providers resolve the log functions from the controller (see provider.sym).
 controller_virtio_net_controller_LDFLAGS = -Wl,--dynamic-list=$(top_srcdir)/controller/provider.sym

@@ -25,6 +25,7 @@
 #include "rpc_methods.h"
 #include "rpc_server.h"
 #include "util.h"
+#include "vhost_dev.h"
 
 #define LATENCY_PERIOD 0.5 /* seconds between loop-latency samples */
 
@@ -151,7 +152,9 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
                     ctl->conf.state_dir, VN_DEFAULT_STATE_DIR);
     if (ret < 0)
         return ret;
-    if (vn_snprintf(def, sizeof(def), "%s/%s", ctl->state_dir, VN_RECOVERY_SUBDIR) < 0)
+    if (vn_snprintf(def, sizeof(def), "%s/%s", ctl->state_dir, VN_RECOVERY_SUBDIR) < 0 ||
+        vn_snprintf(ctl->vhost_dir, sizeof(ctl->vhost_dir), "%s/%s", ctl->state_dir,
+                    VN_VHOST_SUBDIR) < 0)
         return -ENAMETOOLONG;
     if ((ret = pick_path(ctl->recovery_dir, sizeof(ctl->recovery_dir), "recovery dir", NULL,
                          ctl->conf.recovery_dir, def)) < 0 ||
@@ -240,6 +243,7 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .features = ctl->conf.emu.features,
         .max_virtq = ctl->conf.emu.max_virtq,
         .max_queue_size = ctl->conf.emu.max_queue_size,
+        .dp_workers = ctl->conf.eth_vq_workers,
     };
 
     ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv, &ctl->providers);
@@ -251,10 +255,20 @@ int vn_ctl_start(struct vn_ctl *ctl)
         VN_ERR(MAIN, "cannot open rtnetlink: %s", strerror(-ret));
         return ret;
     }
+    ret = vn_vhost_dir_prepare(ctl->vhost_dir);
+    if (ret < 0) {
+        VN_ERR(MAIN, "cannot create the vhost-user socket dir %s: %s", ctl->vhost_dir,
+               strerror(-ret));
+        return ret;
+    }
     struct vn_dev_mgr_cfg dcfg = {
         .conf = &ctl->conf,
         .recovery_dir = ctl->recovery_dir,
         .nl = ctl->nl,
+        .loop = ctl->loop,
+        .vhost_dir = ctl->vhost_dir,
+        .dp = vn_providers_active(ctl->providers),
+        .dp_priv = vn_providers_active_priv(ctl->providers),
     };
 
     ret = vn_dev_mgr_create(&dcfg, &ctl->devs);

@@ -40,6 +40,7 @@ struct vn_ctl {
     char config_path[PATH_MAX];        /* the file read, or the default looked for */
     char state_dir[PATH_MAX];
     char recovery_dir[PATH_MAX];
+    char vhost_dir[PATH_MAX];          /* <state_dir>/vhost: the devices' vhost-user sockets */
     char providers_dir[PATH_MAX];
     char rpc_socket[PATH_MAX];
     char update_binary[PATH_MAX];

@@ -27,6 +27,7 @@
 #include "fault.h"
 #include "json.h"
 #include "log.h"
+#include "vhost_dev.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
 
@@ -58,6 +59,8 @@ struct vn_dev_mgr {
     uint32_t pool_n;                  /* free representors in the pool */
     uint32_t pool_size;               /* pf_total_sf * sf_pool_percent / 100 */
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
+    bool has_vhost;                   /* devices get a vhost-user back-end */
+    struct vn_vhost_dev_cfg vhost;    /* what every back-end shares */
 };
 
 static const char *const event_mode_names[VN_EVENT_N_MODES] = {
@@ -261,10 +264,32 @@ static int check_features(const struct vn_conf *c, uint64_t f, bool legacy, char
 
 /* ---- construction -------------------------------------------------------- */
 
+/* Gives 'dev' its vhost-user back-end (a listening socket). */
+static int device_attach_vhost(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
+                               size_t errlen)
+{
+    int ret;
+
+    if (!m->has_vhost)
+        return 0;
+    ret = vn_vhost_dev_create(&m->vhost, dev, &dev->vhost);
+    if (ret < 0)
+        snprintf(err, errlen, "cannot create the vhost-user socket: %s", strerror(-ret));
+    return ret;
+}
+
+/* Closes the back-end (its front-end, rings and socket) before the representor goes. */
+static void device_detach_vhost(struct vn_device *dev)
+{
+    vn_vhost_dev_destroy(dev->vhost);
+    dev->vhost = NULL;
+}
+
 static void device_free(struct vn_device *dev)
 {
     if (!dev)
         return;
+    device_detach_vhost(dev);
     free(dev->queues);
     free(dev->vfs);
     free(dev);
@@ -621,9 +646,15 @@ static int device_finish(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
     ret = device_attach_rep(m, dev, err, errlen);
     if (ret < 0)
         return ret;
+    ret = device_attach_vhost(m, dev, err, errlen);
+    if (ret < 0) {
+        device_detach_rep(m, dev, true);
+        return ret;
+    }
     ret = device_save(m, dev);
     if (ret < 0) {
         snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+        device_detach_vhost(dev);
         device_detach_rep(m, dev, true);
         return ret;
     }
@@ -683,6 +714,7 @@ static void vf_destroy(struct vn_dev_mgr *m, struct vn_device *vf, bool forget)
 {
     if (forget)
         device_unsave(m, vf);
+    device_detach_vhost(vf);
     device_detach_rep(m, vf, forget);
     count(m, vf, -1);
     device_free(vf);
@@ -785,6 +817,7 @@ static void pf_destroy(struct vn_dev_mgr *m, struct vn_device *dev, bool forget)
     dev->num_vfs = 0;
     if (forget)
         device_unsave(m, dev);
+    device_detach_vhost(dev);
     device_detach_rep(m, dev, forget);
     device_unlink(m, dev);
     device_free(dev);
@@ -887,6 +920,9 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     ret = device_attach_rep(m, dev, err, errlen);
     if (ret < 0)
         goto err_free;
+    ret = device_attach_vhost(m, dev, err, errlen);
+    if (ret < 0)
+        goto err_detach;
     if (vn_fault("hotplug_after_rep")) {
         snprintf(err, errlen, "fault injected at hotplug_after_rep");
         ret = -EIO;
@@ -911,6 +947,7 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
 err_unsave:
     device_unsave(m, dev);
 err_detach:
+    device_detach_vhost(dev);
     device_detach_rep(m, dev, true);
 err_free:
     device_free(dev);
@@ -978,6 +1015,11 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
         return ret;
     }
     ret = device_attach_rep(m, dev, err, sizeof(err));
+    if (ret == 0) {
+        ret = device_attach_vhost(m, dev, err, sizeof(err));
+        if (ret < 0)
+            device_detach_rep(m, dev, false);
+    }
     if (ret < 0) {
         VN_ERR(REC, "cannot restore %s: %s", vuid, err);
         device_free(dev);
@@ -1022,6 +1064,11 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
         return -ENOMEM;
     m->conf = c;
     m->nl = cfg->nl;
+    m->has_vhost = cfg->loop != NULL;
+    m->vhost.loop = cfg->loop;
+    m->vhost.dir = cfg->vhost_dir;
+    m->vhost.dp = cfg->dp;
+    m->vhost.dp_priv = cfg->dp_priv;
     m->recovery_dir = c->recovery ? cfg->recovery_dir : NULL;
     m->max_pfs = c->emu.num_pf + c->emu.hotplug_ports;
     m->pfs = calloc(m->max_pfs ? m->max_pfs : 1, sizeof(*m->pfs));
@@ -1111,8 +1158,10 @@ void vn_dev_mgr_destroy(struct vn_dev_mgr *m)
         if (!dev)
             continue;
         /* Without recovery nothing brings a hotplug PF back: remove its representor. */
-        if (dev->type == VN_DEV_HOTPLUG_PF && !m->recovery_dir)
+        if (dev->type == VN_DEV_HOTPLUG_PF && !m->recovery_dir) {
+            device_detach_vhost(dev);
             device_detach_rep(m, dev, true);
+        }
         pf_destroy(m, dev, false);
     }
     pool_release(m, m->conf->sf_pool_force_destroy);
@@ -1323,6 +1372,7 @@ int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t que
         if (max_count)
             dev->queues[i].max_count = *max_count;
     }
+    vn_vhost_dev_apply_moderation(dev->vhost);
     device_save(m, dev);
     return 0;
 }
@@ -1367,7 +1417,7 @@ int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t que
     X(59, "VIRTIO_NET_F_GUEST_HDRLEN")             \
     X(63, "VIRTIO_NET_F_SPEED_DUPLEX")
 
-static cJSON *feature_names(uint64_t f)
+cJSON *vn_dev_feature_names(uint64_t f)
 {
     cJSON *a = cJSON_CreateArray();
 
@@ -1409,7 +1459,7 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
     vn_json_add_num(o, "sf_pool_size", m->pool_size);
     vn_json_add_num(o, "sf_pool_free", m->pool_n);
     vn_json_add_hex(o, "supported_features", c->emu.features);
-    vn_json_add(o, "supported_feature_names", feature_names(c->emu.features));
+    vn_json_add(o, "supported_feature_names", vn_dev_feature_names(c->emu.features));
     a = cJSON_CreateArray();
     vn_json_add_str(a, NULL, "split");
     vn_json_add(o, "supported_virt_queue_types", a);
@@ -1472,7 +1522,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
     vn_json_add_num(o, "max_queue_size", dev->max_queue_size);
     vn_json_add_num(o, "msix_num", dev->msix);
     vn_json_add_hex(o, "features", dev->features);
-    vn_json_add(o, "feature_names", feature_names(dev->features));
+    vn_json_add(o, "feature_names", vn_dev_feature_names(dev->features));
     if (dev->type == VN_DEV_HOTPLUG_PF)
         vn_json_add_num(o, "hotplug_port", dev->port);
     if (dev->type == VN_DEV_STATIC_PF) {
@@ -1484,6 +1534,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
         vn_json_add_num(sriov, "vf_stride", 1);
         vn_json_add(o, "sriov", sriov);
     }
+    vn_vhost_dev_to_json(dev->vhost, o);
     if (!brief) {
         cJSON *qs = cJSON_CreateArray();
 
@@ -1496,6 +1547,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
             vn_json_add_str(q, "event_mode", event_mode_names[dev->queues[i].event_mode]);
             vn_json_add_num(q, "period", dev->queues[i].period_us);
             vn_json_add_num(q, "max_count", dev->queues[i].max_count);
+            vn_vhost_dev_queue_to_json(dev->vhost, i, q);
             vn_json_add(qs, NULL, q);
         }
         vn_json_add(o, "queues", qs);

@@ -81,16 +81,24 @@ struct vn_device {
     uint32_t num_vfs;
     uint32_t total_vfs;            /* static PF: VFs reserved (SR-IOV TotalVFs) */
     uint16_t first_vf_offset;      /* static PF: SR-IOV First VF Offset (stride 1) */
+    struct vn_vhost_dev *vhost;    /* its vhost-user back-end (vhost_dev.h); NULL when the
+                                      manager has no loop */
 };
 
 struct vn_dev_mgr;
 struct vn_nl;
+struct vn_provider_ops;
+struct ev_loop;
 
 /* What the manager needs from the controller; all borrowed for its lifetime. */
 struct vn_dev_mgr_cfg {
     const struct vn_conf *conf;
     const char *recovery_dir;      /* used when conf->recovery */
     struct vn_nl *nl;
+    struct ev_loop *loop;          /* for the vhost-user back-ends; NULL: devices get none */
+    const char *vhost_dir;         /* their sockets' directory (exists) */
+    const struct vn_provider_ops *dp; /* the active datapath provider, or NULL */
+    void *dp_priv;                 /* its init() state */
 };
 
 /*
@@ -187,6 +195,9 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *mgr);
 cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief);
 /* The short form `virtnet list` prints per device. */
 cJSON *vn_dev_to_list_json(const struct vn_device *dev);
+
+/* The names of the virtio-net feature bits set in 'features', as a JSON array. */
+cJSON *vn_dev_feature_names(uint64_t features);
 
 /* "84:00.0" */
 void vn_bdf_format(uint16_t bdf, char buf[16]);

@@ -1,0 +1,1076 @@
+/*
+ * vhost_dev.c - the vhost-user back-end of one device; see vhost_dev.h.
+ *
+ * Message handling is table-driven: lib/vhost_user.c has already checked a
+ * request's framing (payload size, fd count, fields the protocol bounds);
+ * dispatch() then applies the checks every request shares (SET_OWNER first,
+ * vring index within the device's rings, memory table present) and calls the
+ * request's handler.  A handler returns 0 or -errno; on an error the
+ * front-end gets a failure ack if it asked for one, the reason is logged
+ * (rate-limited: a peer can repeat it) and the connection is closed.
+ * Received fds a handler did not take are closed after it returns.
+ */
+#include <config.h>
+
+#include "vhost_dev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "guest_mem.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+#include "vhost_user.h"
+#include "virtq.h"
+
+#define BIT(n) (UINT64_C(1) << (n))
+
+/* Protocol features offered: what this back-end implements. */
+#define PROTOCOL_FEATURES                                                                          \
+    (BIT(VN_VHOST_PROTOCOL_F_MQ) | BIT(VN_VHOST_PROTOCOL_F_REPLY_ACK) |                            \
+     BIT(VN_VHOST_PROTOCOL_F_NET_MTU) | BIT(VN_VHOST_PROTOCOL_F_RESET_DEVICE) |                    \
+     BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | BIT(VN_VHOST_PROTOCOL_F_STATUS))
+
+#define MSGS_PER_WAKEUP 64 /* requests handled before the loop serves others */
+#define GSO_MAX_FRAME 65550
+#define ETH_OVERHEAD 18 /* Ethernet header + one VLAN tag */
+
+/* X(bit value, name) - virtio device status bits, for `virtnet query`. */
+#define VN_STATUS_BITS(X)                                                                          \
+    X(VIRTIO_CONFIG_S_ACKNOWLEDGE, "ACKNOWLEDGE")                                                  \
+    X(VIRTIO_CONFIG_S_DRIVER, "DRIVER")                                                            \
+    X(VIRTIO_CONFIG_S_FEATURES_OK, "FEATURES_OK")                                                  \
+    X(VIRTIO_CONFIG_S_DRIVER_OK, "DRIVER_OK")                                                      \
+    X(VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET")                                                  \
+    X(VIRTIO_CONFIG_S_FAILED, "FAILED")
+
+/* One virtqueue of the device, as the front-end set it up. */
+struct vn_vring {
+    struct vn_vhost_dev *vd;
+    uint16_t index;
+    struct vn_virtq vq;        /* the rings; the provider borrows it while started */
+    uint32_t num;              /* SET_VRING_NUM; 0 until set */
+    struct vn_vhost_vring_addr addr;
+    bool has_addr;
+    int kick_fd, call_fd, err_fd; /* owned; -1 when none */
+    bool enabled;              /* SET_VRING_ENABLE */
+    bool started;              /* handed to the provider */
+    bool restart;              /* stopped for a change of memory or features: start it again */
+    void *qpriv;               /* the provider's handle while started */
+    int broken;                /* written by a provider thread (atomic): its guest error */
+    int error;                 /* the error that stopped the ring; 0 = none; cleared on re-setup */
+    struct vn_dp_queue_stats acc; /* counters of the ring's finished runs */
+};
+
+struct vn_vhost_dev {
+    struct vn_device *dev;     /* borrowed */
+    struct ev_loop *loop;
+    const struct vn_provider_ops *dp;
+    void *dp_priv;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    int listen_fd;
+    ev_io listen_w;
+    int conn_fd;               /* the front-end, -1 when none */
+    ev_io conn_w;
+    ev_async err_w;            /* a provider thread reports a broken ring */
+
+    /* Session state: what the current front-end set up. */
+    bool owner;
+    uint64_t features;         /* acked by SET_FEATURES */
+    uint64_t protocol_features;
+    uint8_t status;            /* the driver's status, plus NEEDS_RESET when a ring broke */
+    struct vn_guest_mem mem;
+    uint32_t nrings;           /* 2 * queue pairs */
+    struct vn_vring *rings;    /* nrings entries */
+    int *taps;                 /* representor queue fd per pair, -1 until a ring needs it */
+    bool tap_configured;       /* vnet header size and offloads set for this session */
+
+    uint64_t connections;      /* front-ends accepted */
+    char last_error[160];      /* why the last connection was closed by us */
+    bool peer_error_set;       /* a handler has set last_error for the current request */
+};
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static uint64_t offered_features(const struct vn_vhost_dev *vd)
+{
+    uint64_t f = vd->dev->features;
+
+    if (vd->dp && vd->dp->features) {
+        uint64_t mask = vd->dp->features(vd->dp_priv);
+
+        if (mask)
+            f &= mask;
+    }
+    return f | BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES);
+}
+
+static bool has_feature(const struct vn_vhost_dev *vd, unsigned bit)
+{
+    return vd->features & BIT(bit);
+}
+
+/* Virtio-net header bytes for the negotiated features. */
+static uint32_t hdr_len(const struct vn_vhost_dev *vd)
+{
+    return has_feature(vd, VIRTIO_F_VERSION_1) || has_feature(vd, VIRTIO_NET_F_MRG_RXBUF) ? 12 : 10;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Records why we end the connection, logs it (rate-limited: the peer can repeat it). */
+static void __attribute__((format(printf, 2, 3))) peer_error(struct vn_vhost_dev *vd,
+                                                             const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(vd->last_error, sizeof(vd->last_error), fmt, ap);
+    va_end(ap);
+    vd->peer_error_set = true;
+    VN_WARN_RL(VHOST, "%s: front-end disconnected: %s", vd->dev->vuid, vd->last_error);
+}
+
+static void stats_add(struct vn_dp_queue_stats *a, const struct vn_dp_queue_stats *b)
+{
+    uint64_t *x = (uint64_t *)(void *)a;
+    const uint64_t *y = (const uint64_t *)(const void *)b;
+
+    /* Every member is a uint64_t counter. */
+    for (size_t i = 0; i < sizeof(*a) / sizeof(uint64_t); i++)
+        x[i] += y[i];
+}
+
+/* ---- rings -------------------------------------------------------------------------- */
+
+static void ring_stop(struct vn_vring *r)
+{
+    struct vn_vhost_dev *vd = r->vd;
+    struct vn_dp_queue_stats fin;
+
+    if (!r->started)
+        return;
+    memset(&fin, 0, sizeof(fin));
+    vd->dp->queue_stop(vd->dp_priv, r->qpriv, &fin);
+    stats_add(&r->acc, &fin);
+    vn_virtq_stop(&r->vq);
+    r->started = false;
+    r->qpriv = NULL;
+    VN_DBG(VHOST, "%s: ring %u stopped at avail %u", vd->dev->vuid, r->index,
+           vn_virtq_get_last_avail_idx(&r->vq));
+}
+
+/* Stops every running ring, marking it to be started again by rings_restart(). */
+static void rings_stop_all(struct vn_vhost_dev *vd)
+{
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        vd->rings[i].restart = vd->rings[i].started;
+        ring_stop(&vd->rings[i]);
+    }
+}
+
+/* Provider thread: ring 'index' broke.  Only atomics and ev_async_send() here. */
+static void ring_error_cb(void *ctx, uint16_t index, int err)
+{
+    struct vn_vring *r = ctx;
+
+    __atomic_store_n(&r->broken, err ? err : -EIO, __ATOMIC_RELEASE);
+    ev_async_send(r->vd->loop, &r->vd->err_w);
+}
+
+/* Sets the representor's vnet header size and offloads for this session's features. */
+static int tap_configure(struct vn_vhost_dev *vd, int fd)
+{
+    int hdr = (int)hdr_len(vd);
+    unsigned int off = 0;
+
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
+        return -errno;
+    /* What the driver accepts from us: the tap then hands over such frames unsegmented. */
+    if (has_feature(vd, VIRTIO_NET_F_GUEST_CSUM)) {
+        off |= TUN_F_CSUM;
+        if (has_feature(vd, VIRTIO_NET_F_GUEST_TSO4))
+            off |= TUN_F_TSO4;
+        if (has_feature(vd, VIRTIO_NET_F_GUEST_TSO6))
+            off |= TUN_F_TSO6;
+        if ((off & (TUN_F_TSO4 | TUN_F_TSO6)) && has_feature(vd, VIRTIO_NET_F_GUEST_ECN))
+            off |= TUN_F_TSO_ECN;
+        if (has_feature(vd, VIRTIO_NET_F_GUEST_UFO))
+            off |= TUN_F_UFO;
+    }
+    if (ioctl(fd, TUNSETOFFLOAD, off) < 0) {
+        /* Kernels without UFO refuse the flag: do without it. */
+        if (errno != EINVAL || !(off & TUN_F_UFO) || ioctl(fd, TUNSETOFFLOAD, off & ~TUN_F_UFO) < 0)
+            return -errno;
+        off &= ~TUN_F_UFO;
+    }
+    VN_INFO(VHOST, "%s: representor %s: vnet header %d bytes, offloads 0x%x", vd->dev->vuid,
+            vd->dev->rep.ifname, hdr, off);
+    return 0;
+}
+
+/* The representor queue of pair 'pair', opened (and the tap configured) on first use. */
+static int tap_get(struct vn_vhost_dev *vd, uint32_t pair, int *fd_out)
+{
+    int fd, ret;
+
+    if (vd->taps[pair] >= 0) {
+        *fd_out = vd->taps[pair];
+        return 0;
+    }
+    if (!vd->dev->has_rep)
+        return -ENODEV;
+    ret = vn_sf_rep_open_queue(&vd->dev->rep, &fd);
+    if (ret < 0)
+        return ret;
+    if (!vd->tap_configured) {
+        ret = tap_configure(vd, fd);
+        if (ret < 0) {
+            close(fd);
+            return ret;
+        }
+        vd->tap_configured = true;
+    }
+    vd->taps[pair] = fd;
+    *fd_out = fd;
+    return 0;
+}
+
+static void ring_moderation(const struct vn_vring *r, struct vn_dp_moderation *m)
+{
+    const struct vn_device *dev = r->vd->dev;
+
+    memset(m, 0, sizeof(*m));
+    if (r->index < dev->max_queues) {
+        m->mode = dev->queues[r->index].event_mode == VN_EVENT_ADAPTIVE ? VN_DP_MOD_ADAPTIVE
+                                                                          : VN_DP_MOD_EVENT;
+        m->period_us = dev->queues[r->index].period_us;
+        m->max_count = dev->queues[r->index].max_count;
+    }
+}
+
+/* A ring that cannot run: stopped, NEEDS_RESET, its error eventfd signalled. */
+static void ring_fail(struct vn_vring *r, int err, const char *why)
+{
+    struct vn_vhost_dev *vd = r->vd;
+
+    ring_stop(r);
+    r->error = err;
+    vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+    if (r->err_fd >= 0)
+        (void)!eventfd_write(r->err_fd, 1);
+    VN_ERR_RL(VHOST, "%s: ring %u stopped: %s; the device needs a reset", vd->dev->vuid, r->index,
+              why);
+}
+
+/*
+ * Starts ring 'r' when everything it needs is there.  A ring the front-end
+ * placed outside its own memory fails alone (NEEDS_RESET); a provider that
+ * cannot take it leaves it stopped.  Never fails the connection.
+ */
+static void ring_try_start(struct vn_vring *r)
+{
+    struct vn_vhost_dev *vd = r->vd;
+    struct vn_device *dev = vd->dev;
+    struct vn_virtq_layout l;
+    struct vn_dp_queue q;
+    uint32_t mtu = VN_MAX(dev->mtu, dev->rep.mtu);
+    int tap, ret;
+
+    if (r->started || r->error || !vd->dp || !vd->dp->queue_start || !vd->mem.nregions ||
+        !r->has_addr || r->kick_fd < 0 || !r->num)
+        return;
+    if (has_feature(vd, VN_VHOST_USER_F_PROTOCOL_FEATURES) && !r->enabled)
+        return;
+    l.size = r->num;
+    l.features = vd->features;
+    l.desc_addr = r->addr.desc_user_addr;
+    l.avail_addr = r->addr.avail_user_addr;
+    l.used_addr = r->addr.used_user_addr;
+    ret = vn_virtq_set_addrs(&r->vq, &vd->mem, &l);
+    if (ret < 0) {
+        ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
+                                         : "misaligned ring addresses");
+        return;
+    }
+    ret = tap_get(vd, r->index / 2, &tap);
+    if (ret < 0) {
+        vn_virtq_stop(&r->vq);
+        VN_ERR(VHOST, "%s: ring %u: cannot open a queue of representor %s: %s", dev->vuid,
+               r->index, dev->rep.ifname, strerror(-ret));
+        return;
+    }
+    memset(&q, 0, sizeof(q));
+    q.dev_name = dev->vuid;
+    q.index = r->index;
+    q.is_tx = r->index & 1;
+    q.vq = &r->vq;
+    q.kick_fd = r->kick_fd;
+    q.call_fd = r->call_fd;
+    q.tap_fd = tap;
+    q.hdr_len = hdr_len(vd);
+    q.mrg_rxbuf = has_feature(vd, VIRTIO_NET_F_MRG_RXBUF);
+    q.mtu = dev->mtu;
+    q.max_rx_len = q.hdr_len + (has_feature(vd, VIRTIO_NET_F_GUEST_TSO4) ||
+                                        has_feature(vd, VIRTIO_NET_F_GUEST_TSO6) ||
+                                        has_feature(vd, VIRTIO_NET_F_GUEST_UFO)
+                                    ? GSO_MAX_FRAME
+                                    : mtu + ETH_OVERHEAD);
+    ring_moderation(r, &q.mod);
+    q.on_error = ring_error_cb;
+    q.error_ctx = r;
+    ret = vd->dp->queue_start(vd->dp_priv, &q, &r->qpriv);
+    if (ret < 0) {
+        vn_virtq_stop(&r->vq);
+        VN_ERR(VHOST, "%s: ring %u: the provider cannot start it: %s", dev->vuid, r->index,
+               strerror(-ret));
+        return;
+    }
+    r->started = true;
+    VN_DBG(VHOST, "%s: ring %u running (size %u, avail %u) on representor queue %u", dev->vuid,
+           r->index, r->num, vn_virtq_get_last_avail_idx(&r->vq), r->index / 2);
+}
+
+/* Starts the rings rings_stop_all() stopped. */
+static void rings_restart(struct vn_vhost_dev *vd)
+{
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        if (vd->rings[i].restart)
+            ring_try_start(&vd->rings[i]);
+        vd->rings[i].restart = false;
+    }
+}
+
+/* Forgets everything the front-end set up for 'r' (counters stay). */
+static void ring_reset(struct vn_vring *r)
+{
+    ring_stop(r);
+    close_fd(&r->kick_fd);
+    close_fd(&r->call_fd);
+    close_fd(&r->err_fd);
+    vn_virtq_init(&r->vq);
+    r->num = 0;
+    r->has_addr = false;
+    r->enabled = false;
+    r->error = 0;
+    __atomic_store_n(&r->broken, 0, __ATOMIC_RELAXED);
+}
+
+/* Back to the state of a fresh connection (RESET_OWNER, RESET_DEVICE, disconnect). */
+static void session_reset(struct vn_vhost_dev *vd)
+{
+    for (uint32_t i = 0; i < vd->nrings; i++)
+        ring_reset(&vd->rings[i]);
+    for (uint32_t i = 0; i < vd->nrings / 2; i++)
+        close_fd(&vd->taps[i]);
+    vn_guest_mem_clear(&vd->mem);
+    vd->owner = false;
+    vd->features = 0;
+    vd->protocol_features = 0;
+    vd->status = 0;
+    vd->tap_configured = false;
+}
+
+static void disconnect(struct vn_vhost_dev *vd)
+{
+    if (vd->conn_fd < 0)
+        return;
+    session_reset(vd);
+    ev_io_stop(vd->loop, &vd->conn_w);
+    close_fd(&vd->conn_fd);
+}
+
+/* Main thread: rings a provider thread reported broken. */
+static void err_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    struct vn_vhost_dev *vd = vn_container_of(w, struct vn_vhost_dev, err_w);
+
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        struct vn_vring *r = &vd->rings[i];
+        int err = __atomic_exchange_n(&r->broken, 0, __ATOMIC_ACQUIRE);
+
+        if (err && r->started)
+            ring_fail(r, err, vn_virtq_strerror(err));
+    }
+}
+
+/* ---- handlers ------------------------------------------------------------------------ */
+
+typedef int vhost_handler_fn(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg);
+
+static int reply_u64(struct vn_vhost_dev *vd, const struct vn_vhost_msg *msg, uint64_t v)
+{
+    return vn_vhost_send_reply(vd->conn_fd, msg, &v, sizeof(v));
+}
+
+static int h_get_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    return reply_u64(vd, msg, offered_features(vd));
+}
+
+static int h_set_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    uint64_t f = msg->payload.u64, extra = f & ~offered_features(vd);
+
+    if (extra) {
+        peer_error(vd, "SET_FEATURES with bits 0x%" PRIx64 " the device does not offer", extra);
+        return -EINVAL;
+    }
+    if (f == vd->features)
+        return 0;
+    /* Rings use the features (event index, header size): restart the running ones. */
+    rings_stop_all(vd);
+    vd->features = f;
+    vd->tap_configured = false;
+    for (uint32_t i = 0; i < vd->nrings / 2; i++)
+        if (vd->taps[i] >= 0 && !vd->tap_configured && tap_configure(vd, vd->taps[i]) == 0)
+            vd->tap_configured = true;
+    rings_restart(vd);
+    return 0;
+}
+
+static int h_set_owner(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    vd->owner = true;
+    return 0;
+}
+
+static int h_reset(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    bool owner = vd->owner;
+
+    session_reset(vd);
+    /* RESET_DEVICE keeps the session's owner; RESET_OWNER gives it up. */
+    vd->owner = msg->hdr.request == VN_VHOST_USER_RESET_DEVICE && owner;
+    return 0;
+}
+
+static int h_get_protocol_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    return reply_u64(vd, msg, PROTOCOL_FEATURES);
+}
+
+static int h_set_protocol_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    uint64_t extra = msg->payload.u64 & ~(uint64_t)PROTOCOL_FEATURES;
+
+    if (extra) {
+        peer_error(vd, "SET_PROTOCOL_FEATURES with bits 0x%" PRIx64 " not offered", extra);
+        return -EINVAL;
+    }
+    vd->protocol_features = msg->payload.u64;
+    return 0;
+}
+
+static int h_get_queue_num(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    return reply_u64(vd, msg, vd->nrings / 2);
+}
+
+static int h_get_max_mem_slots(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    return reply_u64(vd, msg, VN_GUEST_MEM_MAX_REGIONS);
+}
+
+static void region_info(const struct vn_vhost_mem_region *w, struct vn_mem_region_info *r)
+{
+    r->gpa = w->guest_phys_addr;
+    r->size = w->memory_size;
+    r->uva = w->userspace_addr;
+    r->mmap_offset = w->mmap_offset;
+}
+
+static int mem_error(struct vn_vhost_dev *vd, const char *what, int ret)
+{
+    peer_error(vd, "%s refused: %s", what, strerror(-ret));
+    return ret;
+}
+
+static int h_set_mem_table(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    const struct vn_vhost_memory *m = &msg->payload.memory;
+    struct vn_mem_region_info info[VN_VHOST_MEMORY_MAX_NREGIONS];
+    int fds[VN_VHOST_MEMORY_MAX_NREGIONS];
+    int ret;
+
+    for (uint32_t i = 0; i < m->nregions; i++) {
+        region_info(&m->regions[i], &info[i]);
+        fds[i] = vn_vhost_msg_take_fd(msg, i);
+    }
+    /* Rings point into the old table: stop them first, restart them on the new one. */
+    rings_stop_all(vd);
+    ret = vn_guest_mem_replace(&vd->mem, info, fds, m->nregions);
+    if (ret < 0)
+        return mem_error(vd, "SET_MEM_TABLE", ret);
+    VN_DBG(VHOST, "%s: memory table: %u regions", vd->dev->vuid, m->nregions);
+    rings_restart(vd);
+    return 0;
+}
+
+static int h_add_mem_reg(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_mem_region_info info;
+    int ret;
+
+    region_info(&msg->payload.mem_reg.region, &info);
+    rings_stop_all(vd);
+    ret = vn_guest_mem_add(&vd->mem, &info, vn_vhost_msg_take_fd(msg, 0));
+    if (ret < 0)
+        return mem_error(vd, "ADD_MEM_REG", ret);
+    rings_restart(vd);
+    return 0;
+}
+
+static int h_rem_mem_reg(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_mem_region_info info;
+    int ret;
+
+    region_info(&msg->payload.mem_reg.region, &info);
+    rings_stop_all(vd);
+    ret = vn_guest_mem_remove(&vd->mem, &info);
+    if (ret < 0)
+        return mem_error(vd, "REM_MEM_REG", ret);
+    rings_restart(vd);
+    return 0;
+}
+
+/* The ring a request names; dispatch() has checked the index. */
+static struct vn_vring *msg_ring(struct vn_vhost_dev *vd, const struct vn_vhost_msg *msg)
+{
+    uint32_t idx = 0;
+
+    vn_vhost_msg_vring_index(msg, vd->nrings, &idx);
+    return &vd->rings[idx];
+}
+
+static int h_set_vring_num(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+    uint32_t num = msg->payload.state.num;
+
+    if (num == 0 || num > vd->dev->max_queue_size || (num & (num - 1))) {
+        peer_error(vd, "ring %u: size %u refused (a power of two up to the device's %u)",
+                   r->index, num, vd->dev->max_queue_size);
+        return -ERANGE;
+    }
+    if (r->started) {
+        peer_error(vd, "ring %u: SET_VRING_NUM while the ring runs", r->index);
+        return -EBUSY;
+    }
+    r->num = num;
+    return 0;
+}
+
+static int h_set_vring_addr(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+
+    if (msg->payload.addr.flags & (1u << VN_VHOST_VRING_F_LOG)) {
+        peer_error(vd, "ring %u: used-ring logging asked for, not offered", r->index);
+        return -EOPNOTSUPP;
+    }
+    ring_stop(r);
+    r->addr = msg->payload.addr;
+    r->has_addr = true;
+    /* New addresses: a ring that broke may run again. */
+    r->error = 0;
+    ring_try_start(r);
+    return 0;
+}
+
+static int h_set_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+
+    if (msg->payload.state.num > UINT16_MAX) {
+        peer_error(vd, "ring %u: base %u out of range", r->index, msg->payload.state.num);
+        return -ERANGE;
+    }
+    if (r->started) {
+        peer_error(vd, "ring %u: SET_VRING_BASE while the ring runs", r->index);
+        return -EBUSY;
+    }
+    vn_virtq_set_last_avail_idx(&r->vq, (uint16_t)msg->payload.state.num);
+    return 0;
+}
+
+static int h_get_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+    struct vn_vhost_vring_state st = { .index = r->index };
+
+    /* The ring stops here and runs again only after a new SET_VRING_KICK. */
+    ring_stop(r);
+    close_fd(&r->kick_fd);
+    st.num = vn_virtq_get_last_avail_idx(&r->vq);
+    return vn_vhost_send_reply(vd->conn_fd, msg, &st, sizeof(st));
+}
+
+/* SET_VRING_KICK / CALL / ERR: the fd the message carries, or -1 with NOFD. */
+static int msg_vring_fd(struct vn_vhost_msg *msg)
+{
+    return msg->payload.u64 & VN_VHOST_VRING_NOFD ? -1 : vn_vhost_msg_take_fd(msg, 0);
+}
+
+static int h_set_vring_kick(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+
+    if (msg->payload.u64 & VN_VHOST_VRING_NOFD) {
+        peer_error(vd, "ring %u: polling without a kick fd is not supported", r->index);
+        return -EOPNOTSUPP;
+    }
+    ring_stop(r);
+    close_fd(&r->kick_fd);
+    r->kick_fd = msg_vring_fd(msg);
+    ring_try_start(r);
+    return 0;
+}
+
+static int h_set_vring_call(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+    bool was = r->started;
+
+    /* The provider holds the old fd while it runs: swap it while stopped. */
+    ring_stop(r);
+    close_fd(&r->call_fd);
+    r->call_fd = msg_vring_fd(msg);
+    if (was)
+        ring_try_start(r);
+    return 0;
+}
+
+static int h_set_vring_err(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+
+    close_fd(&r->err_fd);
+    r->err_fd = msg_vring_fd(msg);
+    return 0;
+}
+
+static int h_set_vring_enable(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vring *r = msg_ring(vd, msg);
+
+    r->enabled = msg->payload.state.num;
+    if (r->enabled)
+        ring_try_start(r);
+    else
+        ring_stop(r);
+    return 0;
+}
+
+static int h_net_set_mtu(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    if (msg->payload.u64 != vd->dev->mtu) {
+        peer_error(vd, "NET_SET_MTU %" PRIu64 " refused: the device's MTU is %u",
+                   msg->payload.u64, vd->dev->mtu);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int h_set_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    uint64_t s = msg->payload.u64;
+
+    if (s > UINT8_MAX) {
+        peer_error(vd, "SET_STATUS 0x%" PRIx64 " out of range", s);
+        return -ERANGE;
+    }
+    if (s == 0) {
+        /* Device reset: the rings stop and may be set up again; broken ones too. */
+        for (uint32_t i = 0; i < vd->nrings; i++) {
+            ring_stop(&vd->rings[i]);
+            vd->rings[i].error = 0;
+        }
+        vd->status = 0;
+        VN_DBG(VHOST, "%s: driver reset the device", vd->dev->vuid);
+        return 0;
+    }
+    vd->status = (uint8_t)((s & ~(uint64_t)VIRTIO_CONFIG_S_NEEDS_RESET) |
+                           (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET));
+    if (s & VIRTIO_CONFIG_S_DRIVER_OK)
+        VN_INFO(VHOST, "%s: driver ready (features 0x%" PRIx64 ")", vd->dev->vuid, vd->features);
+    return 0;
+}
+
+static int h_get_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    return reply_u64(vd, msg, vd->status);
+}
+
+/*
+ * The dispatch table.  before_owner: allowed before SET_OWNER (what QEMU and
+ * virtio-user ask while they probe the back-end).  needs_mem: only with a
+ * memory table.  A request without a handler is refused: everything it
+ * needs was not offered (LOG_SHMFD, CONFIG, INFLIGHT_SHMFD, ...).
+ */
+struct vhost_handler {
+    vhost_handler_fn *fn;
+    bool before_owner;
+    bool needs_mem;
+};
+
+static const struct vhost_handler handlers[VN_VHOST_USER_MAX_REQUEST] = {
+    [VN_VHOST_USER_GET_FEATURES] = { h_get_features, true, false },
+    [VN_VHOST_USER_SET_FEATURES] = { h_set_features, false, false },
+    [VN_VHOST_USER_SET_OWNER] = { h_set_owner, true, false },
+    [VN_VHOST_USER_RESET_OWNER] = { h_reset, true, false },
+    [VN_VHOST_USER_RESET_DEVICE] = { h_reset, false, false },
+    [VN_VHOST_USER_GET_PROTOCOL_FEATURES] = { h_get_protocol_features, true, false },
+    [VN_VHOST_USER_SET_PROTOCOL_FEATURES] = { h_set_protocol_features, true, false },
+    [VN_VHOST_USER_GET_QUEUE_NUM] = { h_get_queue_num, true, false },
+    [VN_VHOST_USER_GET_MAX_MEM_SLOTS] = { h_get_max_mem_slots, true, false },
+    [VN_VHOST_USER_SET_MEM_TABLE] = { h_set_mem_table, false, false },
+    [VN_VHOST_USER_ADD_MEM_REG] = { h_add_mem_reg, false, false },
+    [VN_VHOST_USER_REM_MEM_REG] = { h_rem_mem_reg, false, true },
+    [VN_VHOST_USER_SET_VRING_NUM] = { h_set_vring_num, false, false },
+    [VN_VHOST_USER_SET_VRING_ADDR] = { h_set_vring_addr, false, false },
+    [VN_VHOST_USER_SET_VRING_BASE] = { h_set_vring_base, false, false },
+    [VN_VHOST_USER_GET_VRING_BASE] = { h_get_vring_base, false, false },
+    [VN_VHOST_USER_SET_VRING_KICK] = { h_set_vring_kick, false, false },
+    [VN_VHOST_USER_SET_VRING_CALL] = { h_set_vring_call, false, false },
+    [VN_VHOST_USER_SET_VRING_ERR] = { h_set_vring_err, false, false },
+    [VN_VHOST_USER_SET_VRING_ENABLE] = { h_set_vring_enable, false, false },
+    [VN_VHOST_USER_NET_SET_MTU] = { h_net_set_mtu, false, false },
+    [VN_VHOST_USER_SET_STATUS] = { h_set_status, true, false },
+    [VN_VHOST_USER_GET_STATUS] = { h_get_status, true, false },
+};
+
+/* The checks every request shares, then its handler.  Returns the handler's result. */
+static int dispatch(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    uint32_t req = msg->hdr.request, idx;
+    const char *name = vn_vhost_req_name(req);
+    const struct vhost_handler *h = req < VN_VHOST_USER_MAX_REQUEST ? &handlers[req] : NULL;
+    int ret;
+
+    VN_DBG(VHOST, "%s: %s (%u bytes, %u fds)", vd->dev->vuid, name, msg->hdr.size, msg->nfds);
+    if (!h || !h->fn) {
+        peer_error(vd, "%s is not supported by this back-end (not offered)", name);
+        ret = -EOPNOTSUPP;
+        goto out;
+    }
+    if (!vd->owner && !h->before_owner) {
+        peer_error(vd, "%s before SET_OWNER", name);
+        ret = -EPERM;
+        goto out;
+    }
+    if (h->needs_mem && !vd->mem.nregions) {
+        peer_error(vd, "%s without a memory table", name);
+        ret = -EINVAL;
+        goto out;
+    }
+    ret = vn_vhost_msg_vring_index(msg, vd->nrings, &idx);
+    if (ret == -ERANGE) {
+        peer_error(vd, "%s for a ring out of range: the device has %u rings (%u queue pairs)",
+                   name, vd->nrings, vd->nrings / 2);
+        goto out;
+    }
+    ret = h->fn(vd, msg);
+    if (ret < 0 && !vd->peer_error_set)
+        peer_error(vd, "%s failed: %s", name, strerror(-ret));
+out:
+    if (vn_vhost_msg_needs_ack(msg)) {
+        int r = vn_vhost_send_ack(vd->conn_fd, msg, ret);
+
+        if (r < 0 && ret == 0)
+            ret = r;
+    }
+    return ret;
+}
+
+/* ---- sockets ------------------------------------------------------------------------- */
+
+static void conn_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct vn_vhost_dev *vd = vn_container_of(w, struct vn_vhost_dev, conn_w);
+
+    for (int i = 0; i < MSGS_PER_WAKEUP; i++) {
+        struct vn_vhost_msg msg;
+        int ret = vn_vhost_recv_msg(vd->conn_fd, &msg);
+
+        if (ret == -EAGAIN)
+            return;
+        if (ret < 0) {
+            if (ret == -ECONNRESET) {
+                VN_INFO(VHOST, "%s: front-end disconnected", vd->dev->vuid);
+            } else {
+                peer_error(vd, "bad message: %s", strerror(-ret));
+            }
+            disconnect(vd);
+            return;
+        }
+        vd->peer_error_set = false;
+        ret = dispatch(vd, &msg);
+        vn_vhost_msg_close_fds(&msg);
+        if (ret < 0) {
+            disconnect(vd);
+            return;
+        }
+    }
+}
+
+static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct vn_vhost_dev *vd = vn_container_of(w, struct vn_vhost_dev, listen_w);
+    int fd = accept4(vd->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            VN_WARN_RL(VHOST, "%s: accept: %s", vd->dev->vuid, strerror(errno));
+        return;
+    }
+    if (vd->conn_fd >= 0) {
+        VN_WARN_RL(VHOST, "%s: a second front-end was refused: one is connected already",
+                   vd->dev->vuid);
+        close(fd);
+        return;
+    }
+    vd->conn_fd = fd;
+    vd->connections++;
+    ev_io_init(&vd->conn_w, conn_cb, fd, EV_READ);
+    ev_io_start(loop, &vd->conn_w);
+    VN_INFO(VHOST, "%s: front-end connected on %s", vd->dev->vuid, vd->path);
+}
+
+int vn_vhost_dir_prepare(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+        return -errno;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Binds and listens on vd->path; replaces a stale socket, leaves anything else alone. */
+static int listen_open(struct vn_vhost_dev *vd)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd, ret;
+
+    memcpy(sa.sun_path, vd->path, strlen(vd->path) + 1);
+    if (lstat(vd->path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return -EEXIST;
+        /* Left by an earlier run (the state dir is locked: no other controller uses it). */
+        if (unlink(vd->path) < 0)
+            return -errno;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        ret = -errno;
+        goto err_close;
+    }
+    if (chmod(vd->path, 0660) < 0 || listen(fd, 4) < 0) {
+        ret = -errno;
+        goto err_unlink;
+    }
+    vd->listen_fd = fd;
+    return 0;
+
+err_unlink:
+    unlink(vd->path);
+err_close:
+    close(fd);
+    return ret;
+}
+
+int vn_vhost_dev_create(const struct vn_vhost_dev_cfg *cfg, struct vn_device *dev,
+                        struct vn_vhost_dev **out)
+{
+    struct vn_vhost_dev *vd = calloc(1, sizeof(*vd));
+    int ret = -ENOMEM;
+
+    if (!vd)
+        return -ENOMEM;
+    vd->dev = dev;
+    vd->loop = cfg->loop;
+    vd->dp = cfg->dp;
+    vd->dp_priv = cfg->dp_priv;
+    vd->listen_fd = -1;
+    vd->conn_fd = -1;
+    vn_guest_mem_init(&vd->mem);
+    vd->nrings = 2 * VN_MAX(1u, dev->max_queues / 2);
+    vd->rings = calloc(vd->nrings, sizeof(*vd->rings));
+    vd->taps = malloc(vd->nrings / 2 * sizeof(*vd->taps));
+    if (!vd->rings || !vd->taps)
+        goto err_free;
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        struct vn_vring *r = &vd->rings[i];
+
+        r->vd = vd;
+        r->index = (uint16_t)i;
+        r->kick_fd = r->call_fd = r->err_fd = -1;
+        vn_virtq_init(&r->vq);
+    }
+    for (uint32_t i = 0; i < vd->nrings / 2; i++)
+        vd->taps[i] = -1;
+    ret = vn_snprintf(vd->path, sizeof(vd->path), "%s/%s.sock", cfg->dir, dev->vuid);
+    if (ret < 0)
+        goto err_free;
+    ret = listen_open(vd);
+    if (ret < 0)
+        goto err_free;
+    ev_io_init(&vd->listen_w, listen_cb, vd->listen_fd, EV_READ);
+    ev_io_start(vd->loop, &vd->listen_w);
+    ev_async_init(&vd->err_w, err_async_cb);
+    ev_async_start(vd->loop, &vd->err_w);
+    VN_DBG(VHOST, "%s: vhost-user socket %s (%u rings)", dev->vuid, vd->path, vd->nrings);
+    *out = vd;
+    return 0;
+
+err_free:
+    free(vd->rings);
+    free(vd->taps);
+    free(vd);
+    return ret;
+}
+
+void vn_vhost_dev_destroy(struct vn_vhost_dev *vd)
+{
+    if (!vd)
+        return;
+    disconnect(vd);
+    ev_async_stop(vd->loop, &vd->err_w);
+    ev_io_stop(vd->loop, &vd->listen_w);
+    close_fd(&vd->listen_fd);
+    unlink(vd->path);
+    free(vd->rings);
+    free(vd->taps);
+    free(vd);
+}
+
+/* ---- observability --------------------------------------------------------------------- */
+
+const char *vn_vhost_dev_path(const struct vn_vhost_dev *vd)
+{
+    return vd->path;
+}
+
+uint32_t vn_vhost_dev_nrings(const struct vn_vhost_dev *vd)
+{
+    return vd ? vd->nrings : 0;
+}
+
+void vn_vhost_dev_to_json(const struct vn_vhost_dev *vd, cJSON *o)
+{
+    cJSON *st;
+
+    if (!vd)
+        return;
+    vn_json_add_str(o, "vhost_socket", vd->path);
+    vn_json_add_bool(o, "vhost_connected", vd->conn_fd >= 0);
+    vn_json_add_u64(o, "vhost_connections", vd->connections);
+    st = cJSON_CreateArray();
+#define VN_STATUS_NAME(bit, name)                                                                  \
+    if (vd->status & (bit))                                                                        \
+        vn_json_add_str(st, NULL, name);
+    VN_STATUS_BITS(VN_STATUS_NAME)
+#undef VN_STATUS_NAME
+    vn_json_add(o, "driver_status", st);
+    vn_json_add_num(o, "driver_status_raw", vd->status);
+    vn_json_add_hex(o, "negotiated_features", vd->features);
+    vn_json_add(o, "negotiated_feature_names", vn_dev_feature_names(vd->features));
+    vn_json_add_hex(o, "negotiated_protocol_features", vd->protocol_features);
+    vn_json_add_num(o, "vhost_queue_pairs", vd->nrings / 2);
+    if (vd->last_error[0])
+        vn_json_add_str(o, "vhost_last_error", vd->last_error);
+}
+
+void vn_vhost_dev_queue_to_json(const struct vn_vhost_dev *vd, uint32_t index, cJSON *q)
+{
+    const struct vn_vring *r;
+    const char *state;
+
+    if (!vd)
+        return;
+    if (index >= vd->nrings) {
+        vn_json_add_str(q, "state", "frontend");
+        return;
+    }
+    r = &vd->rings[index];
+    state = r->error ? "error" : r->started ? "running"
+            : r->num && r->has_addr && r->kick_fd >= 0 ? "ready" : "stopped";
+    vn_json_add_str(q, "state", state);
+    vn_json_add_bool(q, "enabled", !has_feature(vd, VN_VHOST_USER_F_PROTOCOL_FEATURES) ||
+                                       r->enabled);
+    if (r->num)
+        cJSON_ReplaceItemInObjectCaseSensitive(q, "size", cJSON_CreateNumber(r->num));
+    /* Read while the provider's thread may move them: a snapshot for people. */
+    vn_json_add_num(q, "avail_idx", __atomic_load_n(&r->vq.last_avail_idx, __ATOMIC_RELAXED));
+    vn_json_add_num(q, "used_idx", __atomic_load_n(&r->vq.used_idx, __ATOMIC_RELAXED));
+    if (r->started && r->vq.avail)
+        vn_json_add_num(q, "driver_avail_idx",
+                        __atomic_load_n(&r->vq.avail->idx, __ATOMIC_RELAXED));
+    if (r->error)
+        vn_json_add_str(q, "error", vn_virtq_strerror(r->error));
+}
+
+int vn_vhost_dev_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,
+                             struct vn_dp_queue_stats *out)
+{
+    const struct vn_vring *r;
+    struct vn_dp_queue_stats live;
+
+    if (!vd || index >= vd->nrings)
+        return -ERANGE;
+    r = &vd->rings[index];
+    *out = r->acc;
+    if (r->started && vd->dp->queue_stats) {
+        memset(&live, 0, sizeof(live));
+        if (vd->dp->queue_stats(vd->dp_priv, r->qpriv, &live) == 0)
+            stats_add(out, &live);
+    }
+    return 0;
+}
+
+void vn_vhost_dev_apply_moderation(struct vn_vhost_dev *vd)
+{
+    if (!vd || !vd->dp || !vd->dp->queue_modify)
+        return;
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        struct vn_vring *r = &vd->rings[i];
+        struct vn_dp_moderation m;
+        int ret;
+
+        if (!r->started)
+            continue;
+        ring_moderation(r, &m);
+        ret = vd->dp->queue_modify(vd->dp_priv, r->qpriv, &m);
+        if (ret < 0)
+            VN_WARN(VHOST, "%s: ring %u: moderation not applied: %s", vd->dev->vuid, i,
+                    strerror(-ret));
+    }
+}
