@@ -30,6 +30,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "util.h"
+#include "vhost_dev.h"
 
 #define VERSION_STRING "v" PACKAGE_VERSION
 #define VERSION_PROBE_TIMEOUT_MS 3000
@@ -276,7 +277,7 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     vn_rpc_reply_result(req, res);
 }
 
-/* ---- methods whose backend comes later -------------------------------- */
+/* ---- stats ------------------------------------------------------------ */
 
 struct stats_params {
     VN_SELECTOR_FIELDS;
@@ -288,6 +289,138 @@ static const struct vn_rpc_param stats_params[] = {
     VN_SELECTOR_PARAMS(struct stats_params),
     VN_RPC_OPT(struct stats_params, queue_id, VN_RPC_T_U32, 0, UINT32_MAX),
 };
+
+/* The vendor's size histogram: X(suffix after "rx_"/"tx_", member). */
+#define VN_STATS_SIZES(X)                                                                          \
+    X("64_or_less_octet_packets", size_64)                                                         \
+    X("65_to_127_octet_packets", size_65_127)                                                      \
+    X("128_to_255_octet_packets", size_128_255)                                                    \
+    X("256_to_511_octet_packets", size_256_511)                                                    \
+    X("512_to_1023_octet_packets", size_512_1023)                                                  \
+    X("1024_to_1522_octet_packets", size_1024_1522)                                                \
+    X("1523_to_2047_octet_packets", size_1523_2047)                                                \
+    X("2048_to_4095_octet_packets", size_2048_4095)                                                \
+    X("4096_to_8191_octet_packets", size_4096_8191)                                                \
+    X("8192_to_9022_octet_packets", size_8192_9022)                                                \
+    X("9023_or_more_octet_packets", size_9023_plus)
+
+/*
+ * Descriptor and event counters, printed as strings as the vendor does:
+ * X(name, member).  The vendor's names first, then ours.
+ */
+#define VN_STATS_COUNTERS(X)                                                                       \
+    X("received_desc", received_desc)                                                              \
+    X("completed_desc", completed_desc)                                                            \
+    X("bad_desc_errors", bad_desc_errors)                                                          \
+    X("exceed_max_chain", exceed_max_chain)                                                        \
+    X("invalid_buffer", invalid_buffer)                                                            \
+    X("batch_number", batches)                                                                     \
+    X("total_bytes", total_bytes)                                                                  \
+    X("total_packets", total_packets)                                                              \
+    X("avail_idx_errors", avail_idx_errors)                                                        \
+    X("dropped_packets", dropped)                                                                  \
+    X("interrupts", interrupts)                                                                    \
+    X("kicks", kicks)
+
+static cJSON *queue_stats_json(uint32_t index, const struct vn_dp_queue_stats *st)
+{
+    const char *dir = index & 1 ? "tx_" : "rx_";
+    cJSON *q = cJSON_CreateObject();
+    char name[64];
+
+    vn_json_add_num(q, "VQ Index", index);
+#define VN_STATS_SIZE_ADD(suffix, member)                                                          \
+    snprintf(name, sizeof(name), "%s%s", dir, suffix);                                             \
+    vn_json_add_u64(q, name, st->member);
+    VN_STATS_SIZES(VN_STATS_SIZE_ADD)
+#undef VN_STATS_SIZE_ADD
+#define VN_STATS_COUNTER_ADD(key, member) vn_json_add_u64_str(q, key, st->member);
+    VN_STATS_COUNTERS(VN_STATS_COUNTER_ADD)
+#undef VN_STATS_COUNTER_ADD
+    return q;
+}
+
+/* Adds 'st' of a receive ('rx') or transmit queue into the device totals 't'. */
+static void totals_add(struct vn_dp_queue_stats t[2], bool tx, const struct vn_dp_queue_stats *st)
+{
+    uint64_t *x = (uint64_t *)(void *)&t[tx];
+    const uint64_t *y = (const uint64_t *)(const void *)st;
+
+    for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+        x[i] += y[i];
+}
+
+static cJSON *totals_json(const struct vn_dp_queue_stats t[2])
+{
+    cJSON *o = cJSON_CreateObject();
+
+    vn_json_add_u64_str(o, "rx_packets", t[0].total_packets);
+    vn_json_add_u64_str(o, "rx_total_bytes", t[0].total_bytes);
+    vn_json_add_u64_str(o, "rx_dropped_packets", t[0].dropped);
+    vn_json_add_u64_str(o, "tx_packets", t[1].total_packets);
+    vn_json_add_u64_str(o, "tx_total_bytes", t[1].total_bytes);
+    vn_json_add_u64_str(o, "tx_dropped_packets", t[1].dropped);
+#define VN_STATS_TOTAL_ADD(key, member)                                                            \
+    vn_json_add_u64_str(o, key, t[0].member + t[1].member);
+    VN_STATS_COUNTERS(VN_STATS_TOTAL_ADD)
+#undef VN_STATS_TOTAL_ADD
+    return o;
+}
+
+/*
+ * `virtnet stats`: the vendor's shape, {"device": {"pf_id", "vf_id",
+ * "packet_counters": "Enabled", "queues-stats": [...]}}, plus "vuid" and
+ * "totals" over the queues listed.  Queues are the rings the vhost-user
+ * back-end serves (a control queue is the front-end's and has none).
+ */
+static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    struct stats_params *p = params;
+    struct vn_dp_queue_stats st, totals[2];
+    struct vn_device *dev;
+    char err[256];
+    cJSON *res, *d, *qs;
+    uint32_t n;
+    int ret;
+
+    ret = vn_dev_select(ctl->devs, p->has_pf, p->pf, p->has_vf, p->vf,
+                        p->has_vuid ? p->vuid : NULL, &dev, err, sizeof(err));
+    if (ret < 0) {
+        vn_rpc_reply_errno(req, ret, "%s", err);
+        return;
+    }
+    n = vn_vhost_dev_nrings(dev->vhost);
+    if (p->has_queue_id && p->queue_id >= n) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
+                           "queue %u out of range: %s has %u data queues (0..%u)", p->queue_id,
+                           dev->vuid, n, n ? n - 1 : 0);
+        return;
+    }
+    memset(totals, 0, sizeof(totals));
+    qs = cJSON_CreateArray();
+    for (uint32_t i = 0; i < n; i++) {
+        if (p->has_queue_id && i != p->queue_id)
+            continue;
+        if (vn_vhost_dev_queue_stats(dev->vhost, i, &st) < 0)
+            continue;
+        totals_add(totals, i & 1, &st);
+        vn_json_add(qs, NULL, queue_stats_json(i, &st));
+    }
+    d = cJSON_CreateObject();
+    vn_json_add_num(d, "pf_id", dev->pf_id);
+    if (dev->type == VN_DEV_VF)
+        vn_json_add_num(d, "vf_id", dev->vf_id);
+    vn_json_add_str(d, "vuid", dev->vuid);
+    vn_json_add_str(d, "packet_counters", "Enabled");
+    vn_json_add(d, "queues-stats", qs);
+    vn_json_add(d, "totals", totals_json(totals));
+    res = cJSON_CreateObject();
+    vn_json_add(res, "device", d);
+    vn_rpc_reply_result(req, res);
+}
+
+/* ---- methods whose backend comes later -------------------------------- */
 
 struct update_params {
     bool start;
@@ -321,7 +454,7 @@ VN_RPC_METHOD(update, "update controller", 0, struct update_params, update_param
               method_not_implemented);
 VN_RPC_METHOD_NOPARAMS(health, "controller health utility", 0, method_health);
 VN_RPC_METHOD(stats, "stats of virtnet device", 0, struct stats_params, stats_params,
-              method_not_implemented);
+              method_stats);
 
 /* In the order `virtnet -h` lists the sub-commands. */
 const struct vn_rpc_method *const vn_rpc_methods[] = {

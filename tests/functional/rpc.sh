@@ -60,14 +60,18 @@ check "health: loop latency and device counts" jq -e '.loop_latency_us.max >= 0 
 check "health: rpc counters" jq -e '.rpc.requests >= 1 and .rpc.clients >= 1' "$T/h.json"
 
 # Methods whose backend comes later answer "not implemented yet" (-32005).
-for m in stats restart; do
+for m in restart; do
     r=$(rpc_raw "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$m\"}")
     printf '%s' "$r" | jq -e '.error.code == -32005' >/dev/null && ok "$m: not implemented yet (-32005)" \
         || { not_ok "$m: not implemented yet"; echo "$r" | diag; }
 done
+# stats needs a device (tests/functional/datapath.sh counts real traffic).
+r=$(rpc_raw '{"jsonrpc":"2.0","id":1,"method":"stats"}')
+printf '%s' "$r" | jq -e '.error.code == -32602 and (.error.message | contains("no device given"))' >/dev/null \
+    && ok "stats: a device selector is required" || { not_ok "stats: a device selector is required"; echo "$r" | diag; }
 vn stats -p 0 >/dev/null 2>"$T/err"; rc=$?
-[ $rc -eq 1 ] && grep -q "not implemented yet" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] \
-    && ok "virtnet stats: one error line, exit 1" || { not_ok "virtnet stats: one error line, exit 1"; diag <"$T/err"; }
+[ $rc -eq 1 ] && grep -q "no PF with id 0" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] \
+    && ok "virtnet stats: unknown PF, one error line, exit 1" || { not_ok "virtnet stats: unknown PF, one error line, exit 1"; diag <"$T/err"; }
 
 stop_controller
 done_testing
