@@ -271,7 +271,10 @@ static void ring_moderation(const struct vn_vring *r, struct vn_dp_moderation *m
     }
 }
 
-/* A ring that cannot run: stopped, NEEDS_RESET, its error eventfd signalled. */
+/*
+ * A ring that cannot run: stopped, NEEDS_RESET, its error eventfd signalled.
+ * 'why' is logged; NULL when whoever decided has logged it already.
+ */
 static void ring_fail(struct vn_vring *r, int err, const char *why)
 {
     struct vn_vhost_dev *vd = r->vd;
@@ -281,8 +284,9 @@ static void ring_fail(struct vn_vring *r, int err, const char *why)
     vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     if (r->err_fd >= 0)
         (void)!eventfd_write(r->err_fd, 1);
-    VN_ERR_RL(VHOST, "%s: ring %u stopped: %s; the device needs a reset", vd->dev->vuid, r->index,
-              why);
+    if (why)
+        VN_ERR_RL(VHOST, "%s: ring %u stopped: %s; the device needs a reset", vd->dev->vuid,
+                  r->index, why);
 }
 
 /*
@@ -412,7 +416,7 @@ static void err_async_cb(struct ev_loop *loop, ev_async *w, int revents)
         int err = __atomic_exchange_n(&r->broken, 0, __ATOMIC_ACQUIRE);
 
         if (err && r->started)
-            ring_fail(r, err, vn_virtq_strerror(err));
+            ring_fail(r, err, NULL); /* the provider logged it */
     }
 }
 
