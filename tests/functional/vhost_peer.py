@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""vhost_peer.py - a scripted vhost-user front-end (the QEMU / virtio-user side)
+for the protocol tests (tests/functional/vhost_proto.sh).
+
+It speaks the wire protocol itself (QEMU docs/interop/vhost-user.rst), shares
+a memfd as "guest memory", lays out split rings in it and plays the virtio
+driver: it posts transmit frames and receive buffers, kicks, and watches the
+used rings and the call eventfds.  Each scenario either behaves (to check the
+device works) or breaks one rule on purpose (to check the controller closes
+that connection only).  It prints one JSON object with what it saw and exits
+0 when the back-end reacted as expected, 1 otherwise.
+
+    vhost_peer.py SOCKET SCENARIO [--frames N] [--gap-ms MS] [--ifname REP]
+
+Scenarios: see SCENARIOS at the bottom.
+"""
+import json
+import mmap
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+# Requests (vhost-user.rst numbering).
+GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 5
+SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
+SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
+GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
+NET_SET_MTU, GET_MAX_MEM_SLOTS, ADD_MEM_REG, SET_STATUS, GET_STATUS = 20, 36, 37, 39, 40
+
+VERSION, F_REPLY, F_NEED_REPLY = 0x1, 0x4, 0x8
+F_PROTOCOL_FEATURES = 1 << 30
+PF_MQ, PF_REPLY_ACK, PF_NET_MTU, PF_STATUS = 1 << 0, 1 << 3, 1 << 4, 1 << 16
+VRING_NOFD = 1 << 8
+
+# Virtio bits.
+VERSION_1, MRG_RXBUF, EVENT_IDX, INDIRECT = 1 << 32, 1 << 15, 1 << 29, 1 << 28
+DESC_F_NEXT, DESC_F_WRITE = 1, 2
+STATUS_DRIVER_OK, STATUS_NEEDS_RESET = 4, 0x40
+
+# Guest memory: one memfd region, guest and front-end addresses that differ.
+MEM_SIZE = 4 << 20
+GPA_BASE = 0x40000000
+UVA_BASE = 0x7F0000000000
+QSIZE = 256
+HDR_LEN = 12
+BUF_SIZE = 2048
+TIMEOUT = 5.0
+
+
+class Closed(Exception):
+    """The back-end closed the connection."""
+
+
+class Peer:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(path)
+        self.memfd = os.memfd_create("guest", 0)
+        os.ftruncate(self.memfd, MEM_SIZE)
+        self.mem = mmap.mmap(self.memfd, MEM_SIZE)
+        self.kick = {}
+        self.call = {}
+        self.err = {}
+        self.avail_idx = {0: 0, 1: 0}
+        self.used_seen = {0: 0, 1: 0}
+        self.next_buf = {0: 0, 1: 0}
+
+    # ---- wire ---------------------------------------------------------------
+    def send(self, req, payload=b"", fds=(), flags=VERSION, size=None):
+        hdr = struct.pack("<III", req, flags, len(payload) if size is None else size)
+        try:
+            if fds:
+                socket.send_fds(self.sock, [hdr + payload], list(fds))
+            else:
+                self.sock.sendall(hdr + payload)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Closed() from e
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            try:
+                chunk = self.sock.recv(n - len(buf))
+            except ConnectionResetError as e:
+                raise Closed() from e
+            if not chunk:
+                raise Closed()
+            buf += chunk
+        return buf
+
+    def reply(self, req):
+        r, flags, size = struct.unpack("<III", self.recv_exact(12))
+        if r != req or not flags & F_REPLY:
+            raise RuntimeError(f"reply to {r} flags {flags:#x}, expected {req}")
+        return self.recv_exact(size)
+
+    def call_u64(self, req):
+        self.send(req)
+        return struct.unpack("<Q", self.reply(req))[0]
+
+    def send_u64(self, req, v, ack=False):
+        self.send(req, struct.pack("<Q", v), flags=VERSION | (F_NEED_REPLY if ack else 0))
+        if ack:
+            return struct.unpack("<Q", self.reply(req))[0]
+        return None
+
+    def state(self, req, index, num):
+        self.send(req, struct.pack("<II", index, num))
+
+    def closed_by_peer(self, wait=TIMEOUT):
+        """True when the back-end closes the connection within 'wait' seconds."""
+        self.sock.settimeout(wait)
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+        finally:
+            self.sock.settimeout(TIMEOUT)
+        return data == b""
+
+    # ---- memory and rings -----------------------------------------------------
+    def desc_off(self, q):
+        return q * 0x10000
+
+    def avail_off(self, q):
+        return q * 0x10000 + 0x4000
+
+    def used_off(self, q):
+        return q * 0x10000 + 0x8000
+
+    def buf_off(self, q, i):
+        return 0x100000 + q * QSIZE * BUF_SIZE + (i % QSIZE) * BUF_SIZE
+
+    def mem_table(self, regions=None):
+        regions = regions or [(GPA_BASE, MEM_SIZE, UVA_BASE, 0)]
+        payload = struct.pack("<II", len(regions), 0)
+        for r in regions:
+            payload += struct.pack("<QQQQ", *r)
+        self.send(SET_MEM_TABLE, payload, fds=[self.memfd] * len(regions))
+
+    def setup(self, features=VERSION_1 | MRG_RXBUF | F_PROTOCOL_FEATURES, queues=(0, 1), mtu=None,
+              call=True):
+        offered = self.call_u64(GET_FEATURES)
+        self.send(SET_OWNER)
+        pf = self.call_u64(GET_PROTOCOL_FEATURES)
+        want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS)
+        self.send_u64(SET_PROTOCOL_FEATURES, want)
+        self.pairs = self.call_u64(GET_QUEUE_NUM)
+        self.features = features & offered
+        self.send_u64(SET_FEATURES, self.features, ack=True)
+        if mtu is not None:
+            self.last_ack = self.send_u64(NET_SET_MTU, mtu, ack=True)
+        self.mem_table()
+        for q in queues:
+            self.ring_setup(q, call=call)
+        if want & PF_STATUS:
+            self.send_u64(SET_STATUS, 0xF)  # ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK
+        return offered
+
+    def ring_setup(self, q, call=True):
+        self.state(SET_VRING_NUM, q, QSIZE)
+        self.state(SET_VRING_BASE, q, 0)
+        self.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", q, 0, UVA_BASE + self.desc_off(q),
+                                              UVA_BASE + self.used_off(q),
+                                              UVA_BASE + self.avail_off(q), 0))
+        self.kick[q] = os.eventfd(0, os.EFD_NONBLOCK)
+        self.send(SET_VRING_KICK, struct.pack("<Q", q), fds=[self.kick[q]])
+        if call:
+            self.call[q] = os.eventfd(0, os.EFD_NONBLOCK)
+            self.send(SET_VRING_CALL, struct.pack("<Q", q), fds=[self.call[q]])
+        self.err[q] = os.eventfd(0, os.EFD_NONBLOCK)
+        self.send(SET_VRING_ERR, struct.pack("<Q", q), fds=[self.err[q]])
+        self.state(SET_VRING_ENABLE, q, 1)
+
+    def set_desc(self, q, i, addr, length, flags, nxt=0):
+        struct.pack_into("<QIHH", self.mem, self.desc_off(q) + 16 * i, addr, length, flags, nxt)
+
+    def publish(self, q, head):
+        a = self.avail_off(q)
+        struct.pack_into("<H", self.mem, a + 4 + 2 * (self.avail_idx[q] % QSIZE), head)
+        self.avail_idx[q] = (self.avail_idx[q] + 1) & 0xFFFF
+        struct.pack_into("<H", self.mem, a + 2, self.avail_idx[q])
+
+    def do_kick(self, q):
+        os.eventfd_write(self.kick[q], 1)
+
+    def used_idx(self, q):
+        return struct.unpack_from("<H", self.mem, self.used_off(q) + 2)[0]
+
+    def used_elem(self, q, i):
+        return struct.unpack_from("<II", self.mem, self.used_off(q) + 4 + 8 * (i % QSIZE))
+
+    def wait_used(self, q, n, wait=TIMEOUT):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if ((self.used_idx(q) - self.used_seen[q]) & 0xFFFF) >= n:
+                return True
+            time.sleep(0.001)
+        return False
+
+    def irqs(self, q):
+        """Interrupts since the last call: the call eventfd's counter."""
+        try:
+            return os.eventfd_read(self.call[q])
+        except BlockingIOError:
+            return 0
+
+    def send_frame(self, size=60, kick=True):
+        """Posts one transmit frame (header + 'size' bytes) on ring 1."""
+        i = self.next_buf[1]
+        self.next_buf[1] += 1
+        off = self.buf_off(1, i)
+        frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x99" + b"\x88\xb5" + bytes(size - 14)
+        self.mem[off:off + HDR_LEN + size] = bytes(HDR_LEN) + frame
+        self.set_desc(1, i % QSIZE, GPA_BASE + off, HDR_LEN + size, 0)
+        self.publish(1, i % QSIZE)
+        if kick:
+            self.do_kick(1)
+
+    def post_rx(self, n, size=BUF_SIZE):
+        for _ in range(n):
+            i = self.next_buf[0]
+            self.next_buf[0] += 1
+            self.set_desc(0, i % QSIZE, GPA_BASE + self.buf_off(0, i), size, DESC_F_WRITE)
+            self.publish(0, i % QSIZE)
+        self.do_kick(0)
+
+    def status(self):
+        return self.call_u64(GET_STATUS)
+
+
+def inject(ifname, size):
+    """Sends one frame out of the representor, which the back-end delivers to ring 0."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((ifname, 0))
+    frame = b"\x02\x00\x00\x00\x00\x98" + b"\x02\x00\x00\x00\x00\x97" + b"\x88\xb5"
+    s.send(frame + bytes(size - len(frame)))
+    s.close()
+
+
+# ---- scenarios -------------------------------------------------------------------
+# Each returns a dict of results; "ok" tells whether the back-end did what it should.
+
+def sc_good(p, args):
+    """Full set-up, transmit frames, read them back as used, stop the rings."""
+    offered = p.setup(mtu=args.mtu)
+    for _ in range(args.frames):
+        p.send_frame()
+    used = p.wait_used(1, args.frames)
+    p.send(GET_VRING_BASE, struct.pack("<II", 1, 0))
+    base = struct.unpack("<II", p.reply(GET_VRING_BASE))[1]
+    return {"ok": used and base == args.frames, "offered": hex(offered), "pairs": p.pairs,
+            "tx_used": p.used_idx(1), "tx_base": base}
+
+
+def sc_rx(p, args):
+    """Receive: frames sent out of the representor land in posted buffers."""
+    p.setup(features=VERSION_1 | MRG_RXBUF | F_PROTOCOL_FEATURES)
+    # Small buffers: a frame of 'size' bytes needs several (num_buffers > 1).
+    p.post_rx(128, size=args.rx_buf)
+    time.sleep(0.05)
+    for _ in range(args.frames):
+        inject(args.ifname, args.size)
+    need = (HDR_LEN + args.size + args.rx_buf - 1) // args.rx_buf
+    # Walk the used ring frame by frame (num_buffers entries each); count ours by ethertype.
+    deadline = time.monotonic() + TIMEOUT
+    ours, bad, i = 0, [], 0
+    while ours < args.frames and time.monotonic() < deadline:
+        if p.used_idx(0) == i:
+            time.sleep(0.001)
+            continue
+        head, _ = p.used_elem(0, i)
+        off = p.buf_off(0, head)
+        nb = struct.unpack_from("<H", p.mem, off + 10)[0]
+        if nb < 1 or not p.wait_used(0, i + nb, 1.0):
+            bad.append({"at": i, "num_buffers": nb})
+            break
+        total = sum(p.used_elem(0, i + k)[1] for k in range(nb))
+        if p.mem[off + HDR_LEN + 12:off + HDR_LEN + 14] == b"\x88\xb5":
+            ours += 1
+            if nb != need or total != HDR_LEN + args.size:
+                bad.append({"at": i, "num_buffers": nb, "bytes": total})
+        i += nb
+    return {"ok": ours == args.frames and not bad, "frames": ours, "expected_buffers": need,
+            "used": p.used_idx(0), "bad": bad}
+
+
+def sc_irq(p, args):
+    """Transmit frames one kick at a time; count the interrupts the back-end sends."""
+    p.setup()
+    p.irqs(1)
+    for _ in range(args.frames):
+        p.send_frame()
+        time.sleep(args.gap_ms / 1000.0)
+    used = p.wait_used(1, args.frames)
+    time.sleep(0.3)  # a coalesced interrupt may still be due
+    return {"ok": used, "interrupts": p.irqs(1), "frames": args.frames}
+
+
+def sc_bad_size(p, args):
+    """SET_FEATURES with a 4-byte payload."""
+    p.call_u64(GET_FEATURES)
+    p.send(SET_OWNER)
+    p.send(SET_FEATURES, struct.pack("<I", 1))
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_too_many_fds(p, args):
+    """SET_VRING_KICK carrying two fds."""
+    p.send(SET_OWNER)
+    a, b = os.eventfd(0), os.eventfd(0)
+    p.send(SET_VRING_KICK, struct.pack("<Q", 0), fds=[a, b])
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_way_too_many_fds(p, args):
+    """SET_MEM_TABLE with more fds than any message may carry (12)."""
+    p.send(SET_OWNER)
+    fds = [os.eventfd(0) for _ in range(12)]
+    payload = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", GPA_BASE, MEM_SIZE, UVA_BASE, 0)
+    try:
+        p.send(SET_MEM_TABLE, payload, fds=fds)
+    except OSError:
+        pass
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_bad_queue(p, args):
+    """SET_VRING_NUM for a ring the device does not have."""
+    p.send(SET_OWNER)
+    p.state(SET_VRING_NUM, 99, QSIZE)
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_big_ring(p, args):
+    """SET_VRING_NUM above the device's max_queue_size (asks for an ack first)."""
+    p.send(SET_OWNER)
+    p.send_u64(SET_PROTOCOL_FEATURES, PF_REPLY_ACK)
+    p.send(SET_VRING_NUM, struct.pack("<II", 0, args.ring), flags=VERSION | F_NEED_REPLY)
+    nack = struct.unpack("<Q", p.reply(SET_VRING_NUM))[0]
+    return {"ok": nack != 0 and p.closed_by_peer(), "ack": nack}
+
+
+def sc_bad_mtu(p, args):
+    """NET_SET_MTU other than the device's."""
+    p.setup(queues=())
+    nack = p.send_u64(NET_SET_MTU, 1234, ack=True)
+    return {"ok": nack != 0 and p.closed_by_peer(), "ack": nack}
+
+
+def sc_before_owner(p, args):
+    """SET_MEM_TABLE before SET_OWNER."""
+    p.mem_table()
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_unknown(p, args):
+    """A request number nobody defined."""
+    p.send(77, b"")
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_bad_features(p, args):
+    """SET_FEATURES with a bit the device did not offer (RING_PACKED)."""
+    p.call_u64(GET_FEATURES)
+    p.send(SET_OWNER)
+    p.send_u64(SET_FEATURES, VERSION_1 | (1 << 34))
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_mid_setup(p, args):
+    """Hang up after the memory table and half of the rings."""
+    p.call_u64(GET_FEATURES)
+    p.send(SET_OWNER)
+    p.send_u64(SET_FEATURES, VERSION_1)
+    p.mem_table()
+    p.state(SET_VRING_NUM, 0, QSIZE)
+    p.sock.close()
+    return {"ok": True}
+
+
+def sc_mid_message(p, args):
+    """Hang up in the middle of a message (header says 8 bytes, 3 come)."""
+    p.send(SET_OWNER)
+    p.sock.sendall(struct.pack("<III", SET_FEATURES, VERSION, 8) + b"abc")
+    p.sock.close()
+    return {"ok": True}
+
+
+def sc_stall(p, args):
+    """Stall in the middle of a message: the back-end gives up after its I/O timeout."""
+    p.send(SET_OWNER)
+    p.sock.sendall(struct.pack("<III", SET_FEATURES, VERSION, 8) + b"abc")
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_mem_change(p, args):
+    """Replace the memory table (two regions) while the rings run; traffic goes on."""
+    p.setup()
+    for _ in range(8):
+        p.send_frame()
+    first = p.wait_used(1, 8)
+    half = MEM_SIZE // 2
+    p.mem_table([(GPA_BASE, half, UVA_BASE, 0), (GPA_BASE + half, half, UVA_BASE + half, half)])
+    for _ in range(8):
+        p.send_frame()
+    second = p.wait_used(1, 16)
+    # A region added on its own (CONFIGURE_MEM_SLOTS style) after a removal-free table.
+    return {"ok": first and second and not p.closed_by_peer(0.2), "tx_used": p.used_idx(1)}
+
+
+def sc_guest_loop(p, args):
+    """A descriptor chain that loops: the ring stops, NEEDS_RESET, the connection stays."""
+    p.setup()
+    p.send_frame()
+    ok1 = p.wait_used(1, 1)
+    p.set_desc(1, 5, GPA_BASE + p.buf_off(1, 5), 64, DESC_F_NEXT, 6)
+    p.set_desc(1, 6, GPA_BASE + p.buf_off(1, 6), 64, DESC_F_NEXT, 5)
+    p.publish(1, 5)
+    p.do_kick(1)
+    deadline = time.monotonic() + TIMEOUT
+    status = 0
+    while time.monotonic() < deadline:
+        status = p.status()
+        if status & STATUS_NEEDS_RESET:
+            break
+        time.sleep(0.01)
+    r, _, _ = select.select([p.err[1]], [], [], 1.0)
+    err_signalled = bool(r)
+    # The driver resets the device; the connection is still usable.
+    p.send_u64(SET_STATUS, 0)
+    after = p.status()
+    return {"ok": ok1 and bool(status & STATUS_NEEDS_RESET) and err_signalled and after == 0,
+            "status": status, "err_fd": err_signalled, "status_after_reset": after}
+
+
+def sc_guest_oob(p, args):
+    """A buffer outside guest memory: the ring stops with NEEDS_RESET."""
+    p.setup()
+    p.set_desc(1, 0, GPA_BASE + MEM_SIZE + 0x1000, 64, 0)
+    p.publish(1, 0)
+    p.do_kick(1)
+    deadline = time.monotonic() + TIMEOUT
+    status = 0
+    while time.monotonic() < deadline and not status & STATUS_NEEDS_RESET:
+        status = p.status()
+        time.sleep(0.01)
+    return {"ok": bool(status & STATUS_NEEDS_RESET), "status": status}
+
+
+def sc_hold(p, args):
+    """Set up, then stay connected until stdin closes (to test a second front-end)."""
+    p.setup()
+    print(json.dumps({"ok": True, "connected": True}), flush=True)
+    sys.stdin.read()
+    return None
+
+
+def sc_second(p, args):
+    """Connect while another front-end holds the device: refused."""
+    return {"ok": p.closed_by_peer()}
+
+
+SCENARIOS = {
+    "good": sc_good, "rx": sc_rx, "irq": sc_irq, "bad-size": sc_bad_size,
+    "too-many-fds": sc_too_many_fds, "way-too-many-fds": sc_way_too_many_fds,
+    "bad-queue": sc_bad_queue, "big-ring": sc_big_ring, "bad-mtu": sc_bad_mtu,
+    "before-owner": sc_before_owner, "unknown": sc_unknown, "bad-features": sc_bad_features,
+    "mid-setup": sc_mid_setup, "mid-message": sc_mid_message, "stall": sc_stall, "mem-change": sc_mem_change,
+    "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob, "hold": sc_hold,
+    "second": sc_second,
+}
+
+
+def main():
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("socket")
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--gap-ms", type=float, default=2.0)
+    ap.add_argument("--ring", type=int, default=4096)
+    ap.add_argument("--mtu", type=int, default=None)
+    ap.add_argument("--ifname", default="")
+    ap.add_argument("--size", type=int, default=1000)
+    ap.add_argument("--rx-buf", type=int, default=256)
+    args = ap.parse_args()
+    try:
+        p = Peer(args.socket)
+        res = SCENARIOS[args.scenario](p, args)
+    except Closed:
+        res = {"ok": False, "error": "the back-end closed the connection"}
+    except (OSError, RuntimeError, struct.error) as e:
+        res = {"ok": False, "error": str(e)}
+    if res is None:
+        return 0
+    print(json.dumps(res))
+    return 0 if res.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
