@@ -8,11 +8,15 @@
  * required options are present, selectors do not clash); what the values
  * mean is the daemon's business.
  *
- * Exit status: 0 success, 1 the controller answered an error (one line on
- * stderr), 2 usage error, 3 the controller could not be reached.
+ * Exit status: 0 success (and `-h` on any command, help on stdout); 1 the
+ * controller answered an error (one line on stderr), `validate` found the
+ * configuration invalid, or a file to send could not be read; 2 usage error
+ * (one line and a hint on stderr); 3 the controller could not be reached or
+ * did not answer (one line naming the socket).
  */
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -29,13 +33,19 @@
 #define EXIT_RPC_ERROR 1
 #define EXIT_USAGE 2
 #define EXIT_CONNECT 3
+/* parse_opts() printed the help: the command exits 0 without a call. */
+#define HELP_SHOWN (-1)
 #define CONFIG_MAX (1024 * 1024)
+/* Width of the option column in help texts. */
+#define HELP_COLUMN 40
+/* debug KEY=VALUE: whole numbers up to this magnitude stay exact in JSON. */
+#define DEBUG_INT_MAX (1ll << 53)
 
 enum opt_kind {
     O_FLAG,   /* sets the member to true */
     O_U32,    /* a decimal integer */
     O_STR,    /* a string */
-    O_HEX,    /* a feature mask: hex (0x...) or decimal, sent as a string */
+    O_HEX,    /* a feature mask: hex (0x...) or decimal, sent as the string given */
 };
 
 struct cli_opt {
@@ -80,14 +90,20 @@ static void print_opts(FILE *f, const struct cli_opt *opts, size_t n)
                      o->long_name, o->metavar);
         else
             snprintf(left, sizeof(left), "-%c, --%s", o->short_name, o->long_name);
-        fprintf(f, "  %-40s %s%s\n", left, o->help, o->required ? " (required)" : "");
+        /* As argparse does: a long left column puts the help on the next line. */
+        if (strlen(left) > HELP_COLUMN)
+            fprintf(f, "  %s\n  %-*s %s%s\n", left, HELP_COLUMN, "", o->help,
+                    o->required ? " (required)" : "");
+        else
+            fprintf(f, "  %-*s %s%s\n", HELP_COLUMN, left, o->help,
+                    o->required ? " (required)" : "");
     }
 }
 
 static void cmd_help(const struct cli_cmd *cmd, FILE *f)
 {
-    fprintf(f, "usage: virtnet %s %s\n\n%s\n\noptions:\n  %-40s %s\n", cmd->name, cmd->synopsis,
-            cmd->help, "-h, --help", "show this help message and exit");
+    fprintf(f, "usage: virtnet %s %s\n\n%s\n\noptions:\n  %-*s %s\n", cmd->name, cmd->synopsis,
+            cmd->help, HELP_COLUMN, "-h, --help", "show this help message and exit");
     print_opts(f, cmd->opts, cmd->n_opts);
     if (cmd->epilog)
         fprintf(f, "\n%s", cmd->epilog);
@@ -110,38 +126,65 @@ static int usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 
 /* ---- the call ---------------------------------------------------------- */
 
-static void print_json(const cJSON *j)
+/* Prints 'j' as pretty JSON on stdout.  Returns 0 or a negative errno. */
+static int print_json(const cJSON *j)
 {
     char *text = vn_json_print_pretty(j);
+    int ret = 0;
 
-    if (text) {
-        puts(text);
-        free(text);
-    }
+    if (!text)
+        return -ENOMEM;
+    errno = 0;
+    if (puts(text) == EOF || fflush(stdout) == EOF)
+        ret = errno ? -errno : -EIO;
+    free(text);
+    return ret;
 }
 
-/* Calls 'method' (params consumed) and prints the answer; returns the exit status. */
+/*
+ * Calls 'method' with 'params' (consumed; an empty object is sent as no
+ * params) and prints the answer.  Returns the exit status; on success with
+ * 'keep_result', the result is handed to the caller.
+ */
 static int call(const char *method, cJSON *params, cJSON **keep_result)
 {
     struct vn_rpc_response resp;
-    int ret = vn_rpc_call(sock_path, method, params, timeout_s * 1000, &resp);
+    int ret;
+
+    if (params && !params->child) {
+        cJSON_Delete(params);
+        params = NULL;
+    }
+    ret = vn_rpc_call(sock_path, method, params, timeout_s * 1000, &resp);
 
     if (ret < 0) {
         const char *why = ret == -ENOENT         ? "no such socket (is virtio_net_controller running?)"
                           : ret == -ECONNREFUSED ? "connection refused (is virtio_net_controller running?)"
-                          : ret == -ETIMEDOUT    ? "no answer in time"
-                          : ret == -EPROTO       ? "the answer is not a JSON-RPC response"
+                          : ret == -ENAMETOOLONG ? "the path is too long for a unix socket"
+                          : ret == -ETIMEDOUT    ? "no answer in time (see --timeout)"
+                          : ret == -ECONNRESET   ? "the connection closed without an answer"
+                          : ret == -EPROTO       ? "the answer is not a JSON-RPC response to the request"
+                          : ret == -EMSGSIZE     ? "the answer is larger than 64 MiB"
                                                  : strerror(-ret);
 
         fprintf(stderr, "virtnet: cannot talk to the controller at %s: %s\n", sock_path, why);
         return EXIT_CONNECT;
     }
     if (!resp.result) {
+        /* One line, whatever the message holds. */
+        for (char *p = resp.err_message; *p; p++)
+            if (iscntrl((unsigned char)*p))
+                *p = ' ';
         fprintf(stderr, "virtnet: error: %s (code %d)\n", resp.err_message, resp.err_code);
         vn_rpc_response_fini(&resp);
         return EXIT_RPC_ERROR;
     }
-    print_json(resp.result);
+    ret = print_json(resp.result);
+    if (ret < 0) {
+        fprintf(stderr, "virtnet: error: cannot print the answer: %s\n", strerror(-ret));
+        vn_rpc_response_fini(&resp);
+        return EXIT_RPC_ERROR;
+    }
     if (keep_result) {
         *keep_result = resp.result;
         resp.result = NULL;
@@ -153,9 +196,12 @@ static int call(const char *method, cJSON *params, cJSON **keep_result)
 /* ---- option parsing ------------------------------------------------------ */
 
 /*
- * Parses argv against 'opts' into members of 'params'.  Stops at the first
- * non-option argument when 'stop_at_positional'.  Returns 0, or a usage
- * error status (message printed).
+ * Parses argv (argv[0] is the command's name) against 'opts' into members
+ * of 'params', from argv[1] on; leaves optind at the first argument that is
+ * not an option.  Stops at the first non-option argument when
+ * 'stop_at_positional', else collects them after the options.  Returns 0,
+ * HELP_SHOWN (-h: the help is printed on stdout), or EXIT_USAGE (message
+ * printed).
  */
 static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, size_t n, int argc,
                       char **argv, cJSON *params, bool stop_at_positional)
@@ -182,12 +228,13 @@ static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, siz
     shortopts[si] = '\0';
 
     opterr = 0;
+    optind = 0; /* glibc: start afresh, honouring this optstring's '+' */
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         const struct cli_opt *o = NULL;
 
         if (c == 'h') {
             cmd_help(cmd, stdout);
-            exit(0);
+            return HELP_SHOWN;
         }
         if (c == '?')
             return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -216,11 +263,12 @@ static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, siz
         case O_HEX: {
             uint64_t v;
 
+            /* The syntax the controller accepts (vn_json_get_u64); it judges the bits. */
             if (vn_parse_u64(optarg, strncmp(optarg, "0x", 2) && strncmp(optarg, "0X", 2) ? 10 : 16,
                              0, UINT64_MAX, &v) < 0)
                 return usage_error(cmd, "--%s: '%s' is not a number (hex with 0x, or decimal)",
                                    o->long_name, optarg);
-            vn_json_add_hex(params, o->member, v);
+            vn_json_add_str(params, o->member, optarg);
             break;
         }
         case O_STR:
@@ -272,7 +320,7 @@ static int run_simple(const struct cli_cmd *cmd, int argc, char **argv)
         ret = usage_error(cmd, "exactly one of --%s or --%s is required", a, b);
     if (ret) {
         cJSON_Delete(params);
-        return ret;
+        return ret == HELP_SHOWN ? 0 : ret;
     }
     return call(cmd->name, params, NULL);
 }
@@ -323,7 +371,7 @@ static const struct cli_opt modify_dev_opts[] = {
 
 static const struct cli_opt modify_queue_opts[] = {
     { 'e', "event_mode", "MODE", O_STR, "event_mode", false,
-      "interrupt mode: event (default) or adaptive" },
+      "interrupt mode: event or adaptive (virtnet list: supported_event_modes)" },
     { 'n', "period", "PERIOD", O_U32, "period", false,
       "interrupt coalescing period, microseconds" },
     { 'c', "max_count", "MAX_COUNT", O_U32, "max_count", false,
@@ -341,44 +389,48 @@ static const struct cli_cmd modify_queue_cmd = {
     "[-q QUEUE_ID]", modify_queue_opts, VN_ARRAY_SIZE(modify_queue_opts), NULL, NULL,
 };
 
+/*
+ * modify {-p PF [-v VF] | -u VUID} {device,queue} OPTIONS: the selector is
+ * modify's, the options belong to the target, as in the vendor's argparse
+ * sub-parsers.  The selector is checked after the target's options so that
+ * `virtnet modify device -h` shows the device options.
+ */
 static int run_modify(const struct cli_cmd *cmd, int argc, char **argv)
 {
     cJSON *params = cJSON_CreateObject();
     const struct cli_cmd *sub;
-    size_t before;
-    int ret = parse_opts(cmd, modify_sel_opts, VN_ARRAY_SIZE(modify_sel_opts), argc, argv,
-                         params, true);
+    int before, ret = parse_opts(cmd, modify_sel_opts, VN_ARRAY_SIZE(modify_sel_opts), argc, argv,
+                                 params, true);
 
-    if (!ret)
-        ret = check_selector(cmd, params, true);
     if (!ret && optind >= argc)
         ret = usage_error(cmd, "'device' or 'queue' expected after the device selector");
     if (ret)
-        goto err;
+        goto out;
     if (!strcmp(argv[optind], "device")) {
         sub = &modify_dev_cmd;
     } else if (!strcmp(argv[optind], "queue")) {
         sub = &modify_queue_cmd;
     } else {
         ret = usage_error(cmd, "'device' or 'queue' expected, not '%s'", argv[optind]);
-        goto err;
+        goto out;
     }
     vn_json_add_str(params, "target", argv[optind]);
     argc -= optind;
     argv += optind;
-    optind = 1;
-    before = (size_t)cJSON_GetArraySize(params);
+    before = cJSON_GetArraySize(params);
     ret = parse_opts(sub, sub->opts, sub->n_opts, argc, argv, params, false);
     if (!ret && optind < argc)
         ret = usage_error(sub, "unexpected argument '%s'", argv[optind]);
-    if (!ret && (size_t)cJSON_GetArraySize(params) == before)
+    if (!ret && cJSON_GetArraySize(params) == before)
         ret = usage_error(sub, "nothing to modify: give at least one option");
+    if (!ret)
+        ret = check_selector(cmd, params, true);
     if (ret)
-        goto err;
+        goto out;
     return call("modify", params, NULL);
-err:
+out:
     cJSON_Delete(params);
-    return ret;
+    return ret == HELP_SHOWN ? 0 : ret;
 }
 
 static const struct cli_opt log_opts[] = {
@@ -404,7 +456,7 @@ static int run_validate(const struct cli_cmd *cmd, int argc, char **argv)
         ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (ret) {
         cJSON_Delete(params);
-        return ret;
+        return ret == HELP_SHOWN ? 0 : ret;
     }
     path = cJSON_GetObjectItemCaseSensitive(params, "path");
     if (path) {
@@ -438,12 +490,23 @@ static const struct cli_opt update_opts[] = {
     { 't', "status", NULL, O_FLAG, "status", false, "show the live update status" },
 };
 
+/* The vendor's help strings (DOCA 2.10 guide). */
 static const struct cli_opt stats_opts[] = {
-    SELECTOR_OPTS,
-    { 'q', "queue_id", "QUEUE_ID", O_U32, "queue_id", false, "queue index of the device" },
+    { 'p', "pf", "PF", O_U32, "pf", false,
+      "Unique device ID for the PF. Can be retrieved by using virtnet list." },
+    { 'v', "vf", "VF", O_U32, "vf", false,
+      "Unique device ID for the VF. Can be retrieved by using virtnet list." },
+    { 'u', "vuid", "VUID", O_STR, "vuid", false,
+      "Unique device SN for the device (PF/VF). Can be retrieved by using virtnet list." },
+    { 'q', "queue_id", "QUEUE_ID", O_U32, "queue_id", false,
+      "Queue index of the device RQs or SQs" },
 };
 
-/* debug CMD [KEY=VALUE ...]: values that are whole numbers or true/false keep their type. */
+/*
+ * debug CMD [KEY=VALUE ...] -> {"cmd": CMD, "args": {KEY: VALUE, ...}}: a
+ * VALUE that is a whole decimal number (within +-2^53) is sent as a number,
+ * true and false as booleans, anything else as a string.
+ */
 static int run_debug(const struct cli_cmd *cmd, int argc, char **argv)
 {
     cJSON *params = cJSON_CreateObject(), *args = cJSON_CreateObject();
@@ -452,30 +515,36 @@ static int run_debug(const struct cli_cmd *cmd, int argc, char **argv)
     if (!ret && optind >= argc)
         ret = usage_error(cmd, "a debug command is expected");
     if (ret)
-        goto err;
+        goto out;
     vn_json_add_str(params, "cmd", argv[optind++]);
     for (; optind < argc; optind++) {
         char *eq = strchr(argv[optind], '=');
-        uint64_t u;
+        const char *val;
+        int64_t i;
 
         if (!eq || eq == argv[optind]) {
             ret = usage_error(cmd, "'%s': arguments are KEY=VALUE", argv[optind]);
-            goto err;
+            goto out;
         }
         *eq = '\0';
-        if (vn_parse_u64(eq + 1, 10, 0, (1ull << 53), &u) == 0)
-            vn_json_add_num(args, argv[optind], (double)u);
-        else if (!strcmp(eq + 1, "true") || !strcmp(eq + 1, "false"))
-            vn_json_add_bool(args, argv[optind], !strcmp(eq + 1, "true"));
+        val = eq + 1;
+        if (cJSON_GetObjectItemCaseSensitive(args, argv[optind])) {
+            ret = usage_error(cmd, "'%s' given twice", argv[optind]);
+            goto out;
+        }
+        if (vn_parse_i64(val, -DEBUG_INT_MAX, DEBUG_INT_MAX, &i) == 0)
+            vn_json_add_num(args, argv[optind], (double)i);
+        else if (!strcmp(val, "true") || !strcmp(val, "false"))
+            vn_json_add_bool(args, argv[optind], !strcmp(val, "true"));
         else
-            vn_json_add_str(args, argv[optind], eq + 1);
+            vn_json_add_str(args, argv[optind], val);
     }
     vn_json_add(params, "args", args);
     return call(cmd->name, params, NULL);
-err:
+out:
     cJSON_Delete(args);
     cJSON_Delete(params);
-    return ret;
+    return ret == HELP_SHOWN ? 0 : ret;
 }
 
 #define CMD(NAME, HELP, SYN, OPTS, RUN, EPI, ...) \
@@ -521,8 +590,9 @@ static const struct cli_cmd commands[] = {
       NULL, 0, run_debug,
       "commands:\n  num_vfs pf=PF num_vfs=N   the host sets sriov_numvfs of static PF PF\n"
       "  fault point=NAME          fail the next pass through a fault point (tests)\n" },
-    CMD("stats", "stats of virtnet device", "[-h] {-p PF [-v VF] | -u VUID} [-q QUEUE_ID]",
-        stats_opts, run_simple, NULL, SEL_REQUIRED, { 0 }),
+    CMD("stats", "stats of virtnet device", "[-h] {[-p PF] [-v VF] | [-u VUID]} [-q QUEUE_ID]",
+        stats_opts, run_simple, "The controller needs -p PF [-v VF] or -u VUID.\n", SEL_OPTIONAL,
+        { 0 }),
 };
 
 static void main_help(FILE *f)
@@ -560,7 +630,7 @@ int main(int argc, char **argv)
     if (!sock_path || !*sock_path)
         sock_path = VN_DEFAULT_RPC_SOCKET;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+hvs:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:hvs:", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
             main_help(stdout);
@@ -569,6 +639,8 @@ int main(int argc, char **argv)
             printf("v%s\n", PACKAGE_VERSION);
             return 0;
         case 's':
+            if (!*optarg)
+                return usage_error(NULL, "--socket: the path is empty");
             sock_path = optarg;
             break;
         case OPT_TIMEOUT:
@@ -576,23 +648,17 @@ int main(int argc, char **argv)
                 return usage_error(NULL, "--timeout: whole seconds in [1, 3600]");
             timeout_s = (int)v;
             break;
+        case ':':
+            return usage_error(NULL, "option '%s' needs a value", argv[optind - 1]);
         default:
             return usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc) {
-        main_help(stderr);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++) {
-        if (!strcmp(argv[optind], commands[i].name)) {
-            int sub_argc = argc - optind;
-            char **sub_argv = argv + optind;
-
-            optind = 1;
-            return commands[i].run(&commands[i], sub_argc, sub_argv);
-        }
-    }
+    if (optind >= argc)
+        return usage_error(NULL, "a command is expected");
+    for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++)
+        if (!strcmp(argv[optind], commands[i].name))
+            return commands[i].run(&commands[i], argc - optind, argv + optind);
     fprintf(stderr, "virtnet: unknown command '%s'\nTry 'virtnet -h'.\n", argv[optind]);
     return EXIT_USAGE;
 }
