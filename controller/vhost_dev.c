@@ -442,6 +442,7 @@ static int h_set_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
         peer_error(vd, "SET_FEATURES with bits 0x%" PRIx64 " the device does not offer", extra);
         return -EINVAL;
     }
+    VN_DBG(VHOST, "%s: features 0x%" PRIx64 " acked", vd->dev->vuid, f);
     if (f == vd->features)
         return 0;
     /* Rings use the features (event index, header size): restart the running ones. */
@@ -1008,6 +1009,8 @@ void vn_vhost_dev_to_json(const struct vn_vhost_dev *vd, cJSON *o)
     vn_json_add_hex(o, "negotiated_features", vd->features);
     vn_json_add(o, "negotiated_feature_names", vn_dev_feature_names(vd->features));
     vn_json_add_hex(o, "negotiated_protocol_features", vd->protocol_features);
+    if (vd->conn_fd >= 0)
+        vn_json_add_num(o, "vnet_hdr_len", hdr_len(vd));
     vn_json_add_num(o, "vhost_queue_pairs", vd->nrings / 2);
     if (vd->last_error[0])
         vn_json_add_str(o, "vhost_last_error", vd->last_error);

@@ -79,8 +79,9 @@ uint32_t vn_vhost_dev_nrings(const struct vn_vhost_dev *vd);
 /*
  * Adds to the device object 'o' (query): "vhost_socket", "vhost_connected",
  * "driver_status" (names of the status bits), "negotiated_features" (and
- * their names), "negotiated_protocol_features", "vhost_connections", and
- * "vhost_last_error" when a connection ended badly.  Accepts NULL 'vd'.
+ * their names), "negotiated_protocol_features", "vhost_connections",
+ * "vnet_hdr_len" while connected, and "vhost_last_error" when a connection
+ * ended badly.  Accepts NULL 'vd'.
  */
 void vn_vhost_dev_to_json(const struct vn_vhost_dev *vd, cJSON *o);
 

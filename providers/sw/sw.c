@@ -125,6 +125,8 @@ static void queue_free(struct sw_queue *q)
     free(q->used);
     free(q->rx_bufs);
     free(q->rx_iov);
+    free(q->tx_frames);
+    free(q->tx_iov);
     free(q);
 }
 
@@ -172,11 +174,14 @@ static int sw_queue_start(void *priv, const struct vn_dp_queue *dq, void **qpriv
     q->tap_src.kind = SW_SRC_TAP;
     q->tap_src.q = q;
     q->used = calloc(dq->vq->size, sizeof(*q->used));
-    if (!q->is_tx) {
+    if (q->is_tx) {
+        q->tx_frames = calloc(SW_URING_BATCH, sizeof(*q->tx_frames));
+        q->tx_iov = calloc(SW_TX_IOV, sizeof(*q->tx_iov));
+    } else {
         q->rx_bufs = calloc(dq->vq->size, sizeof(*q->rx_bufs));
         q->rx_iov = calloc(VN_VQ_MAX_IOV, sizeof(*q->rx_iov));
     }
-    if (!q->used || (!q->is_tx && (!q->rx_bufs || !q->rx_iov))) {
+    if (!q->used || (q->is_tx ? !q->tx_frames || !q->tx_iov : !q->rx_bufs || !q->rx_iov)) {
         queue_free(q);
         return -ENOMEM;
     }

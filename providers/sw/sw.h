@@ -7,9 +7,11 @@
  *               stop/modify/stats, which talk to the workers through commands;
  *   sw_worker.c one worker thread: epoll over its queues' kick eventfds and
  *               representor (tap) fds, a command channel, moderation timers;
- *   sw_net.c    moving frames: guest TX (pop, writev to the tap, push) and
- *               guest RX (gather guest buffers, readv from the tap, push),
- *               interrupts and counters.
+ *   sw_net.c    moving frames: guest TX (pop, write to the tap, push) and
+ *               guest RX (gather guest buffers, read from the tap, push),
+ *               interrupts and counters;
+ *   sw_uring.c  io_uring (liburing): a round's reads or writes in one system
+ *               call (plain readv()/writev() per frame when there is none).
  *
  * Threads: a queue belongs to exactly one worker, which alone touches its
  * rings, its fds and its worker-side state.  The main thread creates a queue,
@@ -23,6 +25,7 @@
 #ifndef VN_SW_H
 #define VN_SW_H
 
+#include <liburing.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +38,9 @@
 #define SW_MAX_WORKERS 24    /* eth_vq_workers' range */
 #define SW_MAX_QUEUES 1024   /* queues one worker serves */
 #define SW_ADAPTIVE_COUNT 64 /* adaptive moderation defaults (when the queue's are unset) */
+#define SW_URING_BATCH 32    /* frames one io_uring submission carries */
+#define SW_URING_ENTRIES 64  /* submission queue size (>= SW_URING_BATCH) */
+#define SW_TX_IOV 2048       /* iovecs of the frames one transmit submission carries (>= VN_VQ_MAX_IOV) */
 #define SW_ADAPTIVE_PERIOD_US 50
 
 /* What an epoll event points at. */
@@ -60,6 +66,20 @@ struct sw_rx_buf {
 };
 
 struct sw_worker;
+
+/* A transmit chain taken and waiting for its submission. */
+struct sw_tx_frame {
+    uint16_t head;
+    uint32_t iov_off;  /* its readable iovecs: tx_iov[iov_off, iov_off + iov_cnt) */
+    uint32_t iov_cnt;
+    uint64_t len;      /* header + frame bytes */
+};
+
+/* A worker's io_uring (sw_uring.c). */
+struct sw_uring {
+    struct io_uring ring;
+    int fd; /* the ring's fd; -1: none (io_uring unavailable): plain system calls */
+};
 
 struct sw_queue {
     /* Set by queue_start, constant afterwards. */
@@ -98,6 +118,9 @@ struct sw_queue {
     uint64_t rx_cap;            /* writable bytes they offer */
     struct iovec *rx_iov;       /* VN_VQ_MAX_IOV entries, [0, rx_niov) in use */
     unsigned rx_niov;
+    /* Transmit: the chains of one submission. */
+    struct sw_tx_frame *tx_frames; /* SW_URING_BATCH entries */
+    struct iovec *tx_iov;       /* SW_TX_IOV entries */
 
     /* Counters since queue_start, worker-written (sw_net.c's SW_STAT_ADD). */
     struct vn_dp_queue_stats st;
@@ -142,6 +165,7 @@ struct sw_worker {
     struct sw_queue *pending[SW_MAX_QUEUES];
     unsigned npending;
     struct vn_vq_chain *chain; /* scratch for vn_virtq_pop() */
+    struct sw_uring uring;     /* batches the queues' reads and writes */
 };
 
 /* sw_worker.c */
@@ -155,6 +179,21 @@ void sw_queue_mark_pending(struct sw_queue *q);
 void sw_queue_poll_tap(struct sw_queue *q, bool on);
 /* Stops watching every fd of 'q' (a broken queue; worker thread). */
 void sw_queue_unwatch(struct sw_queue *q);
+
+/* sw_uring.c (worker thread) */
+/* Sets up 'u'; returns 0 or -errno (then u->fd is -1). */
+int sw_uring_init(struct sw_uring *u);
+/* Releases 'u'; idempotent. */
+void sw_uring_fini(struct sw_uring *u);
+/*
+ * Submits 'n' (<= SW_URING_BATCH) writev (or readv) requests on 'fd', request
+ * i over iov[i][0, iovcnt[i]), and waits until all are done; res[i] gets each
+ * result (bytes or -errno; -ECANCELED for a linked request not run).
+ * 'linked': a request that fails cancels the ones after it.  Returns 0, or
+ * -errno when the ring failed (it is then released: use plain calls).
+ */
+int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *const *iov,
+                const unsigned *iovcnt, unsigned n, bool linked, int *res);
 
 /* sw_net.c (worker thread) */
 /* One round of work on 'q': up to SW_BATCH frames; clears q->pending when it ran dry. */

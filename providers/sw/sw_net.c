@@ -150,6 +150,17 @@ static void push_used(struct sw_queue *q)
     q->nused = 0;
 }
 
+/* Records chain 'head' as done with 'len' bytes written, for the next push. */
+static void used_add(struct sw_queue *q, uint16_t head, uint32_t len)
+{
+    /* Only a driver re-posting heads it has not got back can fill it: push early. */
+    if (q->nused == q->vq->size)
+        push_used(q);
+    q->used[q->nused].id = head;
+    q->used[q->nused].len = len;
+    q->nused++;
+}
+
 /* ---- errors ------------------------------------------------------------------- */
 
 void sw_queue_fail(struct sw_queue *q, int err)
@@ -167,40 +178,68 @@ void sw_queue_fail(struct sw_queue *q, int err)
 
 /* ---- guest TX ---------------------------------------------------------------- */
 
-/* Writes the frame of chain 'c' into the tap; counts it or its drop. */
-static void tx_one(struct sw_queue *q, const struct vn_vq_chain *c)
+/* Counts the outcome 'res' (bytes or -errno) of writing frame 'f' into the tap. */
+static void tx_account(struct sw_queue *q, const struct sw_tx_frame *f, int res)
 {
-    ssize_t r;
-
-    if (c->out_len < (uint64_t)q->hdr_len + ETH_MIN_LEN) {
-        SW_STAT_ADD(q, dropped, 1);
-        return;
-    }
-    do
-        r = writev(q->tap_fd, c->iov, (int)c->out_num);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
+    if (res < 0) {
         /* EIO: the representor is down; EINVAL: a header the tap refuses; EAGAIN: full. */
         SW_STAT_ADD(q, dropped, 1);
-        if (errno != EIO && errno != EAGAIN)
-            VN_WARN_RL(DP, "%s: queue %u: frame of %llu bytes not sent: %s", q->dev_name, q->index,
-                       (unsigned long long)(c->out_len - q->hdr_len), strerror(errno));
+        if (res != -EIO && res != -EAGAIN)
+            VN_WARN_RL(DP, "%s: queue %u: frame of %llu bytes not sent: %s", q->dev_name,
+                       q->index, (unsigned long long)(f->len - q->hdr_len), strerror(-res));
         return;
     }
-    count_frame(q, c->out_len - q->hdr_len);
+    count_frame(q, f->len - q->hdr_len);
+}
+
+/*
+ * Writes the 'n' frames collected in q->tx_frames into the tap: one io_uring
+ * submission for all of them, or one writev() each without a ring; then
+ * records their chains as used (length 0: nothing written into them).
+ */
+static void tx_flush(struct sw_worker *w, struct sw_queue *q, unsigned n)
+{
+    const struct iovec *iov[SW_URING_BATCH];
+    unsigned cnt[SW_URING_BATCH];
+    int res[SW_URING_BATCH];
+    bool batched = false;
+
+    if (n > 1 && w->uring.fd >= 0) {
+        for (unsigned i = 0; i < n; i++) {
+            iov[i] = &q->tx_iov[q->tx_frames[i].iov_off];
+            cnt[i] = q->tx_frames[i].iov_cnt;
+        }
+        batched = sw_uring_rw(&w->uring, true, q->tap_fd, iov, cnt, n, false, res) == 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const struct sw_tx_frame *f = &q->tx_frames[i];
+
+        if (!batched) {
+            ssize_t r;
+
+            do
+                r = writev(q->tap_fd, &q->tx_iov[f->iov_off], (int)f->iov_cnt);
+            while (r < 0 && errno == EINTR);
+            res[i] = r < 0 ? -errno : (int)VN_MIN(r, (ssize_t)INT32_MAX);
+        }
+        tx_account(q, f, res[i]);
+        used_add(q, f->head, 0);
+    }
 }
 
 static void tx_run(struct sw_worker *w, struct sw_queue *q)
 {
     struct vn_vq_chain *c = w->chain;
-    unsigned frames = 0;
+    unsigned frames = 0, n = 0, niov = 0;
     bool idle = false;
 
     while (frames < SW_BATCH) {
         int err = vn_virtq_pop(q->vq, c);
 
         if (err == -EAGAIN) {
-            /* Ask for kicks again, then look once more: a chain may have come meanwhile. */
+            /* Send what is collected; ask for kicks again, then look once more. */
+            tx_flush(w, q, n);
+            n = niov = 0;
             err = vn_virtq_enable_notify(q->vq);
             if (err == 0) {
                 idle = true;
@@ -212,18 +251,33 @@ static void tx_run(struct sw_worker *w, struct sw_queue *q)
             }
         }
         if (err < 0) {
+            tx_flush(w, q, n);
             push_used(q);
             sw_queue_fail(q, err);
             return;
         }
-        if (q->nused == q->vq->size)
-            push_used(q); /* only a driver re-posting heads it has not got back gets here */
-        tx_one(q, c);
-        q->used[q->nused].id = c->head;
-        q->used[q->nused].len = 0;
-        q->nused++;
         frames++;
+        if (c->out_len < (uint64_t)q->hdr_len + ETH_MIN_LEN) {
+            SW_STAT_ADD(q, dropped, 1);
+            used_add(q, c->head, 0);
+            continue;
+        }
+        if (niov + c->out_num > SW_TX_IOV) {
+            tx_flush(w, q, n);
+            n = niov = 0;
+        }
+        memcpy(&q->tx_iov[niov], c->iov, c->out_num * sizeof(struct iovec));
+        q->tx_frames[n].head = c->head;
+        q->tx_frames[n].iov_off = niov;
+        q->tx_frames[n].iov_cnt = c->out_num;
+        q->tx_frames[n].len = c->out_len;
+        niov += c->out_num;
+        if (++n == SW_URING_BATCH) {
+            tx_flush(w, q, n);
+            n = niov = 0;
+        }
     }
+    tx_flush(w, q, n);
     push_used(q);
     if (frames)
         SW_STAT_ADD(q, batches, 1);
@@ -235,51 +289,70 @@ static void tx_run(struct sw_worker *w, struct sw_queue *q)
 
 /* ---- guest RX ---------------------------------------------------------------- */
 
+/* One chain can take the largest frame alone (always true without MRG_RXBUF: one chain a frame). */
+static bool rx_single(const struct sw_queue *q, uint32_t len)
+{
+    return !q->mrg_rxbuf || len >= q->max_rx_len;
+}
+
 /*
- * Takes receive chains until the ones held can take the largest frame (one
- * chain without MRG_RXBUF).  Returns true when a frame can be read now, false
- * when the driver must first post more buffers (or the queue broke).
+ * Takes one receive chain into the held ones.  Returns 1 when one was
+ * added, 0 when none is available (or it does not fit), -errno when the
+ * queue broke.
+ */
+static int rx_take(struct sw_worker *w, struct sw_queue *q)
+{
+    struct vn_vq_chain *c = w->chain;
+    struct sw_rx_buf *b;
+    int err;
+
+    for (;;) {
+        /* Everything the ring can hold is held already. */
+        if (q->rx_n >= q->vq->size)
+            return 0;
+        err = vn_virtq_pop(q->vq, c);
+        if (err == -EAGAIN)
+            return 0;
+        if (err < 0) {
+            sw_queue_fail(q, err);
+            return err;
+        }
+        if (c->in_len)
+            break;
+        /* Nothing writable: give it back used and empty, count the waste. */
+        used_add(q, c->head, 0);
+        SW_STAT_ADD(q, dropped, 1);
+    }
+    if (q->rx_niov + c->in_num > VN_VQ_MAX_IOV) {
+        vn_virtq_unpop(q->vq, 1);
+        return 0;
+    }
+    b = &q->rx_bufs[q->rx_n++];
+    b->head = c->head;
+    b->iov_off = q->rx_niov;
+    b->iov_cnt = c->in_num;
+    b->len = c->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)c->in_len;
+    memcpy(&q->rx_iov[q->rx_niov], &c->iov[c->out_num], c->in_num * sizeof(struct iovec));
+    q->rx_niov += c->in_num;
+    q->rx_cap += b->len;
+    return 1;
+}
+
+/*
+ * Holds enough receive chains for the largest frame (one chain without
+ * MRG_RXBUF).  Returns true when a frame can be read now, false when the
+ * driver must first post more buffers (or the queue broke).
  */
 static bool rx_gather(struct sw_worker *w, struct sw_queue *q)
 {
-    struct vn_vq_chain *c = w->chain;
-
     while (q->rx_n == 0 || (q->mrg_rxbuf && q->rx_cap < q->max_rx_len)) {
-        struct sw_rx_buf *b;
-        int err;
+        int r = rx_take(w, q);
 
-        /* Everything the ring can hold is held: make do with it. */
-        if (q->rx_n >= q->vq->size)
-            break;
-        err = vn_virtq_pop(q->vq, c);
-        if (err == -EAGAIN)
+        if (r < 0)
             return false;
-        if (err < 0) {
-            sw_queue_fail(q, err);
-            return false;
-        }
-        if (!c->in_len) {
-            /* Nothing writable: give it back used and empty, count the waste. */
-            if (q->nused == q->vq->size)
-                push_used(q);
-            q->used[q->nused].id = c->head;
-            q->used[q->nused].len = 0;
-            q->nused++;
-            SW_STAT_ADD(q, dropped, 1);
-            continue;
-        }
-        if (q->rx_niov + c->in_num > VN_VQ_MAX_IOV) {
-            vn_virtq_unpop(q->vq, 1);
-            break;
-        }
-        b = &q->rx_bufs[q->rx_n++];
-        b->head = c->head;
-        b->iov_off = q->rx_niov;
-        b->iov_cnt = c->in_num;
-        b->len = c->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)c->in_len;
-        memcpy(&q->rx_iov[q->rx_niov], &c->iov[c->out_num], c->in_num * sizeof(struct iovec));
-        q->rx_niov += c->in_num;
-        q->rx_cap += b->len;
+        if (r == 0)
+            /* Out of buffers; what the whole ring holds must do. */
+            return q->rx_n > 0 && q->rx_n >= q->vq->size;
     }
     return true;
 }
@@ -305,48 +378,110 @@ static void iov_write(const struct iovec *iov, unsigned niov, size_t off, const 
     }
 }
 
+/* num_buffers of a 12-byte header at the start of held chain 'b' (little endian: VERSION_1, x86). */
+static void rx_set_num_buffers(struct sw_queue *q, const struct sw_rx_buf *b, uint16_t nb)
+{
+    if (q->hdr_len >= NUM_BUFFERS_OFF + 2)
+        iov_write(&q->rx_iov[b->iov_off], b->iov_cnt, NUM_BUFFERS_OFF, &nb, sizeof(nb));
+}
+
+/* Forgets the first 'k' held chains (their frames are done). */
+static void rx_drop_front(struct sw_queue *q, unsigned k)
+{
+    uint32_t ioff;
+
+    if (k >= q->rx_n) {
+        q->rx_n = 0;
+        q->rx_niov = 0;
+        q->rx_cap = 0;
+        return;
+    }
+    ioff = q->rx_bufs[k].iov_off;
+    memmove(q->rx_bufs, &q->rx_bufs[k], (q->rx_n - k) * sizeof(*q->rx_bufs));
+    memmove(q->rx_iov, &q->rx_iov[ioff], (q->rx_niov - ioff) * sizeof(*q->rx_iov));
+    q->rx_n -= k;
+    q->rx_niov -= ioff;
+    q->rx_cap = 0;
+    for (unsigned i = 0; i < q->rx_n; i++) {
+        q->rx_bufs[i].iov_off -= ioff;
+        q->rx_cap += q->rx_bufs[i].len;
+    }
+}
+
 /* A frame of 'n' bytes (header included) landed in the held chains: return the ones it filled. */
 static void rx_complete(struct sw_queue *q, uint64_t n)
 {
     uint64_t left = n;
     unsigned k = 0;
 
-    /* Completions of earlier frames first if this frame's would not fit. */
-    if (q->nused + q->rx_n > q->vq->size)
-        push_used(q);
     while (left > 0 && k < q->rx_n) {
         uint32_t len = (uint32_t)VN_MIN(left, (uint64_t)q->rx_bufs[k].len);
 
-        q->used[q->nused].id = q->rx_bufs[k].head;
-        q->used[q->nused].len = len;
-        q->nused++;
+        used_add(q, q->rx_bufs[k].head, len);
         left -= len;
         k++;
     }
-    if (q->hdr_len >= NUM_BUFFERS_OFF + 2) {
-        uint16_t nb = (uint16_t)(q->mrg_rxbuf ? k : 1); /* little endian: x86 and VERSION_1 */
-
-        iov_write(q->rx_iov, q->rx_niov, NUM_BUFFERS_OFF, &nb, sizeof(nb));
-    }
+    rx_set_num_buffers(q, &q->rx_bufs[0], (uint16_t)(q->mrg_rxbuf ? k : 1));
     count_frame(q, n - q->hdr_len);
-    /* Drop the k chains from the front of what is held. */
-    if (k < q->rx_n) {
-        uint32_t ioff = q->rx_bufs[k].iov_off;
+    rx_drop_front(q, k);
+}
 
-        memmove(q->rx_bufs, &q->rx_bufs[k], (q->rx_n - k) * sizeof(*q->rx_bufs));
-        memmove(q->rx_iov, &q->rx_iov[ioff], (q->rx_niov - ioff) * sizeof(*q->rx_iov));
-        q->rx_n -= k;
-        q->rx_niov -= ioff;
-        q->rx_cap = 0;
-        for (unsigned i = 0; i < q->rx_n; i++) {
-            q->rx_bufs[i].iov_off -= ioff;
-            q->rx_cap += q->rx_bufs[i].len;
-        }
-    } else {
-        q->rx_n = 0;
-        q->rx_niov = 0;
-        q->rx_cap = 0;
+/*
+ * Reads up to 'k' frames, one per held chain, in one io_uring submission of
+ * linked reads (the first that finds the tap empty cancels the rest, so the
+ * chains filled are the first ones).  Returns the frames read, 0 when the
+ * tap was empty, or -errno for an error of the first read.
+ */
+static int rx_read_batch(struct sw_worker *w, struct sw_queue *q, unsigned k)
+{
+    /* Zeroed only for the compiler, which cannot see that 0 < k <= SW_URING_BATCH. */
+    const struct iovec *iov[SW_URING_BATCH] = { 0 };
+    unsigned cnt[SW_URING_BATCH] = { 0 }, got = 0;
+    int res[SW_URING_BATCH], ret;
+
+    for (unsigned i = 0; i < k; i++) {
+        iov[i] = &q->rx_iov[q->rx_bufs[i].iov_off];
+        cnt[i] = q->rx_bufs[i].iov_cnt;
     }
+    ret = sw_uring_rw(&w->uring, false, q->tap_fd, iov, cnt, k, true, res);
+    if (ret < 0)
+        return ret;
+    while (got < k && res[got] > 0) {
+        const struct sw_rx_buf *b = &q->rx_bufs[got];
+
+        if ((uint32_t)res[got] > b->len || (uint32_t)res[got] < q->hdr_len) {
+            /*
+             * The tap cut a frame larger than the buffer (it reports the full
+             * length).  The chains after it are filled: return this one
+             * empty, which the driver counts as a length error.
+             */
+            SW_STAT_ADD(q, dropped, 1);
+            used_add(q, b->head, 0);
+        } else {
+            used_add(q, b->head, (uint32_t)res[got]);
+            rx_set_num_buffers(q, b, 1);
+            count_frame(q, (uint64_t)res[got] - q->hdr_len);
+        }
+        got++;
+    }
+    rx_drop_front(q, got);
+    if (got == 0 && res[0] != -EAGAIN)
+        return res[0] < 0 ? res[0] : -EIO;
+    return (int)got;
+}
+
+/* Leading held chains that take a frame each, topped up to a full batch (io_uring only). */
+static unsigned rx_batchable(struct sw_worker *w, struct sw_queue *q, unsigned room)
+{
+    unsigned k = 0, want = VN_MIN(room, (unsigned)SW_URING_BATCH);
+
+    if (w->uring.fd < 0 || want < 2)
+        return 0;
+    while (q->rx_n < want && rx_take(w, q) > 0)
+        ;
+    while (k < q->rx_n && k < want && rx_single(q, q->rx_bufs[k].len))
+        k++;
+    return k;
 }
 
 static void rx_run(struct sw_worker *w, struct sw_queue *q)
@@ -356,6 +491,7 @@ static void rx_run(struct sw_worker *w, struct sw_queue *q)
 
     pushed_before = vn_virtq_used_idx(q->vq);
     while (frames < SW_BATCH) {
+        unsigned k;
         ssize_t n;
 
         if (!rx_gather(w, q)) {
@@ -376,6 +512,28 @@ static void rx_run(struct sw_worker *w, struct sw_queue *q)
             sw_queue_poll_tap(q, false);
             idle = true;
             break;
+        }
+        k = rx_batchable(w, q, SW_BATCH - frames);
+        if (q->broken)
+            break;
+        if (k >= 2) {
+            int got = rx_read_batch(w, q, k);
+
+            if (got > 0) {
+                frames += (unsigned)got;
+                continue;
+            }
+            if (got < 0 && got != -EINVAL && w->uring.fd >= 0) {
+                VN_WARN_RL(DP, "%s: queue %u: read from the representor: %s", q->dev_name,
+                           q->index, strerror(-got));
+                SW_STAT_ADD(q, dropped, 1);
+                sw_queue_poll_tap(q, false);
+            }
+            if (got == 0 || w->uring.fd >= 0) {
+                idle = true;
+                break;
+            }
+            /* The ring failed and is gone: read this frame the plain way. */
         }
         n = readv(q->tap_fd, q->rx_iov, (int)q->rx_niov);
         if (n < 0) {

@@ -307,9 +307,13 @@ int sw_worker_init(struct sw_worker *w, unsigned id)
     w->cmd_src.q = NULL;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    w->uring.fd = -1;
     w->chain = malloc(sizeof(*w->chain));
     if (!w->chain)
         return -ENOMEM;
+    ret = sw_uring_init(&w->uring);
+    if (ret < 0)
+        VN_WARN(DP, "worker %u: no io_uring (%s): one system call per frame", id, strerror(-ret));
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0)
         return -errno;
@@ -346,6 +350,7 @@ void sw_worker_fini(struct sw_worker *w)
     if (w->epfd >= 0)
         close(w->epfd);
     w->cmd_fd = w->epfd = -1;
+    sw_uring_fini(&w->uring);
     free(w->chain);
     w->chain = NULL;
     pthread_mutex_destroy(&w->lock);

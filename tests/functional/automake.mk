@@ -3,6 +3,7 @@
 FUNCTIONAL_TESTS = \
 	tests/functional/cli.sh \
 	tests/functional/daemon.sh \
+	tests/functional/datapath.sh \
 	tests/functional/devices.sh \
 	tests/functional/guest_boot.sh \
 	tests/functional/ovs.sh \
