@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,7 +47,17 @@
 #define PROTOCOL_FEATURES                                                                          \
     (BIT(VN_VHOST_PROTOCOL_F_MQ) | BIT(VN_VHOST_PROTOCOL_F_REPLY_ACK) |                            \
      BIT(VN_VHOST_PROTOCOL_F_NET_MTU) | BIT(VN_VHOST_PROTOCOL_F_RESET_DEVICE) |                    \
-     BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | BIT(VN_VHOST_PROTOCOL_F_STATUS))
+     BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | BIT(VN_VHOST_PROTOCOL_F_STATUS) |            \
+     BIT(VN_VHOST_PROTOCOL_F_INFLIGHT_SHMFD))
+
+/*
+ * The in-flight region (INFLIGHT_SHMFD), split-ring layout of the vhost-user
+ * spec: per queue a 16-byte header (features, version, desc_num,
+ * last_batch_head, used_idx) then one 16-byte state per descriptor; each
+ * queue's region rounded up to INFLIGHT_ALIGN.
+ */
+#define INFLIGHT_ALIGN 64
+#define INFLIGHT_VERSION 1
 
 #define MSGS_PER_WAKEUP 64 /* requests handled before the loop serves others */
 #define GSO_MAX_FRAME 65550
@@ -101,6 +112,9 @@ struct vn_vhost_dev {
     struct vn_vring *rings;    /* nrings entries */
     int *taps;                 /* representor queue fd per pair, -1 until a ring needs it */
     bool tap_configured;       /* vnet header size and offloads set for this session */
+    int inflight_fd;           /* INFLIGHT_SHMFD region, -1 when none */
+    void *inflight;            /* its mapping */
+    size_t inflight_size;
 
     uint64_t connections;      /* front-ends accepted */
     char last_error[160];      /* why the last connection was closed by us */
@@ -382,6 +396,15 @@ static void ring_reset(struct vn_vring *r)
     __atomic_store_n(&r->broken, 0, __ATOMIC_RELAXED);
 }
 
+static void inflight_release(struct vn_vhost_dev *vd)
+{
+    if (vd->inflight)
+        munmap(vd->inflight, vd->inflight_size);
+    vd->inflight = NULL;
+    vd->inflight_size = 0;
+    close_fd(&vd->inflight_fd);
+}
+
 /* Back to the state of a fresh connection (RESET_OWNER, RESET_DEVICE, disconnect). */
 static void session_reset(struct vn_vhost_dev *vd)
 {
@@ -390,6 +413,7 @@ static void session_reset(struct vn_vhost_dev *vd)
     for (uint32_t i = 0; i < vd->nrings / 2; i++)
         close_fd(&vd->taps[i]);
     vn_guest_mem_clear(&vd->mem);
+    inflight_release(vd);
     vd->owner = false;
     vd->features = 0;
     vd->protocol_features = 0;
@@ -725,6 +749,112 @@ static int h_set_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     return 0;
 }
 
+/* Bytes of one queue's in-flight region for rings of 'queue_size' descriptors. */
+static size_t inflight_queue_bytes(uint16_t queue_size)
+{
+    return (16 + 16 * (size_t)queue_size + INFLIGHT_ALIGN - 1) / INFLIGHT_ALIGN * INFLIGHT_ALIGN;
+}
+
+/* Checks the geometry a front-end asks for or hands back; 0 or -EINVAL. */
+static int inflight_check(struct vn_vhost_dev *vd, const struct vn_vhost_inflight *in)
+{
+    uint16_t qs = in->queue_size;
+
+    if (in->num_queues == 0 || in->num_queues > vd->nrings || qs == 0 ||
+        qs > vd->dev->max_queue_size || (qs & (qs - 1))) {
+        peer_error(vd, "in-flight region for %u queues of %u descriptors refused "
+                       "(the device has %u rings of at most %u)",
+                   in->num_queues, qs, vd->nrings, vd->dev->max_queue_size);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/*
+ * The sw provider never leaves a descriptor in flight when a ring stops
+ * (transmit chains complete within a round, receive chains held are given
+ * back), so the region only ever says "nothing in flight"; it is kept so a
+ * front-end that reconnects (or a new controller) gets it back as the spec
+ * expects.
+ */
+static int h_get_inflight_fd(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    struct vn_vhost_inflight in = msg->payload.inflight;
+    size_t qbytes;
+    void *p;
+    int fd, ret;
+
+    ret = inflight_check(vd, &in);
+    if (ret < 0)
+        return ret;
+    qbytes = inflight_queue_bytes(in.queue_size);
+    fd = memfd_create("virtnet-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)(qbytes * in.num_queues)) < 0 ||
+        (p = mmap(NULL, qbytes * in.num_queues, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+            MAP_FAILED) {
+        ret = -errno;
+        close(fd);
+        return ret;
+    }
+    /* The front-end keeps the fd; its size must not change under either side. */
+    (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+    for (uint16_t q = 0; q < in.num_queues; q++) {
+        uint8_t *region = (uint8_t *)p + q * qbytes;
+        uint16_t v = INFLIGHT_VERSION, n = in.queue_size;
+
+        memcpy(region + 8, &v, sizeof(v));
+        memcpy(region + 10, &n, sizeof(n));
+    }
+    inflight_release(vd);
+    vd->inflight_fd = fd;
+    vd->inflight = p;
+    vd->inflight_size = qbytes * in.num_queues;
+    in.mmap_size = vd->inflight_size;
+    in.mmap_offset = 0;
+    return vn_vhost_send_reply_fds(vd->conn_fd, msg, &in, sizeof(in), &fd, 1);
+}
+
+static int h_set_inflight_fd(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    const struct vn_vhost_inflight *in = &msg->payload.inflight;
+    struct stat st;
+    void *p;
+    int fd, ret;
+
+    ret = inflight_check(vd, in);
+    if (ret < 0)
+        return ret;
+    if (in->mmap_size < inflight_queue_bytes(in->queue_size) * in->num_queues ||
+        in->mmap_size > SIZE_MAX / 2 || in->mmap_offset > SIZE_MAX / 2 ||
+        in->mmap_offset % (uint64_t)sysconf(_SC_PAGESIZE)) {
+        peer_error(vd, "in-flight region of %" PRIu64 " bytes at %" PRIu64
+                       " does not fit %u queues of %u descriptors",
+                   in->mmap_size, in->mmap_offset, in->num_queues, in->queue_size);
+        return -EINVAL;
+    }
+    fd = vn_vhost_msg_take_fd(msg, 0);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < in->mmap_offset + in->mmap_size) {
+        if (fd >= 0)
+            close(fd);
+        peer_error(vd, "SET_INFLIGHT_FD without a shared memory fd covering the region");
+        return -EINVAL;
+    }
+    p = mmap(NULL, in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)in->mmap_offset);
+    if (p == MAP_FAILED) {
+        ret = -errno;
+        close(fd);
+        return ret;
+    }
+    inflight_release(vd);
+    vd->inflight_fd = fd;
+    vd->inflight = p;
+    vd->inflight_size = in->mmap_size;
+    return 0;
+}
+
 static int h_get_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
     return reply_u64(vd, msg, vd->status);
@@ -734,7 +864,7 @@ static int h_get_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
  * The dispatch table.  before_owner: allowed before SET_OWNER (what QEMU and
  * virtio-user ask while they probe the back-end).  needs_mem: only with a
  * memory table.  A request without a handler is refused: everything it
- * needs was not offered (LOG_SHMFD, CONFIG, INFLIGHT_SHMFD, ...).
+ * needs was not offered (LOG_SHMFD, CONFIG, ...).
  */
 struct vhost_handler {
     vhost_handler_fn *fn;
@@ -766,6 +896,8 @@ static const struct vhost_handler handlers[VN_VHOST_USER_MAX_REQUEST] = {
     [VN_VHOST_USER_NET_SET_MTU] = { h_net_set_mtu, false, false },
     [VN_VHOST_USER_SET_STATUS] = { h_set_status, true, false },
     [VN_VHOST_USER_GET_STATUS] = { h_get_status, true, false },
+    [VN_VHOST_USER_GET_INFLIGHT_FD] = { h_get_inflight_fd, false, false },
+    [VN_VHOST_USER_SET_INFLIGHT_FD] = { h_set_inflight_fd, false, false },
 };
 
 /* The checks every request shares, then its handler.  Returns the handler's result. */
@@ -926,6 +1058,7 @@ int vn_vhost_dev_create(const struct vn_vhost_dev_cfg *cfg, struct vn_device *de
     vd->dp_priv = cfg->dp_priv;
     vd->listen_fd = -1;
     vd->conn_fd = -1;
+    vd->inflight_fd = -1;
     vn_guest_mem_init(&vd->mem);
     vd->nrings = 2 * VN_MAX(1u, dev->max_queues / 2);
     vd->rings = calloc(vd->nrings, sizeof(*vd->rings));

@@ -29,10 +29,12 @@ SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
 NET_SET_MTU, GET_MAX_MEM_SLOTS, ADD_MEM_REG, SET_STATUS, GET_STATUS = 20, 36, 37, 39, 40
+GET_INFLIGHT_FD, SET_INFLIGHT_FD = 31, 32
 
 VERSION, F_REPLY, F_NEED_REPLY = 0x1, 0x4, 0x8
 F_PROTOCOL_FEATURES = 1 << 30
 PF_MQ, PF_REPLY_ACK, PF_NET_MTU, PF_STATUS = 1 << 0, 1 << 3, 1 << 4, 1 << 16
+PF_INFLIGHT_SHMFD = 1 << 12
 VRING_NOFD = 1 << 8
 
 # Virtio bits.
@@ -149,7 +151,7 @@ class Peer:
         offered = self.call_u64(GET_FEATURES)
         self.send(SET_OWNER)
         pf = self.call_u64(GET_PROTOCOL_FEATURES)
-        want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS)
+        want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS | PF_INFLIGHT_SHMFD)
         self.send_u64(SET_PROTOCOL_FEATURES, want)
         self.pairs = self.call_u64(GET_QUEUE_NUM)
         self.features = features & offered
@@ -331,6 +333,38 @@ def sc_way_too_many_fds(p, args):
     return {"ok": p.closed_by_peer()}
 
 
+def sc_inflight(p, args):
+    """INFLIGHT_SHMFD: the back-end hands out a region (split layout, nothing in
+    flight) and takes it back with SET_INFLIGHT_FD, as after a reconnect."""
+    p.setup()
+    if not p.call_u64(GET_PROTOCOL_FEATURES) & PF_INFLIGHT_SHMFD:
+        return {"ok": False, "error": "INFLIGHT_SHMFD not offered"}
+    p.send(GET_INFLIGHT_FD, struct.pack("<QQHH4x", 0, 0, 2, QSIZE))
+    # The fd comes with the header's first byte: header and payload in one recvmsg().
+    data, fds, _, _ = socket.recv_fds(p.sock, 12 + 24, 1)
+    r, _, size = struct.unpack_from("<III", data)
+    msg = data[12:] + p.recv_exact(12 + size - len(data)) if len(data) < 12 + size else data[12:]
+    if r != GET_INFLIGHT_FD or len(fds) != 1 or len(msg) != 24:
+        return {"ok": False, "error": f"reply {r}, {len(fds)} fds, {len(msg)} bytes"}
+    mmap_size, offset, nq, qs = struct.unpack("<QQHH4x", msg)
+    region = mmap.mmap(fds[0], mmap_size)
+    version, desc_num = struct.unpack_from("<HH", region, 8)
+    per_queue = mmap_size // nq
+    version2, desc_num2 = struct.unpack_from("<HH", region, per_queue + 8)
+    empty = all(b == 0 for b in region[16:16 + 16 * qs])
+    p.send(SET_INFLIGHT_FD, struct.pack("<QQHH4x", mmap_size, offset, nq, qs), fds=[fds[0]],
+           flags=VERSION | F_NEED_REPLY)
+    set_ack = struct.unpack("<Q", p.reply(SET_INFLIGHT_FD))[0]
+    # Then a region too small for what it claims: refused, that connection closed.
+    p.send(SET_INFLIGHT_FD, struct.pack("<QQHH4x", 64, 0, 2, QSIZE), fds=[fds[0]],
+           flags=VERSION | F_NEED_REPLY)
+    bad_ack = struct.unpack("<Q", p.reply(SET_INFLIGHT_FD))[0]
+    return {"ok": nq == 2 and qs == QSIZE and offset == 0 and mmap_size >= 2 * (16 + 16 * QSIZE)
+            and version == 1 and desc_num == QSIZE and version2 == 1 and desc_num2 == QSIZE
+            and empty and set_ack == 0 and bad_ack != 0 and p.closed_by_peer(),
+            "mmap_size": mmap_size, "set_ack": set_ack, "bad_ack": bad_ack}
+
+
 def sc_bad_queue(p, args):
     """SET_VRING_NUM for a ring the device does not have."""
     p.send(SET_OWNER)
@@ -474,7 +508,7 @@ SCENARIOS = {
     "before-owner": sc_before_owner, "unknown": sc_unknown, "bad-features": sc_bad_features,
     "mid-setup": sc_mid_setup, "mid-message": sc_mid_message, "stall": sc_stall, "mem-change": sc_mem_change,
     "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob, "hold": sc_hold,
-    "second": sc_second,
+    "second": sc_second, "inflight": sc_inflight,
 }
 
 

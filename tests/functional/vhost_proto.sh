@@ -49,6 +49,8 @@ for sc in bad-size too-many-fds way-too-many-fds bad-queue big-ring bad-mtu befo
 done
 check "query: the last refusal is shown" sh -c "'$VIRTNET' --socket '$SOCK' query -p 0 | jq -e '.devices[0].vhost_last_error | length > 0'"
 
+check_peer "INFLIGHT_SHMFD: a region handed out (split layout, nothing in flight), taken back; a short one refused" inflight
+check "inflight: the controller is alive" vn health
 check_peer "memory table replaced (two regions) while rings run: traffic goes on" mem-change
 check_peer "a descriptor loop stops the ring: NEEDS_RESET, error eventfd, reset clears it" guest-loop
 check_peer "a buffer outside guest memory stops the ring with NEEDS_RESET" guest-oob
