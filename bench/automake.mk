@@ -2,3 +2,8 @@
 noinst_PROGRAMS += bench/tap_floor
 bench_tap_floor_SOURCES = bench/tap_floor.c
 EXTRA_DIST += bench/control_plane.sh
+noinst_PROGRAMS += bench/dp_floor
+bench_dp_floor_SOURCES = bench/dp_floor.c
+bench_dp_floor_LDADD = $(URING_LIBS)
+bench_dp_floor_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS)
+EXTRA_DIST += bench/dp_bench.sh

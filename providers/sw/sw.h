@@ -38,10 +38,17 @@
 #define SW_MAX_WORKERS 24    /* eth_vq_workers' range */
 #define SW_MAX_QUEUES 1024   /* queues one worker serves */
 #define SW_ADAPTIVE_COUNT 64 /* adaptive moderation defaults (when the queue's are unset) */
-#define SW_URING_BATCH 32    /* frames one io_uring submission carries */
-#define SW_URING_ENTRIES 64  /* submission queue size (>= SW_URING_BATCH) */
+#define SW_URING_BATCH 64    /* frames one io_uring submission carries */
+#define SW_URING_ENTRIES 128 /* submission queue size (>= SW_URING_BATCH) */
 #define SW_TX_IOV 2048       /* iovecs of the frames one transmit submission carries (>= VN_VQ_MAX_IOV) */
 #define SW_ADAPTIVE_PERIOD_US 50
+/*
+ * After a round that moved frames, a worker polls (epoll with no timeout)
+ * this long before it sleeps: a frame that comes meanwhile costs no wake-up,
+ * which under a stream of frames is most of a small frame's cost.  Idle
+ * workers sleep; the spin is bounded by this after the last frame.
+ */
+#define SW_BUSY_POLL_US 50
 
 /* What an epoll event points at. */
 enum sw_src_kind {
@@ -166,6 +173,7 @@ struct sw_worker {
     unsigned npending;
     struct vn_vq_chain *chain; /* scratch for vn_virtq_pop() */
     struct sw_uring uring;     /* batches the queues' reads and writes */
+    uint64_t busy_until_ns;    /* poll without sleeping until then (SW_BUSY_POLL_US) */
 };
 
 /* sw_worker.c */
@@ -179,6 +187,9 @@ void sw_queue_mark_pending(struct sw_queue *q);
 void sw_queue_poll_tap(struct sw_queue *q, bool on);
 /* Stops watching every fd of 'q' (a broken queue; worker thread). */
 void sw_queue_unwatch(struct sw_queue *q);
+
+/* True while 'w' busy-polls (SW_BUSY_POLL_US after its last frame; worker thread). */
+bool sw_worker_polling(const struct sw_worker *w);
 
 /* sw_uring.c (worker thread) */
 /* Sets up 'u'; returns 0 or -errno (then u->fd is -1). */

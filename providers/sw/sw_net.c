@@ -237,9 +237,16 @@ static void tx_run(struct sw_worker *w, struct sw_queue *q)
         int err = vn_virtq_pop(q->vq, c);
 
         if (err == -EAGAIN) {
-            /* Send what is collected; ask for kicks again, then look once more. */
+            /*
+             * Send what is collected.  While the worker busy-polls, the queue
+             * stays pending with kicks off (a kick is a system call for the
+             * driver and a wake-up here); else ask for kicks again, then look
+             * once more.
+             */
             tx_flush(w, q, n);
             n = niov = 0;
+            if (sw_worker_polling(w))
+                break;
             err = vn_virtq_enable_notify(q->vq);
             if (err == 0) {
                 idle = true;

@@ -191,12 +191,20 @@ int sw_worker_call(struct sw_worker *w, struct sw_cmd *cmd)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
-/* How long epoll may sleep: 0 with work pending, until the nearest interrupt deadline, or for ever. */
+bool sw_worker_polling(const struct sw_worker *w)
+{
+    return w->busy_until_ns && mono_ns() < w->busy_until_ns;
+}
+
+/*
+ * How long epoll may sleep: 0 with work pending or while busy-polling, until
+ * the nearest interrupt deadline, or for ever.
+ */
 static struct timespec *sleep_for(struct sw_worker *w, struct timespec *ts)
 {
     uint64_t next = 0, now;
 
-    if (w->npending) {
+    if (w->npending || sw_worker_polling(w)) {
         ts->tv_sec = 0;
         ts->tv_nsec = 0;
         return ts;
@@ -258,6 +266,7 @@ static void *worker_main(void *arg)
     while (!quit) {
         struct timespec ts, *tp = sleep_for(w, &ts);
         unsigned j = 0, n_pending;
+        bool moved = false;
         uint64_t now;
         int n = epoll_pwait2(w->epfd, evs, SW_MAX_EVENTS, tp, NULL);
 
@@ -277,12 +286,15 @@ static void *worker_main(void *arg)
             struct sw_queue *q = w->pending[i];
 
             sw_queue_run(w, q);
+            moved |= q->last_round > 0;
             if (q->pending)
                 w->pending[j++] = q;
         }
         w->npending = j;
 
         now = mono_ns();
+        if (moved)
+            w->busy_until_ns = now + SW_BUSY_POLL_US * 1000u;
         for (unsigned i = 0; i < w->nqueues; i++)
             if (!w->queues[i]->broken)
                 sw_queue_irq_due(w->queues[i], now, false);

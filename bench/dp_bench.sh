@@ -1,0 +1,222 @@
+#!/bin/bash
+# dp_bench.sh - datapath benchmark: the controller's sw provider against DPDK
+# testpmd as the vhost-user back-end, in one run, same topology, same cores,
+# plus the floor (bench/dp_floor: no virtio at all, the same kind of tap).
+#
+#   tx (guest -> representor): DPDK virtio-user txonly -> back-end -> tap;
+#      counted as the representor's rx_packets.
+#   rx (representor -> guest): frames sent out of the representor over
+#      AF_PACKET (dp_floor source: sendmmsg, 64 a call) -> back-end -> DPDK
+#      virtio-user rxonly; counted by the virtio-user (its Rx-pps).
+#
+# Back-ends: "ours" = virtio_net_controller, sw provider, one worker thread;
+# "dpdk" = dpdk-testpmd --vdev net_vhost0 --vdev net_tap0 --forward-mode=io.
+# Cores (the machine this was written on has two): the back-end runs on core
+# 0, the virtio-user and the rx source on core 1.  The floor runs on core 0,
+# and in rx a spinning process shares core 1 with the source as the polling
+# virtio-user does.  Rings: 1024 descriptors (-q), both back-ends.
+#
+# Usage: bench/dp_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-r ROUNDS] [-q RING_SIZE]
+# Prints one line per case and a summary with ratios; needs root,
+# dpdk-testpmd and 2 MiB hugepages (reserved here, given back at the end).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$top/build DUR=5 SIZES="64 1500" ROUNDS=3 QSIZE=1024
+while getopts "b:d:s:r:q:h" o; do
+    case $o in
+        b) BUILD=$OPTARG ;;
+        d) DUR=$OPTARG ;;
+        s) SIZES=$OPTARG ;;
+        r) ROUNDS=$OPTARG ;;
+        q) QSIZE=$OPTARG ;;
+        *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    esac
+done
+CTL=$BUILD/controller/virtio_net_controller VIRTNET=$BUILD/cli/virtnet FLOOR=$BUILD/bench/dp_floor
+for f in "$CTL" "$VIRTNET" "$FLOOR"; do [ -x "$f" ] || { echo "dp_bench: $f not built" >&2; exit 2; }; done
+[ "$(id -u)" -eq 0 ] || { echo "dp_bench: needs root (taps, hugepages)" >&2; exit 2; }
+command -v dpdk-testpmd >/dev/null || { echo "dp_bench: dpdk-testpmd not installed (Debian: dpdk)" >&2; exit 2; }
+
+W=$(mktemp -d /tmp/dp_bench.XXXXXX)
+ID=$$ PIDS=() HP_OLD= HP_MOUNTED=
+REP=vnbr$ID FTAP=vnbf$ID DTAP=vnbd$ID
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    PIDS=()
+    ip link del "$FTAP" 2>/dev/null
+    rm -rf /var/run/dpdk/vnbb$ID /var/run/dpdk/vnbf$ID
+    [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
+    [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Hugepages: two testpmd processes of -m 256.
+if ! mountpoint -q /dev/hugepages; then
+    mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages || exit 2
+    HP_MOUNTED=1
+fi
+free_hp=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "$free_hp" -lt 420 ]; then
+    HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
+    echo $(( HP_OLD + 420 - free_hp )) >/proc/sys/vm/nr_hugepages
+fi
+
+# stop PID: SIGINT (testpmd prints its totals and leaves), bounded.
+stop() {
+    local p=$1 keep=() q
+    kill -INT "$p" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+    PIDS=("${keep[@]}")
+}
+# wait_for SECONDS CMD...: polls CMD every 0.1 s.
+wait_for() {
+    local n=$(( $1 * 10 )); shift
+    while [ "$n" -gt 0 ]; do "$@" 2>/dev/null && return 0; sleep 0.1; n=$(( n - 1 )); done
+    return 1
+}
+testpmd() { # PREFIX MAIN_LCORE LOG ARGS...: one testpmd in the background
+    local prefix=$1 main=$2 log=$3; shift 3
+    dpdk-testpmd -l 0,1 --main-lcore "$main" --file-prefix="$prefix" -m 256 --single-file-segments \
+        --no-pci --log-level=lib.eal:warning "$@" </dev/null >"$log" 2>&1 &
+    PIDS+=($!)
+}
+virtio_user() { # SOCKET MODE SIZE
+    testpmd vnbf$ID 0 "$W/fe.log" --vdev "net_virtio_user0,path=$1,queues=1,queue_size=$QSIZE" -- \
+        --forward-mode="$2" --txpkts="$3" --auto-start --stats-period 1 --total-num-mbufs=16384 \
+        --rxd=$QSIZE --txd=$QSIZE
+}
+rx_source() { # IFACE SIZE: frames sent into the representor from the host side, on core 1
+    taskset -c 1 "$FLOOR" source "$1" "$2" $(( DUR + 4 )) >"$W/src.out" &
+    PIDS+=($!)
+}
+offered() { awk '{printf "(source offered %.3f Mpps)", $3}' "$W/src.out"; }
+rx_count() { cat "/sys/class/net/$1/statistics/rx_packets"; }
+# tap_rate IFACE: Mpps received by the tap's netdev over DUR seconds.
+tap_rate() {
+    local a b t0 t1
+    a=$(rx_count "$1"); t0=$(date +%s.%N)
+    sleep "$DUR"
+    b=$(rx_count "$1"); t1=$(date +%s.%N)
+    echo "($b - $a) / ($t1 - $t0) / 1000000" | bc -l
+}
+# pps_of LOG WHAT: a testpmd's mean WHAT (Rx-pps, Tx-pps) over its last DUR stats periods, in Mpps.
+pps_of() {
+    tr '\033' '\n' <"$1" | grep -o "$2: *[0-9]*" | awk '{print $2}' | tail -n "$DUR" |
+        awk '{s += $1; n++} END {printf "%.6f\n", n ? s / n / 1e6 : 0}'
+}
+
+# ---- back-end: ours ------------------------------------------------------------------
+ours_start() {
+    mkdir -p "$W/ctl"
+    cat >"$W/ctl/virtnet.conf" <<CONF
+{ "eth_vq_workers": 1, "emulation": { "hotplug_ports": 2, "serial": "BENCH$ID" } }
+CONF
+    taskset -c 0 "$CTL" --foreground --config "$W/ctl/virtnet.conf" --state-dir "$W/ctl" \
+        --socket "$W/ctl/s.sock" --provider-lib-dir "$BUILD/providers/.libs" --log-level warning \
+        2>"$W/ctl.log" &
+    PIDS+=($!)
+    wait_for 20 "$VIRTNET" --socket "$W/ctl/s.sock" health >/dev/null || {
+        echo "dp_bench: the controller did not start" >&2; cat "$W/ctl.log" >&2; exit 1; }
+    "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0b:01 -t 1500 -n 2 -s $QSIZE \
+        -u $(( 90000 + ID % 9000 )) >"$W/hp.json" || exit 1
+    OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json")
+    OURS_SOCK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp.json")" -b |
+        jq -r '.devices[0].vhost_socket')
+}
+ours_stop() {
+    "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp.json")" >/dev/null
+    stop "${PIDS[0]}"
+}
+dpdk_start() {
+    rm -f "$W/dpdk.sock"
+    testpmd vnbb$ID 1 "$W/be.log" --vdev "net_vhost0,iface=$W/dpdk.sock,queues=1" \
+        --vdev "net_tap0,iface=$DTAP" -- --forward-mode=io --auto-start --stats-period 1 \
+        --total-num-mbufs=8192
+    BE_PID=${PIDS[-1]}
+    wait_for 20 test -S "$W/dpdk.sock" && wait_for 20 ip link show "$DTAP" >/dev/null || {
+        echo "dp_bench: DPDK back-end did not start" >&2; cat "$W/be.log" >&2; exit 1; }
+    ip link set "$DTAP" up
+}
+
+declare -A R
+# run BACKEND DIR SIZE: one measurement into R[BACKEND,DIR,SIZE] (appended per round).
+run() {
+    local be=$1 dir=$2 size=$3 rep sock rate fe offered=
+    # testpmd polls even with nothing attached: the DPDK back-end runs only for its own cases.
+    if [ "$be" = ours ]; then rep=$OURS_REP sock=$OURS_SOCK; else dpdk_start; rep=$DTAP sock=$W/dpdk.sock; fi
+    if [ "$dir" = tx ]; then
+        virtio_user "$sock" txonly "$size"; fe=${PIDS[-1]}
+        sleep 2
+        rate=$(tap_rate "$rep")
+    else
+        virtio_user "$sock" rxonly 64; fe=${PIDS[-1]}
+        wait_for 20 grep -q "Rx-pps" "$W/fe.log"
+        rx_source "$rep" "$size"; local src=${PIDS[-1]}
+        sleep $(( 2 + DUR ))
+        rate=$(pps_of "$W/fe.log" Rx-pps)
+        wait "$src"; stop "$src"
+        offered=$(offered)
+    fi
+    stop "$fe"
+    [ "$be" = dpdk ] && stop "$BE_PID"
+    R[$be,$dir,$size]+="$rate "
+    printf '%-12s %-2s %5s B  %.3f Mpps %s\n' "$be" "$dir" "$size" "$rate" "${offered:-}"
+}
+floor() { # DIR SIZE MODE (uring or syscall)
+    local out mode=$3 offered=
+    [ "$mode" = syscall ] && { [ "$1" = tx ] && mode=writev || mode=readv; }
+    if [ "$1" = tx ]; then
+        out=$(taskset -c 0 "$FLOOR" "tx-$mode" "$FTAP" "$2" "$DUR")
+    else
+        # The virtio cases share core 1 between the source and the polling virtio-user:
+        # a spinning process takes the virtio-user's place here.
+        taskset -c 1 sh -c 'while :; do :; done' & local spin=$!
+        PIDS+=($spin)
+        rx_source "$FTAP" "$2"; local src=${PIDS[-1]}
+        sleep 2
+        out=$(taskset -c 0 "$FLOOR" "rx-$mode" "$FTAP" 9216 "$DUR")
+        wait "$src"; stop "$src"
+        offered=$(offered)
+        stop "$spin"
+    fi
+    R[floor-$3,$1,$2]+="$(echo "$out" | awk '{print $3}') "
+    printf '%-12s %-2s %5s B  %s Mpps %s\n' "floor-$3" "$1" "$2" "$(echo "$out" | awk '{print $3}')" "$offered"
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+ip tuntap add mode tap multi_queue vnet_hdr name "$FTAP" && ip link set "$FTAP" up || exit 1
+ours_start
+for round in $(seq "$ROUNDS"); do
+    echo "# round $round"
+    for size in $SIZES; do
+        for dir in tx rx; do
+            run ours "$dir" "$size"
+            run dpdk "$dir" "$size"
+            floor "$dir" "$size" uring
+            floor "$dir" "$size" syscall
+        done
+    done
+done
+ours_stop
+
+echo
+echo "# medians of $ROUNDS rounds, ${DUR} s each (Mpps); ratios: ours/dpdk, ours/floor-uring"
+printf '%-2s %6s %8s %8s %12s %14s %10s %12s\n' dir size ours dpdk floor-uring floor-syscall ours/dpdk ours/floor
+for size in $SIZES; do
+    for dir in tx rx; do
+        o=$(echo "${R[ours,$dir,$size]}" | median) d=$(echo "${R[dpdk,$dir,$size]}" | median)
+        fu=$(echo "${R[floor-uring,$dir,$size]}" | median) fw=$(echo "${R[floor-syscall,$dir,$size]}" | median)
+        printf '%-2s %6s %8.3f %8.3f %12.3f %14.3f %10.2f %12.2f\n' "$dir" "$size" "$o" "$d" "$fu" "$fw" \
+            "$(echo "$o / $d" | bc -l)" "$(echo "$o / $fu" | bc -l)"
+    done
+done
