@@ -244,6 +244,7 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .max_virtq = ctl->conf.emu.max_virtq,
         .max_queue_size = ctl->conf.emu.max_queue_size,
         .dp_workers = ctl->conf.eth_vq_workers,
+        .dp_cpu_mask = ctl->conf.emu.worker_cpu_mask,
     };
 
     ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv, &ctl->providers);

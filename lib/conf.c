@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -234,6 +235,16 @@ static const char *check_emu_features(const void *value)
     return v & BIT(VIRTIO_F_VERSION_1) ? NULL : "must include VIRTIO_F_VERSION_1 (bit 32)";
 }
 
+static const char *check_cpu_mask(const void *value)
+{
+    uint64_t v = *(const uint64_t *)value;
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+
+    if (v && n > 0 && n < 64 && !(v & ((UINT64_C(1) << n) - 1)))
+        return "names no CPU of this machine";
+    return NULL;
+}
+
 #define SPF struct vn_conf_static_pf
 static const struct conf_key static_pf_keys[] = {
     KEY_MAC("mac_base", SPF, mac_base, has_mac_base),
@@ -260,6 +271,7 @@ static const struct conf_key emu_keys[] = {
     KEY_U32("max_virtq", EMU, max_virtq, 2, VN_EMU_MAX_VIRTQ, NULL),
     KEY_U32("max_queue_size", EMU, max_queue_size, 2, VN_EMU_MAX_QUEUE_SIZE, check_queue_size),
     KEY_MASK("features", EMU, features, check_emu_features),
+    KEY_MASK("worker_cpu_mask", EMU, worker_cpu_mask, check_cpu_mask),
     KEY_STRING("serial", EMU, serial, check_serial),
 };
 #undef EMU
@@ -744,6 +756,7 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += vn_json_add_u64(emu, "max_virtq", e->max_virtq) < 0;
     fails += vn_json_add_u64(emu, "max_queue_size", e->max_queue_size) < 0;
     fails += vn_json_add_hex(emu, "features", e->features) < 0;
+    fails += vn_json_add_hex(emu, "worker_cpu_mask", e->worker_cpu_mask) < 0;
     fails += vn_json_add_str(emu, "serial", e->serial) < 0;
     fails += vn_json_add(root, "emulation", emu) < 0;
 

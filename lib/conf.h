@@ -76,6 +76,8 @@ struct vn_emu_profile {
     uint32_t max_virtq;       /* virtqueues per device (default 64) */
     uint32_t max_queue_size;  /* power of two, <= 32768 (default 4096) */
     uint64_t features;        /* virtio feature bits the DPU supports */
+    uint64_t worker_cpu_mask; /* CPUs (bit n = CPU n) the sw provider's workers run on, round
+                                 robin; 0 = wherever the scheduler puts them (default) */
     char serial[VN_EMU_SERIAL_MAX + 1]; /* board serial, prefix of every VUID */
 };
 

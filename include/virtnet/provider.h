@@ -38,6 +38,9 @@ struct vn_provider_env {
     uint32_t max_queue_size;
     uint32_t dp_workers;          /* datapath threads the operator asked for (virtnet.conf
                                      eth_vq_workers); 0 = the provider's default */
+    uint64_t dp_cpu_mask;         /* CPUs those threads may run on (bit n = CPU n; virtnet.conf
+                                     emulation.worker_cpu_mask); 0 = no pinning.  Appended
+                                     in ABI 1: older providers ignore it */
 };
 
 /*

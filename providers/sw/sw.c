@@ -16,6 +16,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <stdio.h>
@@ -83,14 +86,47 @@ static void sw_fini(void *priv)
     free(p);
 }
 
+/*
+ * The CPUs of 'mask' this process may run on, into cpus[] (at most 64);
+ * returns how many.  Logs the ones it may not use.
+ */
+static unsigned usable_cpus(uint64_t mask, unsigned *cpus)
+{
+    cpu_set_t allowed;
+    unsigned n = 0;
+
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+        CPU_ZERO(&allowed);
+    for (unsigned c = 0; c < 64; c++) {
+        if (!(mask & (UINT64_C(1) << c)))
+            continue;
+        if (CPU_ISSET(c, &allowed))
+            cpus[n++] = c;
+        else
+            VN_WARN(PROV, "sw: worker_cpu_mask names CPU %u, which this controller may not use",
+                    c);
+    }
+    return n;
+}
+
 static int sw_init(const struct vn_provider_env *env, void **priv)
 {
+    unsigned cpus[64], ncpus = 0;
     struct sw_priv *p = calloc(1, sizeof(*p));
     unsigned n = env->dp_workers ? env->dp_workers : 1;
     int ret;
 
     if (!p)
         return -ENOMEM;
+    if (env->dp_cpu_mask) {
+        ncpus = usable_cpus(env->dp_cpu_mask, cpus);
+        if (!ncpus) {
+            VN_ERR(PROV, "sw: worker_cpu_mask 0x%" PRIx64 " names no CPU this controller may use",
+                   env->dp_cpu_mask);
+            free(p);
+            return -EINVAL;
+        }
+    }
     if (n > SW_MAX_WORKERS)
         n = SW_MAX_WORKERS;
     p->workers = calloc(n, sizeof(*p->workers));
@@ -106,6 +142,20 @@ static int sw_init(const struct vn_provider_env *env, void **priv)
             VN_ERR(PROV, "sw: cannot start datapath worker %u: %s", i, strerror(-ret));
             sw_fini(p);
             return ret;
+        }
+        if (ncpus) {
+            cpu_set_t set;
+
+            CPU_ZERO(&set);
+            CPU_SET(cpus[i % ncpus], &set);
+            ret = -pthread_setaffinity_np(p->workers[i].thread, sizeof(set), &set);
+            if (ret < 0) {
+                VN_ERR(PROV, "sw: cannot pin datapath worker %u to CPU %u: %s", i,
+                       cpus[i % ncpus], strerror(-ret));
+                sw_fini(p);
+                return ret;
+            }
+            VN_INFO(PROV, "sw: datapath worker %u on CPU %u", i, cpus[i % ncpus]);
         }
     }
     VN_INFO(PROV, "sw: %u datapath worker thread%s", n, n == 1 ? "" : "s");

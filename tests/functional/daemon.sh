@@ -62,4 +62,22 @@ CTL_PID=
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$SOCK"
 start_controller && ok "a stale socket file is replaced" || not_ok "a stale socket file is replaced"
 stop_controller
+
+# Datapath workers pinned by emulation.worker_cpu_mask; a mask of no usable CPU is refused.
+printf '{ "eth_vq_workers": 2, "emulation": { "worker_cpu_mask": "0x1" } }\n' >"$T/pin.conf"
+start_controller --config "$T/pin.conf" || not_ok "controller starts with worker_cpu_mask 0x1"
+workers_on_cpu0() {
+    local t n=0
+    for t in /proc/$CTL_PID/task/*; do
+        case $(cat "$t/comm") in vn-sw-*) grep -qx 'Cpus_allowed_list:[[:space:]]*0' "$t/status" && n=$((n + 1)) ;; esac
+    done
+    [ $n -eq 2 ]
+}
+check "worker_cpu_mask 0x1: both datapath workers run on CPU 0 only" workers_on_cpu0
+stop_controller
+printf '{ "emulation": { "worker_cpu_mask": "0x8000000000000000" } }\n' >"$T/badpin.conf"
+"$DAEMON" --foreground --config "$T/badpin.conf" --state-dir "$T/badpin" --socket "$T/badpin.sock" >"$T/badpin.out" 2>&1
+[ $? -ne 0 ] && grep -q "worker_cpu_mask.*names no CPU" "$T/badpin.out" \
+    && ok "worker_cpu_mask naming no usable CPU: start-up fails and says why" \
+    || { not_ok "worker_cpu_mask naming no usable CPU: start-up fails and says why"; diag <"$T/badpin.out"; }
 done_testing
