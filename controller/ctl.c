@@ -24,6 +24,7 @@
 #include "provider.h"
 #include "rpc_methods.h"
 #include "rpc_server.h"
+#include "update.h"
 #include "util.h"
 #include "vhost_dev.h"
 
@@ -97,6 +98,16 @@ static int load_config(struct vn_ctl *ctl, const struct vn_ctl_opts *opts)
     return 0;
 }
 
+/* Our pid into the lock file (the holder's pid, for people and tests). */
+static void write_lock_pid(struct vn_ctl *ctl)
+{
+    char pid[32];
+
+    snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(ctl->lock_fd, 0) < 0 || pwrite(ctl->lock_fd, pid, strlen(pid), 0) < 0)
+        VN_WARN(MAIN, "cannot write pid to the lock file: %s", strerror(errno));
+}
+
 static int take_lock(struct vn_ctl *ctl)
 {
     char path[PATH_MAX], pid[32];
@@ -127,9 +138,7 @@ static int take_lock(struct vn_ctl *ctl)
         ctl->lock_fd = -1;
         return ret;
     }
-    snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-    if (ftruncate(ctl->lock_fd, 0) < 0 || pwrite(ctl->lock_fd, pid, strlen(pid), 0) < 0)
-        VN_WARN(MAIN, "cannot write pid to %s: %s", path, strerror(errno));
+    write_lock_pid(ctl);
     return 0;
 }
 
@@ -141,6 +150,10 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
     memset(ctl, 0, sizeof(*ctl));
     ctl->loop = loop;
     ctl->lock_fd = -1;
+    ctl->upd.fd = opts->handover_fd;
+    ctl->upd.rpc_fd = -1;
+    if (opts->log_level)
+        snprintf(ctl->log_level_arg, sizeof(ctl->log_level_arg), "%s", opts->log_level);
     ctl->start_ns = vn_now_ns();
     ctl->start_time = time(NULL);
 
@@ -173,7 +186,8 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
         VN_ERR(MAIN, "cannot create state dir %s: %s", ctl->state_dir, strerror(-ret));
         return ret;
     }
-    ret = take_lock(ctl);
+    /* A live update brings the running controller's lock (and sockets) along. */
+    ret = ctl->upd.fd >= 0 ? vn_update_receive_hello(ctl) : take_lock(ctl);
     if (ret < 0)
         return ret;
     if (ctl->conf.recovery) {
@@ -270,11 +284,21 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .vhost_dir = ctl->vhost_dir,
         .dp = vn_providers_active(ctl->providers),
         .dp_priv = vn_providers_active_priv(ctl->providers),
+        .adopt_listen = ctl->upd.fd >= 0 ? vn_update_adopt_listen : NULL,
+        .adopt_ctx = ctl,
     };
 
     ret = vn_dev_mgr_create(&dcfg, &ctl->devs);
     if (ret < 0)
         return ret;
+    if (ctl->upd.fd >= 0) {
+        ret = vn_update_follow(ctl);
+        if (ret < 0)
+            return ret;
+        cfg.inherited_fd = ctl->upd.rpc_fd;
+        ctl->upd.rpc_fd = -1;
+        write_lock_pid(ctl);
+    }
 
     ret = vn_rpc_server_create(ctl->loop, &cfg, &ctl->rpc);
     if (ret < 0)
@@ -308,6 +332,18 @@ void vn_ctl_fini(struct vn_ctl *ctl)
         close(ctl->lock_fd);
         ctl->lock_fd = -1;
     }
+    if (ctl->upd.fd >= 0)
+        close(ctl->upd.fd);
+    ctl->upd.fd = -1;
+    if (ctl->upd.rpc_fd >= 0)
+        close(ctl->upd.rpc_fd);
+    ctl->upd.rpc_fd = -1;
+    for (unsigned i = 0; i < ctl->upd.nlisten; i++)
+        if (ctl->upd.listen[i].fd >= 0)
+            close(ctl->upd.listen[i].fd);
+    free(ctl->upd.listen);
+    ctl->upd.listen = NULL;
+    ctl->upd.nlisten = 0;
 }
 
 double vn_ctl_uptime(const struct vn_ctl *ctl)

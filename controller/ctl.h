@@ -10,6 +10,7 @@
 #define VN_CTL_H
 
 #include <limits.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -30,7 +31,22 @@ struct vn_ctl_opts {
     const char *state_dir;
     const char *update_binary;   /* binary `virtnet update -s` would start */
     const char *provider_lib_dir;/* where NAME.so providers are */
+    const char *log_level;       /* --log-level as given, handed on by a live update */
+    int handover_fd;             /* live update: our end of the hand-over socket, or -1 */
     bool foreground;
+};
+
+/* Live update state (update.c). */
+struct vn_ctl_update {
+    int fd;                            /* new process: the hand-over socket, -1 otherwise */
+    int rpc_fd;                        /* new process: the RPC socket handed over, -1 */
+    pid_t old_pid;
+    struct {
+        char vuid[64];
+        int fd;
+    } *listen;                         /* new process: device sockets handed over */
+    unsigned nlisten;
+    bool running;                      /* old process: a hand-over is under way */
 };
 
 struct vn_ctl {
@@ -45,6 +61,7 @@ struct vn_ctl {
     char rpc_socket[PATH_MAX];
     char update_binary[PATH_MAX];
     char provider_lib_dir[PATH_MAX];
+    char log_level_arg[16];            /* --log-level as given ("" when not) */
     int lock_fd;                       /* flock'ed state-dir lock, -1 if none */
 
     struct vn_nl *nl;                  /* rtnetlink socket (representors) */
@@ -59,6 +76,9 @@ struct vn_ctl {
         double last_us, max_us, sum_us;
         uint64_t samples;
     } latency;
+
+    struct vn_ctl_update upd;
+    bool exit_requested;               /* a live update committed: leave the loop */
 
     uint64_t start_ns;                 /* CLOCK_MONOTONIC at start */
     time_t start_time;                 /* wall clock at start */

@@ -1069,6 +1069,8 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     m->vhost.dir = cfg->vhost_dir;
     m->vhost.dp = cfg->dp;
     m->vhost.dp_priv = cfg->dp_priv;
+    m->vhost.adopt_listen = cfg->adopt_listen;
+    m->vhost.adopt_ctx = cfg->adopt_ctx;
     m->recovery_dir = c->recovery ? cfg->recovery_dir : NULL;
     m->max_pfs = c->emu.num_pf + c->emu.hotplug_ports;
     m->pfs = calloc(m->max_pfs ? m->max_pfs : 1, sizeof(*m->pfs));

@@ -99,6 +99,9 @@ struct vn_dev_mgr_cfg {
     const char *vhost_dir;         /* their sockets' directory (exists) */
     const struct vn_provider_ops *dp; /* the active datapath provider, or NULL */
     void *dp_priv;                 /* its init() state */
+    /* Live update: adopt each device's listening socket (see vn_vhost_dev_cfg); may be NULL. */
+    int (*adopt_listen)(void *ctx, const char *vuid);
+    void *adopt_ctx;
 };
 
 /*

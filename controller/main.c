@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "paths.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -96,7 +98,7 @@ static void report_ready(int fd, char status)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_UPDATE_BINARY = 256, OPT_PROVIDER_LIB_DIR };
+    enum { OPT_UPDATE_BINARY = 256, OPT_PROVIDER_LIB_DIR, OPT_HANDOVER_FD };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "socket", required_argument, NULL, 's' },
@@ -105,11 +107,12 @@ int main(int argc, char **argv)
         { "log-level", required_argument, NULL, 'l' },
         { "update-binary", required_argument, NULL, OPT_UPDATE_BINARY },
         { "provider-lib-dir", required_argument, NULL, OPT_PROVIDER_LIB_DIR },
+        { "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct vn_ctl_opts opts = { 0 };
+    struct vn_ctl_opts opts = { .handover_fd = -1 };
     struct vn_ctl ctl;
     struct ev_loop *loop;
     int level = -1, ready_fd = -1, c, ret;
@@ -135,6 +138,7 @@ int main(int argc, char **argv)
                                 "(error, warn, info, debug)\n", optarg);
                 return 2;
             }
+            opts.log_level = optarg;
             break;
         case OPT_UPDATE_BINARY:
             opts.update_binary = optarg;
@@ -142,6 +146,19 @@ int main(int argc, char **argv)
         case OPT_PROVIDER_LIB_DIR:
             opts.provider_lib_dir = optarg;
             break;
+        case OPT_HANDOVER_FD: {
+            uint64_t fd;
+
+            /* Internal: set by a running controller that hands its devices over. */
+            if (vn_parse_u64(optarg, 10, 3, INT_MAX, &fd) < 0 || fcntl((int)fd, F_GETFD) < 0) {
+                fprintf(stderr, "virtio_net_controller: --handover-fd: '%s' is not an open fd\n",
+                        optarg);
+                return 2;
+            }
+            opts.handover_fd = (int)fd;
+            (void)!fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+            break;
+        }
         case 'V':
             printf("virtio_net_controller v%s\n", PACKAGE_VERSION);
             return 0;
@@ -189,10 +206,19 @@ int main(int argc, char **argv)
     }
     VN_INFO(MAIN, "virtio_net_controller v%s ready (pid %d): virtnet --socket %s list",
             PACKAGE_VERSION, (int)getpid(), ctl.rpc_socket);
+    if (opts.handover_fd >= 0) {
+        char mainpid[32];
+
+        /* systemd follows the new main process (the unit has NotifyAccess=all). */
+        snprintf(mainpid, sizeof(mainpid), "MAINPID=%d", (int)getpid());
+        vn_ctl_sd_notify(mainpid);
+    }
     vn_ctl_sd_notify("READY=1");
     report_ready(ready_fd, 0);
 
     ev_run(loop, 0);
+    if (ctl.exit_requested)
+        VN_INFO(MAIN, "handed over to the new controller");
 
     vn_ctl_stop(&ctl);
     vn_ctl_fini(&ctl);

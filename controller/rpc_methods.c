@@ -29,6 +29,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "update.h"
 #include "util.h"
 #include "vhost_dev.h"
 
@@ -420,7 +421,7 @@ static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
     vn_rpc_reply_result(req, res);
 }
 
-/* ---- methods whose backend comes later -------------------------------- */
+/* ---- live update and restart ------------------------------------------ */
 
 struct update_params {
     bool start;
@@ -434,11 +435,76 @@ static const struct vn_rpc_param update_params[] = {
     VN_RPC_OPT_BOOL(struct update_params, status),
 };
 
-static void method_not_implemented(void *ctx, struct vn_rpc_request *req, void *params)
+/*
+ * Hands every device to 'binary' (update.h); on success answers, then leaves
+ * the loop (the new process serves from now on).  Blocking: requests that
+ * come meanwhile wait for the hand-over to end.
+ */
+static void hand_over(struct vn_ctl *ctl, struct vn_rpc_request *req, const char *binary)
 {
-    vn_rpc_reply_error(req, VN_RPC_ERR_NOT_IMPLEMENTED,
-                       "'%s' is not implemented yet in this controller",
-                       vn_rpc_request_method(req));
+    char err[512];
+    cJSON *report;
+    int ret;
+
+    if (!vn_rpc_request_privileged(req)) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_PERMISSION, "%s needs root, the controller's user or "
+                           "rpc_group", vn_rpc_request_method(req));
+        return;
+    }
+    if (ctl->upd.running || ctl->exit_requested) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "a live update is already under way");
+        return;
+    }
+    if (access(binary, X_OK) < 0) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_STATE, "cannot run %s: %s", binary,
+                           strerror(errno));
+        return;
+    }
+    ctl->upd.running = true;
+    ret = vn_update_run(ctl, binary, &report, err, sizeof(err));
+    ctl->upd.running = false;
+    if (ret < 0) {
+        cJSON_Delete(report);
+        vn_rpc_reply_error(req, VN_RPC_ERR_IO, "live update failed: %s", err);
+        return;
+    }
+    vn_rpc_reply_result(req, report);
+    ctl->exit_requested = true;
+    ev_break(ctl->loop, EVBREAK_ALL);
+}
+
+static void method_update(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    const struct update_params *p = params;
+
+    if (p->has_start == p->has_status || (p->has_start && !p->start) ||
+        (p->has_status && !p->status)) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
+                           "give exactly one of start (-s) and status (-t)");
+        return;
+    }
+    if (p->status) {
+        vn_rpc_reply_result(req, vn_update_status(ctl));
+        return;
+    }
+    hand_over(ctl, req, ctl->update_binary);
+}
+
+static void method_restart(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    if (n <= 0) {
+        vn_rpc_reply_errno(req, -errno, "cannot find the running binary");
+        return;
+    }
+    self[n] = '\0';
+    /* Replaced on disk (an upgrade): the file now at that path is what a restart runs. */
+    if (n > 10 && !strcmp(self + n - 10, " (deleted)"))
+        self[n - 10] = '\0';
+    hand_over(ctx, req, self);
 }
 
 /* ---- the registry ---------------------------------------------------- */
@@ -446,12 +512,12 @@ static void method_not_implemented(void *ctx, struct vn_rpc_request *req, void *
 VN_RPC_METHOD(log, "set log level", 0, struct log_params, log_params, method_log);
 VN_RPC_METHOD_NOPARAMS(version, "show virtio net controller version info", 0, method_version);
 VN_RPC_METHOD_NOPARAMS(restart, "Do fast restart of controller without killing the service",
-                       VN_RPC_MUTATING, method_not_implemented);
+                       VN_RPC_MUTATING, method_restart);
 VN_RPC_METHOD(validate, "validate configurations", 0, struct validate_params, validate_params,
               method_validate);
-/* update: -t (status) is open; -s (start) will be checked in the handler. */
+/* update: -t (status) is open; -s (start) is checked in the handler. */
 VN_RPC_METHOD(update, "update controller", 0, struct update_params, update_params,
-              method_not_implemented);
+              method_update);
 VN_RPC_METHOD_NOPARAMS(health, "controller health utility", 0, method_health);
 VN_RPC_METHOD(stats, "stats of virtnet device", 0, struct stats_params, stats_params,
               method_stats);

@@ -80,6 +80,7 @@ struct vn_rpc_server {
     struct vn_rpc_client *clients;
     uint64_t next_serial;
     struct vn_rpc_stats stats;
+    bool released;             /* live update: the socket is the new controller's */
 };
 
 static void client_update_watchers(struct vn_rpc_client *c);
@@ -785,9 +786,21 @@ void vn_rpc_server_destroy(struct vn_rpc_server *srv)
     }
     if (srv->fd >= 0) {
         close(srv->fd);
-        unlink(srv->path);
+        if (!srv->released)
+            unlink(srv->path);
     }
     free(srv);
+}
+
+int vn_rpc_server_fd(const struct vn_rpc_server *srv)
+{
+    return srv ? srv->fd : -1;
+}
+
+void vn_rpc_server_release(struct vn_rpc_server *srv)
+{
+    ev_io_stop(srv->loop, &srv->accept_io);
+    srv->released = true;
 }
 
 const struct vn_rpc_stats *vn_rpc_server_stats(const struct vn_rpc_server *srv)

@@ -98,6 +98,12 @@ int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *c
 /* Closes every client and the socket, removes the socket file. Accepts NULL. */
 void vn_rpc_server_destroy(struct vn_rpc_server *srv);
 
+/* The listening socket (live update hands it over). */
+int vn_rpc_server_fd(const struct vn_rpc_server *srv);
+
+/* Live update committed: stop accepting; destroy will leave the socket file to the new process. */
+void vn_rpc_server_release(struct vn_rpc_server *srv);
+
 /* Counters, for `virtnet health`. */
 const struct vn_rpc_stats *vn_rpc_server_stats(const struct vn_rpc_server *srv);
 

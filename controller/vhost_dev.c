@@ -84,6 +84,8 @@ struct vn_vring {
     bool enabled;              /* SET_VRING_ENABLE */
     bool started;              /* handed to the provider */
     bool restart;              /* stopped for a change of memory or features: start it again */
+    bool resume_from_used;     /* next start: last_avail_idx = the guest's used index (a
+                                  hand-over that failed after the other side moved frames) */
     void *qpriv;               /* the provider's handle while started */
     int broken;                /* written by a provider thread (atomic): its guest error */
     int error;                 /* the error that stopped the ring; 0 = none; cleared on re-setup */
@@ -116,6 +118,9 @@ struct vn_vhost_dev {
     void *inflight;            /* its mapping */
     size_t inflight_size;
 
+    bool handed_over;          /* live update: another process owns the session now */
+    bool adopt_pending;        /* live update: listening fd adopted, not served until import */
+    bool socket_not_ours;      /* live update: the socket file belongs to the other process */
     uint64_t connections;      /* front-ends accepted */
     char last_error[160];      /* why the last connection was closed by us */
     bool peer_error_set;       /* a handler has set last_error for the current request */
@@ -328,6 +333,9 @@ static void ring_try_start(struct vn_vring *r)
     l.avail_addr = r->addr.avail_user_addr;
     l.used_addr = r->addr.used_user_addr;
     ret = vn_virtq_set_addrs(&r->vq, &vd->mem, &l);
+    if (ret == 0 && r->resume_from_used)
+        vn_virtq_set_last_avail_idx(&r->vq, __atomic_load_n(&r->vq.used->idx, __ATOMIC_ACQUIRE));
+    r->resume_from_used = false;
     if (ret < 0) {
         ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
                                          : "misaligned ring addresses");
@@ -1078,11 +1086,19 @@ int vn_vhost_dev_create(const struct vn_vhost_dev_cfg *cfg, struct vn_device *de
     ret = vn_snprintf(vd->path, sizeof(vd->path), "%s/%s.sock", cfg->dir, dev->vuid);
     if (ret < 0)
         goto err_free;
-    ret = listen_open(vd);
-    if (ret < 0)
-        goto err_free;
+    /* Live update: the running controller's listening socket, served once the session moves. */
+    vd->listen_fd = cfg->adopt_listen ? cfg->adopt_listen(cfg->adopt_ctx, dev->vuid) : -1;
+    if (vd->listen_fd >= 0) {
+        vd->adopt_pending = true;
+        vd->socket_not_ours = true;
+    } else {
+        ret = listen_open(vd);
+        if (ret < 0)
+            goto err_free;
+    }
     ev_io_init(&vd->listen_w, listen_cb, vd->listen_fd, EV_READ);
-    ev_io_start(vd->loop, &vd->listen_w);
+    if (!vd->adopt_pending)
+        ev_io_start(vd->loop, &vd->listen_w);
     ev_async_init(&vd->err_w, err_async_cb);
     ev_async_start(vd->loop, &vd->err_w);
     VN_DBG(VHOST, "%s: vhost-user socket %s (%u rings)", dev->vuid, vd->path, vd->nrings);
@@ -1104,7 +1120,9 @@ void vn_vhost_dev_destroy(struct vn_vhost_dev *vd)
     ev_async_stop(vd->loop, &vd->err_w);
     ev_io_stop(vd->loop, &vd->listen_w);
     close_fd(&vd->listen_fd);
-    unlink(vd->path);
+    /* After a hand-over (or before one completed) the socket is the other process's. */
+    if (!vd->handed_over && !vd->socket_not_ours)
+        unlink(vd->path);
     free(vd->rings);
     free(vd->taps);
     free(vd);
@@ -1212,5 +1230,263 @@ void vn_vhost_dev_apply_moderation(struct vn_vhost_dev *vd)
         if (ret < 0)
             VN_WARN(VHOST, "%s: ring %u: moderation not applied: %s", vd->dev->vuid, i,
                     strerror(-ret));
+    }
+}
+
+/* ---- live update ------------------------------------------------------------------------ */
+
+/* Adds 'fd' to the hand-over's fd list; returns its index there, or -1 for no fd. */
+static int fd_put(int fd, int *fds, unsigned *nfds, unsigned max)
+{
+    if (fd < 0 || *nfds >= max)
+        return -1;
+    fds[*nfds] = fd;
+    return (int)(*nfds)++;
+}
+
+int vn_vhost_dev_listen_fd(const struct vn_vhost_dev *vd)
+{
+    return vd ? vd->listen_fd : -1;
+}
+
+int vn_vhost_dev_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *nfds,
+                        unsigned max)
+{
+    cJSON *s = cJSON_CreateObject(), *regions, *rings, *taps;
+
+    *nfds = 0;
+    if (!s)
+        return -ENOMEM;
+    /* From here on this process neither accepts nor reads requests for the device. */
+    ev_io_stop(vd->loop, &vd->listen_w);
+    if (vd->conn_fd >= 0)
+        ev_io_stop(vd->loop, &vd->conn_w);
+    rings_stop_all(vd);
+    vn_json_add_u64(s, "connections", vd->connections);
+    vn_json_add_str(s, "last_error", vd->last_error);
+    rings = cJSON_AddArrayToObject(s, "rings");
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        const struct vn_vring *r = &vd->rings[i];
+        cJSON *o = cJSON_CreateObject(), *acc = cJSON_CreateArray();
+        const uint64_t *c = (const uint64_t *)(const void *)&r->acc;
+
+        for (size_t k = 0; k < sizeof(r->acc) / sizeof(uint64_t); k++)
+            vn_json_add_u64_str(acc, NULL, c[k]);
+        vn_json_add(o, "acc", acc);
+        vn_json_add(rings, NULL, o);
+    }
+    if (vd->conn_fd < 0) {
+        *out = s;
+        return 0;
+    }
+    vn_json_add_num(s, "conn", fd_put(vd->conn_fd, fds, nfds, max));
+    vn_json_add_bool(s, "owner", vd->owner);
+    vn_json_add_hex(s, "features", vd->features);
+    vn_json_add_hex(s, "protocol_features", vd->protocol_features);
+    vn_json_add_num(s, "status", vd->status);
+    vn_json_add_bool(s, "tap_configured", vd->tap_configured);
+    vn_json_add_num(s, "inflight", fd_put(vd->inflight_fd, fds, nfds, max));
+    vn_json_add_u64(s, "inflight_size", vd->inflight_size);
+    regions = cJSON_AddArrayToObject(s, "regions");
+    for (unsigned i = 0; i < vd->mem.nregions; i++) {
+        const struct vn_mem_region *m = &vd->mem.regions[i];
+        cJSON *o = cJSON_CreateObject();
+
+        vn_json_add_hex(o, "gpa", m->info.gpa);
+        vn_json_add_hex(o, "size", m->info.size);
+        vn_json_add_hex(o, "uva", m->info.uva);
+        vn_json_add_hex(o, "offset", m->info.mmap_offset);
+        vn_json_add_num(o, "fd", fd_put(m->fd, fds, nfds, max));
+        vn_json_add(regions, NULL, o);
+    }
+    taps = cJSON_AddArrayToObject(s, "taps");
+    for (uint32_t i = 0; i < vd->nrings / 2; i++)
+        vn_json_add_num(taps, NULL, fd_put(vd->taps[i], fds, nfds, max));
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        const struct vn_vring *r = &vd->rings[i];
+        cJSON *o = cJSON_GetArrayItem(rings, (int)i);
+
+        vn_json_add_num(o, "num", r->num);
+        vn_json_add_bool(o, "has_addr", r->has_addr);
+        vn_json_add_hex(o, "flags", r->addr.flags);
+        vn_json_add_hex(o, "desc", r->addr.desc_user_addr);
+        vn_json_add_hex(o, "used", r->addr.used_user_addr);
+        vn_json_add_hex(o, "avail", r->addr.avail_user_addr);
+        vn_json_add_hex(o, "log", r->addr.log_guest_addr);
+        vn_json_add_num(o, "base", vn_virtq_get_last_avail_idx(&r->vq));
+        vn_json_add_bool(o, "enabled", r->enabled);
+        vn_json_add_num(o, "error", r->error);
+        vn_json_add_bool(o, "start", r->restart);
+        vn_json_add_num(o, "kick", fd_put(r->kick_fd, fds, nfds, max));
+        vn_json_add_num(o, "call", fd_put(r->call_fd, fds, nfds, max));
+        vn_json_add_num(o, "err", fd_put(r->err_fd, fds, nfds, max));
+    }
+    if (*nfds >= max) {
+        cJSON_Delete(s);
+        vn_vhost_dev_resume(vd);
+        return -E2BIG;
+    }
+    *out = s;
+    return 0;
+}
+
+void vn_vhost_dev_resume(struct vn_vhost_dev *vd)
+{
+    if (vd->handed_over) {
+        /* The other side may have moved frames: restart from what the guest saw used. */
+        for (uint32_t i = 0; i < vd->nrings; i++)
+            vd->rings[i].resume_from_used = vd->rings[i].restart;
+        vd->handed_over = false;
+    }
+    ev_io_start(vd->loop, &vd->listen_w);
+    if (vd->conn_fd >= 0)
+        ev_io_start(vd->loop, &vd->conn_w);
+    rings_restart(vd);
+}
+
+void vn_vhost_dev_handed_over(struct vn_vhost_dev *vd)
+{
+    vd->handed_over = true;
+}
+
+void vn_vhost_dev_release(struct vn_vhost_dev *vd)
+{
+    /* Our copies of the fds go; the session lives on in the new process. */
+    for (uint32_t i = 0; i < vd->nrings; i++)
+        vd->rings[i].restart = false;
+    vd->handed_over = true;
+    disconnect(vd);
+}
+
+/* fds[idx] taken out of 'fds' (the caller closes what is left), or -1. */
+static int fd_take(const cJSON *o, const char *name, int *fds, unsigned nfds)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    int i, fd;
+
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= nfds)
+        return -1;
+    i = (int)v->valuedouble;
+    fd = fds[i];
+    fds[i] = -1;
+    return fd;
+}
+
+static uint64_t get_u64(const cJSON *o, const char *name)
+{
+    uint64_t v = 0;
+
+    if (vn_json_get_u64(cJSON_GetObjectItemCaseSensitive(o, name), &v) < 0)
+        return 0;
+    return v;
+}
+
+int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned nfds)
+{
+    const cJSON *rings = cJSON_GetObjectItemCaseSensitive(s, "rings"), *o;
+    const cJSON *regions, *taps, *le = cJSON_GetObjectItemCaseSensitive(s, "last_error");
+    unsigned i = 0;
+    int fd, ret;
+
+    if (!cJSON_IsArray(rings) || (uint32_t)cJSON_GetArraySize(rings) != vd->nrings)
+        return -EINVAL;
+    vd->connections = get_u64(s, "connections");
+    if (cJSON_IsString(le))
+        snprintf(vd->last_error, sizeof(vd->last_error), "%s", le->valuestring);
+    cJSON_ArrayForEach(o, rings) {
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(o, "acc"), *c;
+        uint64_t *dst = (uint64_t *)(void *)&vd->rings[i].acc;
+        size_t k = 0;
+
+        cJSON_ArrayForEach(c, acc) {
+            if (k < sizeof(vd->rings[i].acc) / sizeof(uint64_t))
+                vn_json_get_u64(c, &dst[k++]);
+        }
+        i++;
+    }
+    fd = fd_take(s, "conn", fds, nfds);
+    if (fd >= 0) {
+        vd->conn_fd = fd;
+        vd->owner = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "owner"));
+        vd->features = get_u64(s, "features");
+        vd->protocol_features = get_u64(s, "protocol_features");
+        vd->status = (uint8_t)get_u64(s, "status");
+        vd->tap_configured = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "tap_configured"));
+        vd->inflight_fd = fd_take(s, "inflight", fds, nfds);
+        if (vd->inflight_fd >= 0) {
+            vd->inflight_size = get_u64(s, "inflight_size");
+            vd->inflight = mmap(NULL, vd->inflight_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                vd->inflight_fd, 0);
+            if (vd->inflight == MAP_FAILED) {
+                vd->inflight = NULL;
+                inflight_release(vd);
+            }
+        }
+        regions = cJSON_GetObjectItemCaseSensitive(s, "regions");
+        cJSON_ArrayForEach(o, regions) {
+            struct vn_mem_region_info info = {
+                .gpa = get_u64(o, "gpa"),
+                .size = get_u64(o, "size"),
+                .uva = get_u64(o, "uva"),
+                .mmap_offset = get_u64(o, "offset"),
+            };
+
+            ret = vn_guest_mem_add(&vd->mem, &info, fd_take(o, "fd", fds, nfds));
+            if (ret < 0) {
+                VN_ERR(VHOST, "%s: hand-over: guest memory region: %s", vd->dev->vuid,
+                       strerror(-ret));
+                disconnect(vd);
+                return ret;
+            }
+        }
+        taps = cJSON_GetObjectItemCaseSensitive(s, "taps");
+        i = 0;
+        cJSON_ArrayForEach(o, taps) {
+            if (i < vd->nrings / 2 && cJSON_IsNumber(o) && o->valuedouble >= 0 &&
+                o->valuedouble < nfds) {
+                vd->taps[i] = fds[(int)o->valuedouble];
+                fds[(int)o->valuedouble] = -1;
+            }
+            i++;
+        }
+        i = 0;
+        cJSON_ArrayForEach(o, rings) {
+            struct vn_vring *r = &vd->rings[i++];
+            const cJSON *c;
+
+            r->num = (uint32_t)get_u64(o, "num");
+            r->has_addr = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_addr"));
+            r->addr.index = r->index;
+            r->addr.flags = (uint32_t)get_u64(o, "flags");
+            r->addr.desc_user_addr = get_u64(o, "desc");
+            r->addr.used_user_addr = get_u64(o, "used");
+            r->addr.avail_user_addr = get_u64(o, "avail");
+            r->addr.log_guest_addr = get_u64(o, "log");
+            vn_virtq_set_last_avail_idx(&r->vq, (uint16_t)get_u64(o, "base"));
+            r->enabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "enabled"));
+            c = cJSON_GetObjectItemCaseSensitive(o, "error");
+            r->error = cJSON_IsNumber(c) && c->valuedouble > -4096 && c->valuedouble <= 0
+                           ? (int)c->valuedouble : 0;
+            r->restart = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "start"));
+            r->kick_fd = fd_take(o, "kick", fds, nfds);
+            r->call_fd = fd_take(o, "call", fds, nfds);
+            r->err_fd = fd_take(o, "err", fds, nfds);
+        }
+        ev_io_init(&vd->conn_w, conn_cb, vd->conn_fd, EV_READ);
+        ev_io_start(vd->loop, &vd->conn_w);
+    }
+    vd->adopt_pending = false;
+    vd->socket_not_ours = false;
+    ev_io_start(vd->loop, &vd->listen_w);
+    rings_restart(vd);
+    return 0;
+}
+
+void vn_vhost_dev_serve_adopted(struct vn_vhost_dev *vd)
+{
+    if (vd && vd->adopt_pending) {
+        vd->adopt_pending = false;
+        vd->socket_not_ours = false;
+        ev_io_start(vd->loop, &vd->listen_w);
     }
 }

@@ -53,6 +53,11 @@ struct vn_vhost_dev_cfg {
     const char *dir;                  /* socket directory, see vn_vhost_dir_prepare() */
     const struct vn_provider_ops *dp; /* the active provider, NULL: rings never start */
     void *dp_priv;                    /* its init() state */
+    /* Live update (new process): the running controller's listening fd for 'vuid', or -1
+       to create the socket; NULL = always create.  An adopted socket is not served until
+       vn_vhost_dev_import() or vn_vhost_dev_serve_adopted(). */
+    int (*adopt_listen)(void *ctx, const char *vuid);
+    void *adopt_ctx;
 };
 
 /* Creates 'dir' (0750) if needed and checks it is a directory.  Returns 0 or -errno. */
@@ -103,5 +108,28 @@ int vn_vhost_dev_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,
 
 /* Applies the device's queue moderation (dev->queues) to its running rings. */
 void vn_vhost_dev_apply_moderation(struct vn_vhost_dev *vd);
+
+/*
+ * Live update (controller/update.c).  Old process: vn_vhost_dev_export()
+ * stops the device's rings and its watchers and describes the session
+ * (features, status, memory regions, rings with their exact avail index,
+ * counters) in '*out', with the fds it refers to by index in fds[] (at most
+ * 'max'; still owned by the device).  Then either the new process took it
+ * (vn_vhost_dev_handed_over(); vn_vhost_dev_release() once the update
+ * commits: our copies of the fds close, the socket file stays) or the
+ * hand-over failed (vn_vhost_dev_resume(): serving again, rings restarted
+ * from the guest's used index if the other side ran them).
+ * New process: vn_vhost_dev_import() takes the session; fds it uses are set
+ * to -1 in fds[], the caller closes the rest.
+ */
+int vn_vhost_dev_listen_fd(const struct vn_vhost_dev *vd);
+int vn_vhost_dev_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *nfds,
+                        unsigned max);
+void vn_vhost_dev_handed_over(struct vn_vhost_dev *vd);
+void vn_vhost_dev_resume(struct vn_vhost_dev *vd);
+void vn_vhost_dev_release(struct vn_vhost_dev *vd);
+int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned nfds);
+/* A device the old process did not hand over: serve the adopted socket as is. */
+void vn_vhost_dev_serve_adopted(struct vn_vhost_dev *vd);
 
 #endif /* VN_VHOST_DEV_H */

@@ -1,0 +1,60 @@
+/*
+ * update.h - live update (`virtnet update -s`) and fast restart (`virtnet
+ * restart`): the running controller starts the installed binary (or itself)
+ * and hands it every device, one by one, without tearing anything down.
+ *
+ * The two processes talk over a SOCK_SEQPACKET socketpair (the new one gets
+ * its end as --handover-fd); each message is one JSON object plus the fds it
+ * names by index (SCM_RIGHTS), every fd checked by type on arrival:
+ *
+ *   old -> new  hello {pid, lock, rpc}           state-dir lock, RPC listening socket
+ *   old -> new  listen {vuid} + socket           one per device, then "hello_end"
+ *   new -> old  ready {pid}                      devices restored from recovery files,
+ *                                                their sockets adopted, not served yet
+ *   old -> new  device {vuid, session, t_stop}   per device: the old stopped its rings
+ *                                                (exact avail indices), sends the
+ *                                                vhost-user session with its fds
+ *   new -> old  moved {vuid, t_start}            rings running in the new process
+ *   old -> new  commit                           then the old one answers the RPC and exits
+ *   new -> old  committed
+ *
+ * Until commit, the old process keeps every fd: if the new one fails or goes
+ * away, the old one resumes the devices it handed over (rings restarted from
+ * the guest's used index) and reports why.  The outcome and per-device
+ * downtime (old ring stop to new ring start, CLOCK_MONOTONIC) go to
+ * <state-dir>/live_update.json, which `virtnet update -t` shows.
+ */
+#ifndef VN_UPDATE_H
+#define VN_UPDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct vn_ctl;
+
+#define VN_UPDATE_STATUS_FILE "live_update.json"
+
+/* New process, from vn_ctl_init(): the hello and listening sockets.  0 or -errno (logged). */
+int vn_update_receive_hello(struct vn_ctl *ctl);
+
+/* New process, devices created: takes each session until commit.  0 or -errno (logged). */
+int vn_update_follow(struct vn_ctl *ctl);
+
+/* New process: the listening fd handed over for 'vuid', or -1 (adopt_listen callback). */
+int vn_update_adopt_listen(void *ctl, const char *vuid);
+
+/*
+ * Old process: runs a whole hand-over to 'binary' (blocking, bounded by
+ * timeouts).  Returns 0 once the new process committed (the caller answers
+ * and exits), or -errno with 'err' saying why; then every device is served
+ * here again.  '*report' gets the outcome (the live_update.json object).
+ */
+int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *err,
+                  size_t errlen);
+
+/* The status object `update -t` shows (live_update.json, plus whether one is running). */
+cJSON *vn_update_status(const struct vn_ctl *ctl);
+
+#endif /* VN_UPDATE_H */
