@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -394,19 +395,26 @@ static pid_t spawn(struct vn_ctl *ctl, const char *binary, int child_fd)
     return pid;
 }
 
-/* Why the child failed, if it has exited; "" when it still runs. */
-static void child_status(pid_t pid, char *buf, size_t len)
+/*
+ * Why the child failed, if it exits within a second (it closed its end): true
+ * and 'buf' says how (it is reaped); false and "" when it still runs.
+ */
+static bool child_status(pid_t pid, char *buf, size_t len)
 {
-    int st;
+    struct timespec tick = { 0, 10 * 1000 * 1000 };
+    int st, i;
 
     buf[0] = '\0';
-    if (waitpid(pid, &st, WNOHANG) != pid)
-        return;
+    for (i = 0; i < 100 && waitpid(pid, &st, WNOHANG) != pid; i++)
+        nanosleep(&tick, NULL);
+    if (i == 100)
+        return false;
     if (WIFEXITED(st))
         snprintf(buf, len, " (it exited with status %d%s)", WEXITSTATUS(st),
                  WEXITSTATUS(st) == 127 ? ": cannot execute it" : "");
     else if (WIFSIGNALED(st))
         snprintf(buf, len, " (it was killed by signal %d)", WTERMSIG(st));
+    return true;
 }
 
 static void write_status(struct vn_ctl *ctl, cJSON *report)
@@ -442,6 +450,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
     int sv[2], fds[HO_MAX_FDS], ret;
     char why[96];
     cJSON *msg, *r, *downs;
+    bool reaped = false;
     pid_t child;
 
     *report = NULL;
@@ -484,7 +493,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
     }
     cJSON_Delete(msg);
     if (ret < 0) {
-        child_status(child, why, sizeof(why));
+        reaped = child_status(child, why, sizeof(why));
         snprintf(err, errlen, "the new controller failed before taking over: %s%s",
                  ret == -ECONNRESET ? "it went away" : strerror(-ret), why);
         goto out_abort;
@@ -521,7 +530,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
                 ret = -EPROTO;
             }
         } else {
-            child_status(child, why, sizeof(why));
+            reaped = child_status(child, why, sizeof(why));
             snprintf(err, errlen, "%s: the new controller went away during the hand-over: %s%s",
                      dev->vuid, strerror(-ret), why);
         }
@@ -573,8 +582,10 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
 
 out_abort:
     /* Everything comes back here; the child, if it still runs, goes. */
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    if (!reaped) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
     for (unsigned i = 0; i < handed; i++)
         vn_vhost_dev_resume(l.v[i]->vhost);
     r = cJSON_CreateObject();

@@ -11,109 +11,14 @@
 # unplug under traffic.  Interrupt moderation is tested in vhost_proto.sh:
 # testpmd polls and asks for no interrupts (VRING_AVAIL_F_NO_INTERRUPT).
 . "$top_srcdir/tests/functional/lib.sh"
-need_root_tun
-command -v dpdk-testpmd >/dev/null 2>&1 ||
-    skip_all "dpdk-testpmd not installed (Debian: dpdk-dev librte-net-virtio23 librte-mempool-ring23)"
-need_cmd ping mountpoint
-
-ID=$(( $$ % 100000 ))
-NS=vnpeer$ID BR=vnbr$ID VA=vnva$ID VB=vnvb$ID OVSBR=vnovs$ID
-PREFIX=vndp$ID            # testpmd's --file-prefix: its runtime files and hugepage files
-NET=10.213.$(( ID % 250 ))
-TP_PID= HP_OLD= HP_MOUNTED= OVS_DIR=
-
-stop_testpmd() {
-    [ -n "$TP_PID" ] || return 0
-    kill -INT "$TP_PID" 2>/dev/null
-    wait_until 10 pid_gone "$TP_PID" || kill -KILL "$TP_PID" 2>/dev/null
-    wait "$TP_PID" 2>/dev/null
-    TP_PID=
-}
-
-dp_cleanup() {
-    local p
-    stop_testpmd
-    ip netns del "$NS" 2>/dev/null
-    ip link del "$BR" 2>/dev/null
-    ip link del "$VA" 2>/dev/null
-    if [ -n "$OVS_DIR" ]; then
-        ovs-vsctl --db=unix:$OVS_DIR/db.sock --timeout=5 --if-exists del-br "$OVSBR" 2>/dev/null
-        for p in "$OVS_DIR/vs.pid" "$OVS_DIR/db.pid"; do
-            [ -f "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null
-        done
-        for p in "$OVS_DIR/vs.pid" "$OVS_DIR/db.pid"; do
-            [ -f "$p" ] && wait_until 10 pid_gone "$(cat "$p")"
-        done
-    fi
-    rm -rf "/var/run/dpdk/$PREFIX"
-    # Hugepages go back to what they were, if this test changed them.
-    [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
-    [ -n "$HP_MOUNTED" ] && umount /dev/hugepages 2>/dev/null
-}
-trap 'dp_cleanup; _cleanup' EXIT
-
-# Hugepages for one testpmd (-m 256, a pool of 16384 mbufs): 128 pages of 2 MiB and some slack.
-HP_NEED=160
-if ! mountpoint -q /dev/hugepages; then
-    mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages ||
-        skip_all "cannot mount hugetlbfs on /dev/hugepages"
-    HP_MOUNTED=1
-fi
-hp_free() { awk '/^HugePages_Free/ {print $2}' /proc/meminfo; }
-if [ "$(hp_free)" -lt $HP_NEED ]; then
-    HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
-    echo $(( HP_OLD + HP_NEED - $(hp_free) )) >/proc/sys/vm/nr_hugepages
-    [ "$(hp_free)" -ge $HP_NEED ] || skip_all "cannot reserve $HP_NEED hugepages of 2 MiB"
-fi
+. "$top_srcdir/tests/functional/dp_lib.sh"
 
 cat >"$T/virtnet.conf" <<CONF
 { "emulation": { "hotplug_ports": 4, "serial": "$SERIAL" } }
 CONF
 start_controller --config "$T/virtnet.conf" || { not_ok "controller starts"; done_testing; }
 
-# The peer: a namespace with a veth whose other end is in a bridge.
-ip netns add "$NS"
-ip link add "$VA" type veth peer name "$VB"
-ip link set "$VB" netns "$NS"
-ip -n "$NS" addr add "$NET.1/24" dev "$VB"
-ip -n "$NS" link set "$VB" up
-ip -n "$NS" link set lo up
-ip link add "$BR" type bridge
-ip link set "$VA" master "$BR"
-ip link set "$VA" up
-ip link set "$BR" up
-
-# start_testpmd SOCKET QUEUES MAC VDEV_EXTRA [TESTPMD_ARGS...]: virtio-user in icmpecho mode.
-start_testpmd() {
-    local sock=$1 queues=$2 mac=$3 vextra=$4
-    shift 4
-    dpdk-testpmd -l 0,1 --main-lcore 1 --file-prefix="$PREFIX" -m 256 --single-file-segments \
-        --no-pci --vdev "net_virtio_user0,path=$sock,queues=$queues,mac=$mac$vextra" -- \
-        --forward-mode=icmpecho --auto-start --stats-period 1 --rxq="$queues" --txq="$queues" \
-        --total-num-mbufs=16384 "$@" \
-        </dev/null >"$T/testpmd.log" 2>&1 &
-    TP_PID=$!
-}
-rings_running() { # VUID N: testpmd runs and the first N rings run
-    pid_alive "$TP_PID" &&
-        vn query -u "$1" | jq -e --argjson n "$2" '[.devices[0].queues[:$n][] | select(.state == "running")] | length == $n'
-}
-peer_ping() { ip netns exec "$NS" ping "$@"; }
-pings_ok() { # DESC PING_ARGS...: every echo answered
-    local desc=$1; shift
-    if peer_ping -q "$@" >"$T/ping.out" 2>&1 && grep -q " 0% packet loss" "$T/ping.out"; then
-        ok "$desc"
-    else
-        not_ok "$desc"; diag <"$T/ping.out"; diag <"$T/testpmd.log"
-    fi
-}
-hotplug() { # ARGS...: prints the VUID, tracks the representor
-    vn hotplug -i mlx5_0 "$@" >"$T/hp.json" || return 1
-    track_rep "$(jget .sf_rep_net_device <"$T/hp.json")"
-    jget .vuid <"$T/hp.json"
-}
-rep_of() { vn query -u "$1" -b | jq -r '.devices[0].sf_rep_net_device'; }
-sock_of() { vn query -u "$1" -b | jq -r '.devices[0].vhost_socket'; }
+peer_setup
 
 # ---- one queue pair: ping, stats, query -------------------------------------------------
 vuid=$(hotplug -m 02:00:00:00:04:01 -t 1500 -n 2 -s 256 -u "$sfbase")

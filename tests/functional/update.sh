@@ -1,0 +1,117 @@
+# update.sh - live update (`virtnet update -s`), fast restart (`virtnet
+# restart`) and crash recovery under traffic: a network namespace floods
+# pings at DPDK testpmd's virtio-user (icmpecho) through a bridge and the
+# representor while the controller hands its devices to a new process.
+# Checks: the pid changes, every device is the same in `query`, counters
+# carry over, `update -t` reports per-device downtime, no echo is lost; a new
+# binary that fails early leaves the old controller serving; kill -9 and a
+# start: devices restored, their sockets back at the same paths, a driver
+# attaches again and traffic resumes (DPDK's virtio-user client does not
+# reconnect by itself; QEMU's reconnect=1 does, see guest tests).
+. "$top_srcdir/tests/functional/lib.sh"
+. "$top_srcdir/tests/functional/dp_lib.sh"
+
+NDEV=8
+cat >"$T/virtnet.conf" <<CONF
+{ "emulation": { "hotplug_ports": $NDEV, "serial": "$SERIAL" } }
+CONF
+# The binary `update -s` runs: a link the test can point elsewhere.
+ln -s "$DAEMON" "$T/newbin"
+start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
+    { not_ok "controller starts"; done_testing; }
+peer_setup
+
+for i in $(seq 0 $((NDEV - 1))); do
+    v=$(hotplug -m "02:00:00:00:05:$(printf %02x $i)" -t 1500 -n 2 -s 256 -u $((sfbase + i))) ||
+        { not_ok "hotplug $i"; done_testing; }
+    [ $i -eq 0 ] && vuid=$v
+done
+ok "$NDEV devices hotplugged"
+rep=$(rep_of "$vuid")
+ip link set "$rep" master "$BR"
+start_testpmd "$(sock_of "$vuid")" 1 02:00:00:00:05:0a ""
+check "testpmd attaches" wait_until 30 rings_running "$vuid" 2
+check "the peer reaches the virtio-user" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
+
+lock_pid() { cat "$STATE/virtio_net_controller.lock"; }
+# The parts of `query -a` a hand-over must keep (live counters and indices move).
+snapshot() {
+    vn query -a | jq -S '[.devices[] | del(.queues[]?.avail_idx, .queues[]?.used_idx,
+        .queues[]?.driver_avail_idx)]'
+}
+snapshot >"$T/before.json"
+
+# ---- live update under a ping flood ---------------------------------------------------------
+old=$CTL_PID
+rep_tx() { cat "/sys/class/net/$rep/statistics/tx_packets"; }
+base=$(rep_tx)
+peer_ping -q -i 0.005 -c 800 -W 1 "$NET.2" >"$T/flood.out" 2>&1 &
+flood=$!
+wait_until 5 sh -c "[ \$(cat /sys/class/net/$rep/statistics/tx_packets) -gt $((base + 50)) ]"
+vn stats -u "$vuid" | jq -r '.device.totals.tx_packets' >"$T/tx_before"
+check "update -s succeeds" sh -c "'$VIRTNET' --socket '$SOCK' update -s >'$T/upd.json'"
+wait "$old" 2>/dev/null
+check "the old controller exited 0" test $? -eq 0
+CTL_PID=$(lock_pid)
+check "a new pid holds the state dir" test "$CTL_PID" != "$old"
+check "the new controller answers" vn health
+check "update -t: success, $NDEV devices with their downtime" sh -c "'$VIRTNET' --socket '$SOCK' update -t | jq -e --argjson n $NDEV '.\"last status\" == \"success\" and .\"current status\" == \"inactive\" and (.devices | length == \$n) and ([.devices[].\"downtime (ms)\" | select(. >= 0)] | length == \$n)'"
+wait "$flood"
+check "no echo lost across the update (800 of 800)" grep -q " 0% packet loss" "$T/flood.out" ||
+    diag <"$T/flood.out"
+snapshot >"$T/after.json"
+check "every device is the same in query -a" cmp -s "$T/before.json" "$T/after.json" ||
+    diff "$T/before.json" "$T/after.json" | head -20 | diag
+check "counters carry over" sh -c "[ \$('$VIRTNET' --socket '$SOCK' stats -u '$vuid' | jq -r '.device.totals.tx_packets') -ge \$(cat '$T/tx_before') ]"
+check "testpmd never noticed (still attached)" pid_alive "$TP_PID"
+
+# ---- fast restart ---------------------------------------------------------------------------
+old=$CTL_PID
+check "restart succeeds" sh -c "'$VIRTNET' --socket '$SOCK' restart >/dev/null"
+wait_until 10 pid_gone "$old" && ok "the previous process left" || not_ok "the previous process left"
+CTL_PID=$(lock_pid)
+check "restart: another pid" test "$CTL_PID" != "$old"
+pings_ok "restart: traffic goes on" -c 20 -i 0.01 -W 1 "$NET.2"
+
+# ---- a new binary that fails early ------------------------------------------------------------
+printf '#!/bin/sh\necho "new controller: broken on purpose" >&2\nexit 3\n' >"$T/broken"
+chmod +x "$T/broken"
+ln -sfn "$T/broken" "$T/newbin"
+"$VIRTNET" --socket "$SOCK" update -s >"$T/fail.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "failed before taking over" "$T/fail.out" &&
+    ok "update -s to a broken binary fails and says why" ||
+    { not_ok "update -s to a broken binary fails and says why"; diag <"$T/fail.out"; }
+check "the old controller still serves, same pid" sh -c "[ \$(cat '$STATE/virtio_net_controller.lock') = $CTL_PID ] && '$VIRTNET' --socket '$SOCK' health >/dev/null"
+check "update -t: last status failed, with the reason" sh -c "'$VIRTNET' --socket '$SOCK' update -t | jq -e '.\"last status\" == \"failed\" and (.error | test(\"exited with status 3\"))'"
+pings_ok "traffic was never interrupted" -c 20 -i 0.01 -W 1 "$NET.2"
+ln -sfn "$DAEMON" "$T/newbin"
+check "then update -s works again" sh -c "'$VIRTNET' --socket '$SOCK' update -s >/dev/null"
+wait_until 10 pid_gone "$CTL_PID" || not_ok "the previous process left"
+CTL_PID=$(lock_pid)
+check "update -s and -t together are refused" sh -c "! '$VIRTNET' --socket '$SOCK' update -s -t 2>/dev/null"
+
+# ---- kill -9 and restart: devices restored, a driver attaches again, traffic resumes ----------
+stop_testpmd
+kill -KILL "$CTL_PID"
+wait_until 10 pid_gone "$CTL_PID"
+CTL_PID=
+t0=$(date +%s%N)
+start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
+    not_ok "restart after kill -9"
+start_testpmd "$(sock_of "$vuid")" 1 02:00:00:00:05:0a ""
+check "after kill -9: the socket is back and testpmd attaches" wait_until 30 rings_running "$vuid" 2
+check "after kill -9: traffic resumes" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
+diag <<<"restart to first echo: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+snapshot | jq -S '[.[] | del(.vhost_connections, .driver_status, .driver_status_raw,
+    .negotiated_features, .negotiated_feature_names, .negotiated_protocol_features,
+    .vnet_hdr_len, .vhost_connected, .queues, .vhost_last_error)]' >"$T/after9.json"
+jq -S '[.[] | del(.vhost_connections, .driver_status, .driver_status_raw,
+    .negotiated_features, .negotiated_feature_names, .negotiated_protocol_features,
+    .vnet_hdr_len, .vhost_connected, .queues, .vhost_last_error)]' "$T/before.json" >"$T/before9.json"
+check "after kill -9: devices identical (configuration)" cmp -s "$T/before9.json" "$T/after9.json" ||
+    diff "$T/before9.json" "$T/after9.json" | head -20 | diag
+
+stop_testpmd
+stop_controller
+done_testing
