@@ -162,6 +162,12 @@ struct vn_provider_ops {
      * is the provider's handle for the queue, valid from a successful
      * queue_start until queue_stop.  queue_start returns 0 or -errno and
      * then owns nothing.
+     *
+     * Suspend and resume are these two: queue_stop leaves the ring's state
+     * exported in the vn_virtq (last_avail_idx == used index, nothing in
+     * flight) and queue_start on a vn_virtq set to that index resumes it.
+     * Live update does that across processes (controller/update.c): the old
+     * controller's provider stops the queue, the new one's starts it.
      */
     int (*queue_start)(void *priv, const struct vn_dp_queue *q, void **qpriv);
     void (*queue_stop)(void *priv, void *qpriv, struct vn_dp_queue_stats *final);
