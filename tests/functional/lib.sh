@@ -131,11 +131,18 @@ need_root_tun() {
 }
 
 _cleanup() {
+    local r holder
     if [ -n "$CTL_PID" ]; then
         kill -KILL "$CTL_PID" 2>/dev/null || true
         wait "$CTL_PID" 2>/dev/null || true
     fi
-    local r
+    # A controller that took over by live update is not our child: the lock names it.
+    holder=$(cat "$STATE/virtio_net_controller.lock" 2>/dev/null)
+    if [ -n "$holder" ] && tr '\0' ' ' <"/proc/$holder/cmdline" 2>/dev/null |
+        grep -qF -- "--state-dir $STATE "; then
+        kill -KILL "$holder" 2>/dev/null
+        wait_until 10 pid_gone "$holder"
+    fi
     for r in "${_reps[@]}"; do
         [ -e "/sys/class/net/$r" ] && ip link del "$r" 2>/dev/null
     done

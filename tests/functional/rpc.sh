@@ -59,12 +59,13 @@ check "health: status ok, pid and uptime" jq -e --argjson pid "$CTL_PID" '.statu
 check "health: loop latency and device counts" jq -e '.loop_latency_us.max >= 0 and .devices.total == 0' "$T/h.json"
 check "health: rpc counters" jq -e '.rpc.requests >= 1 and .rpc.clients >= 1' "$T/h.json"
 
-# Methods whose backend comes later answer "not implemented yet" (-32005).
-for m in restart; do
-    r=$(rpc_raw "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$m\"}")
-    printf '%s' "$r" | jq -e '.error.code == -32005' >/dev/null && ok "$m: not implemented yet (-32005)" \
-        || { not_ok "$m: not implemented yet"; echo "$r" | diag; }
+# update needs exactly one of start and status (tests/functional/update.sh runs real updates).
+for params in '{}' '{"start":true,"status":true}' '{"start":false}'; do
+    r=$(rpc_raw "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"update\",\"params\":$params}")
+    printf '%s' "$r" | jq -e '.error.code == -32602' >/dev/null && ok "update $params: invalid params" \
+        || { not_ok "update $params: invalid params"; echo "$r" | diag; }
 done
+check "update -t before any update: last status none" sh -c "'$VIRTNET' --socket '$SOCK' update -t | jq -e '.\"last status\" == \"none\" and .\"current status\" == \"inactive\"'"
 # stats needs a device (tests/functional/datapath.sh counts real traffic).
 r=$(rpc_raw '{"jsonrpc":"2.0","id":1,"method":"stats"}')
 printf '%s' "$r" | jq -e '.error.code == -32602 and (.error.message | contains("no device given"))' >/dev/null \
