@@ -275,8 +275,16 @@ static void *worker_main(void *arg)
                 VN_ERR_RL(DP, "sw worker %u: epoll_pwait2: %s", w->id, strerror(errno));
             n = 0;
         }
+        /*
+         * Commands last: one may remove a queue (and the main thread then
+         * frees it) whose events are further down this batch.
+         */
         for (int i = 0; i < n; i++)
-            handle_event(w, &evs[i], &quit);
+            if (((struct sw_src *)evs[i].data.ptr)->kind != SW_SRC_CMD)
+                handle_event(w, &evs[i], &quit);
+        for (int i = 0; i < n; i++)
+            if (((struct sw_src *)evs[i].data.ptr)->kind == SW_SRC_CMD)
+                handle_event(w, &evs[i], &quit);
         if (quit)
             break;
 
