@@ -76,6 +76,24 @@ static void region_append(struct vn_guest_mem *m, const struct vn_mem_region_inf
     reg->map_base = map_base;
     reg->map_len = map_len;
     reg->fd = fd;
+    reg->refs = 1;
+}
+
+/*
+ * The region of 'm' identical to 'r' (addresses, size, file offset), or NULL.
+ * QEMU adds the same region once per vhost device, and a multi-queue
+ * vhost-user netdev has one per queue pair on the same connection.
+ */
+static struct vn_mem_region *region_same(struct vn_guest_mem *m, const struct vn_mem_region_info *r)
+{
+    for (unsigned int i = 0; i < m->nregions; i++) {
+        struct vn_mem_region *reg = &m->regions[i];
+
+        if (reg->info.gpa == r->gpa && reg->info.size == r->size && reg->info.uva == r->uva &&
+            reg->info.mmap_offset == r->mmap_offset)
+            return reg;
+    }
+    return NULL;
 }
 
 /*
@@ -96,10 +114,17 @@ static uint64_t map_alignment(const struct stat *st)
 int vn_guest_mem_add(struct vn_guest_mem *m, const struct vn_mem_region_info *r, int fd)
 {
     uint64_t align, map_off, delta, map_len;
+    struct vn_mem_region *same = region_same(m, r);
     struct stat st;
     void *base;
     int err;
 
+    if (same && same->fd >= 0) {
+        /* The same region again (another vhost device of the front-end): count it. */
+        same->refs++;
+        close(fd);
+        return 0;
+    }
     err = region_check(m, r);
     if (err)
         goto err_close_fd;
@@ -163,6 +188,10 @@ int vn_guest_mem_remove(struct vn_guest_mem *m, const struct vn_mem_region_info 
 
         if (reg->info.gpa != r->gpa || reg->info.size != r->size || reg->info.uva != r->uva)
             continue;
+        if (reg->refs > 1) {
+            reg->refs--;
+            return 0;
+        }
         region_release(reg);
         memmove(reg, reg + 1, (m->nregions - i - 1) * sizeof(*reg));
         m->nregions--;

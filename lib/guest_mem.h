@@ -48,6 +48,7 @@ struct vn_mem_region {
     void *map_base; /* what mmap() returned; NULL for a caller's buffer */
     size_t map_len; /* length passed to mmap() */
     int fd;         /* the region's file, owned by the table; -1 when none */
+    unsigned refs;  /* times it was added (vn_guest_mem_add); removed at the last remove */
 };
 
 struct vn_guest_mem {
@@ -74,6 +75,8 @@ void vn_guest_mem_clear(struct vn_guest_mem *m);
  * address), -ENOSPC (table full) or the errno of fstat()/mmap().
  */
 int vn_guest_mem_add(struct vn_guest_mem *m, const struct vn_mem_region_info *r, int fd);
+/* (A region identical to one in the table is counted instead: the fd is closed, 0 is returned,
+   and it takes as many vn_guest_mem_remove() calls to go.) */
 
 /*
  * Adds a region backed by 'hva', memory the caller already has (tests, or a

@@ -313,6 +313,15 @@ static void test_add_rejects_bad_files(void **state)
     assert_false(fd_is_open(pipefd[0]));
     close(pipefd[1]);
 
+    /* The same region again (QEMU: one vhost device per queue pair): counted, fd closed. */
+    fd = make_memfd(0x4000);
+    r = region(0, 0x1000, 0, 0x3000);
+    assert_int_equal(vn_guest_mem_add(&m, &r, fd), 0);
+    assert_false(fd_is_open(fd));
+    assert_int_equal(m.nregions, 1);
+    assert_int_equal(vn_guest_mem_remove(&m, &r), 0);
+    assert_int_equal(m.nregions, 1);
+
     /* Overlap and a closed fd: consumed too. */
     fd = make_memfd(0x4000);
     r = region(0x800, 0x1000, 0x10000, 0);
