@@ -10,6 +10,8 @@ controller_virtio_net_controller_SOURCES = \
 	controller/rpc_methods.c controller/rpc_methods.h \
 	controller/sf.c controller/sf.h \
 	controller/update.c controller/update.h \
+	controller/qmp.c controller/qmp.h \
+	controller/host.c controller/host.h \
 	controller/vhost_dev.c controller/vhost_dev.h
 controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
 # Providers resolve the log functions from the controller (see provider.sym).

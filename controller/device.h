@@ -83,6 +83,7 @@ struct vn_device {
     uint16_t first_vf_offset;      /* static PF: SR-IOV First VF Offset (stride 1) */
     struct vn_vhost_dev *vhost;    /* its vhost-user back-end (vhost_dev.h); NULL when the
                                       manager has no loop */
+    bool host_busy;                /* being attached to / detached from the host VM (host.h) */
 };
 
 struct vn_dev_mgr;

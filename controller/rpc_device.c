@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 #include "device.h"
 #include "fault.h"
+#include "host.h"
 #include "json.h"
 #include "provider.h"
 #include "jsonrpc.h"
@@ -50,6 +52,87 @@ static const struct vn_rpc_param hotplug_params[] = {
     VN_RPC_OPT_BOOL(struct hotplug_params, legacy),
 };
 
+/* The vendor's hotplug reply, plus the VUID. */
+static cJSON *hotplug_result(const struct vn_device *dev)
+{
+    char bdf[16], mac[VN_MAC_STR_LEN];
+    cJSON *res = cJSON_CreateObject();
+
+    vn_bdf_format(dev->bdf, bdf);
+    vn_format_mac(dev->mac, mac);
+    vn_json_add_str(res, "bdf", bdf);
+    vn_json_add_num(res, "id", dev->pf_id);
+    vn_json_add_num(res, "transitional", dev->legacy);
+    vn_json_add_str(res, "sf_rep_net_device", dev->rep.ifname);
+    vn_json_add_str(res, "mac", mac);
+    vn_json_add_str(res, "vuid", dev->vuid);
+    return res;
+}
+
+/* A hotplug or unplug waiting for the host VM (host.h). */
+struct host_wait {
+    struct vn_ctl *ctl;
+    struct vn_rpc_request *req;
+    char vuid[VN_VUID_MAX];
+    uint32_t id;
+};
+
+static struct host_wait *host_wait_new(struct vn_ctl *ctl, struct vn_rpc_request *req,
+                                       struct vn_device *dev)
+{
+    struct host_wait *w = calloc(1, sizeof(*w));
+
+    if (w) {
+        w->ctl = ctl;
+        w->req = req;
+        w->id = dev->pf_id;
+        vn_strlcpy(w->vuid, dev->vuid, sizeof(w->vuid));
+        dev->host_busy = true;
+    }
+    return w;
+}
+
+static void attach_done(void *ctx, int err, const char *why, const char *guest_bdf)
+{
+    struct host_wait *w = ctx;
+    struct vn_device *dev = vn_dev_find_vuid(w->ctl->devs, w->vuid);
+    char e[ERRLEN];
+    cJSON *res;
+
+    if (dev)
+        dev->host_busy = false;
+    if (err && dev) {
+        /* QEMU has nothing left of it (host.c rolled back): neither do we. */
+        vn_dev_unplug(w->ctl->devs, dev, e, sizeof(e));
+        dev = NULL;
+    }
+    if (err || !dev) {
+        vn_rpc_reply_errno(w->req, err ? err : -ENODEV, "the host VM did not take the device: %s",
+                           err ? why : "it went away meanwhile");
+    } else {
+        res = hotplug_result(dev);
+        if (guest_bdf[0])
+            vn_json_add_str(res, "host_bdf", guest_bdf);
+        vn_rpc_reply_result(w->req, res);
+    }
+    free(w);
+}
+
+/* Hotplug with a host VM: the device is ours, now QEMU plugs it; the answer waits for that. */
+static void host_attach(struct vn_ctl *ctl, struct vn_rpc_request *req, struct vn_device *dev)
+{
+    struct host_wait *w = host_wait_new(ctl, req, dev);
+    char why[ERRLEN], e[ERRLEN];
+    int ret = w ? vn_host_attach(ctl, dev, attach_done, w, why, sizeof(why)) : -ENOMEM;
+
+    if (ret < 0) {
+        free(w);
+        vn_dev_unplug(ctl->devs, dev, e, sizeof(e));
+        vn_rpc_reply_errno(req, ret, "the host VM did not take the device: %s",
+                           ret == -ENOMEM ? "out of memory" : why);
+    }
+}
+
 static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
 {
     struct vn_ctl *ctl = ctx;
@@ -67,8 +150,7 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
         .legacy = p->legacy,
     };
     struct vn_device *dev;
-    char err[ERRLEN] = "", bdf[16], mac[VN_MAC_STR_LEN];
-    cJSON *res;
+    char err[ERRLEN] = "";
     int ret;
 
     ret = vn_dev_hotplug(ctl->devs, &hr, &dev, err, sizeof(err));
@@ -76,17 +158,11 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
         vn_rpc_reply_errno(req, ret, "%s", err);
         return;
     }
-    /* The vendor's reply, plus the VUID. */
-    vn_bdf_format(dev->bdf, bdf);
-    vn_format_mac(dev->mac, mac);
-    res = cJSON_CreateObject();
-    vn_json_add_str(res, "bdf", bdf);
-    vn_json_add_num(res, "id", dev->pf_id);
-    vn_json_add_num(res, "transitional", dev->legacy);
-    vn_json_add_str(res, "sf_rep_net_device", dev->rep.ifname);
-    vn_json_add_str(res, "mac", mac);
-    vn_json_add_str(res, "vuid", dev->vuid);
-    vn_rpc_reply_result(req, res);
+    if (vn_host_enabled(ctl)) {
+        host_attach(ctl, req, dev);
+        return;
+    }
+    vn_rpc_reply_result(req, hotplug_result(dev));
 }
 
 VN_RPC_METHOD(hotplug, "hotplug virtnet device", VN_RPC_MUTATING, struct hotplug_params,
@@ -117,18 +193,14 @@ static int select_dev(struct vn_ctl *ctl, struct vn_rpc_request *req, const void
     return ret;
 }
 
-static void method_unplug(void *ctx, struct vn_rpc_request *req, void *params)
+/* The controller's side of an unplug, and the answer. */
+static void unplug_finish(struct vn_ctl *ctl, struct vn_rpc_request *req, struct vn_device *dev)
 {
-    struct vn_ctl *ctl = ctx;
-    struct vn_device *dev;
     char err[ERRLEN], vuid[VN_VUID_MAX];
-    uint32_t id;
+    uint32_t id = dev->pf_id;
     cJSON *res;
     int ret;
 
-    if (select_dev(ctl, req, params, &dev) < 0)
-        return;
-    id = dev->pf_id;
     vn_strlcpy(vuid, dev->vuid, sizeof(vuid));
     ret = vn_dev_unplug(ctl->devs, dev, err, sizeof(err));
     if (ret < 0) {
@@ -140,6 +212,52 @@ static void method_unplug(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add_str(res, "vuid", vuid);
     vn_json_add_str(res, "status", "unplugged");
     vn_rpc_reply_result(req, res);
+}
+
+static void detach_done(void *ctx, int err, const char *why, const char *guest_bdf)
+{
+    struct host_wait *w = ctx;
+    struct vn_device *dev = vn_dev_find_vuid(w->ctl->devs, w->vuid);
+
+    if (dev)
+        dev->host_busy = false;
+    if (!dev)
+        vn_rpc_reply_errno(w->req, -ENODEV, "%s went away meanwhile", w->vuid);
+    else if (err)
+        /* QEMU still has it: so do we, or its driver would lose its back-end. */
+        vn_rpc_reply_errno(w->req, err, "the host VM did not release the device: %s", why);
+    else
+        unplug_finish(w->ctl, w->req, dev);
+    free(w);
+}
+
+static void method_unplug(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    struct vn_device *dev;
+    struct host_wait *w;
+    char why[ERRLEN];
+    int ret;
+
+    if (select_dev(ctl, req, params, &dev) < 0)
+        return;
+    if (dev->host_busy) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "%s is being plugged into or out of the host VM",
+                           dev->vuid);
+        return;
+    }
+    if (!vn_host_enabled(ctl) || dev->type != VN_DEV_HOTPLUG_PF) {
+        unplug_finish(ctl, req, dev);
+        return;
+    }
+    w = host_wait_new(ctl, req, dev);
+    ret = w ? vn_host_detach(ctl, dev, detach_done, w, why, sizeof(why)) : -ENOMEM;
+    if (ret < 0) {
+        dev->host_busy = false;
+        free(w);
+        vn_rpc_reply_errno(req, ret, "the host VM did not release the device: %s",
+                           ret == -ENOMEM ? "out of memory" : why);
+    }
 }
 
 VN_RPC_METHOD(unplug, "unplug virtnet device", VN_RPC_MUTATING, struct selector_params,

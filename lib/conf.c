@@ -98,6 +98,7 @@ void vn_conf_init_defaults(struct vn_conf *conf)
         .emu.max_virtq = 64,
         .emu.max_queue_size = 4096,
         .emu.features = CONF_EMU_DEFAULT_FEATURES,
+        .host.timeout_ms = 20000,
         .emu.serial = CONF_DEFAULT_SERIAL,
     };
 }
@@ -276,12 +277,31 @@ static const struct conf_key emu_keys[] = {
 };
 #undef EMU
 
+static const char *check_root_ports(const void *value)
+{
+    const char *s = value;
+
+    for (const char *c = s; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.' || *c == ','))
+            return "ids of letters, digits, '_', '-' and '.', separated by commas";
+    return NULL;
+}
+
+#define HOST struct vn_conf_host
+static const struct conf_key host_keys[] = {
+    KEY_STRING("qmp_socket", HOST, qmp_socket, check_path),
+    KEY_STRING("root_ports", HOST, root_ports, check_root_ports),
+    KEY_U32("timeout_ms", HOST, timeout_ms, 100, 600000, NULL),
+};
+#undef HOST
+
 /* clang-format off */
 #define SECTION(PREFIX, KEYS) { .prefix = PREFIX, .keys = KEYS, .n_keys = VN_ARRAY_SIZE(KEYS) }
 /* clang-format on */
 static const struct conf_section static_pf_section = SECTION("static_pf.", static_pf_keys);
 static const struct conf_section vf_section = SECTION("vf.", vf_keys);
 static const struct conf_section emu_section = SECTION("emulation.", emu_keys);
+static const struct conf_section host_section = SECTION("host.", host_keys);
 
 #define TOP struct vn_conf
 static const struct conf_key top_keys[] = {
@@ -313,6 +333,7 @@ static const struct conf_key top_keys[] = {
     KEY_STRING("rpc_socket", TOP, rpc_socket, check_path),
     KEY_STRING("rpc_group", TOP, rpc_group, check_group),
     KEY_SECTION("emulation", TOP, emu, &emu_section),
+    KEY_SECTION("host", TOP, host, &host_section),
 };
 #undef TOP
 
@@ -321,7 +342,7 @@ static const struct conf_section top_section = SECTION("", top_keys);
 
 #define CONF_N_KEYS                                                                                \
     (VN_ARRAY_SIZE(top_keys) + VN_ARRAY_SIZE(static_pf_keys) + VN_ARRAY_SIZE(vf_keys) +            \
-     VN_ARRAY_SIZE(emu_keys))
+     VN_ARRAY_SIZE(emu_keys) + VN_ARRAY_SIZE(host_keys))
 
 /* ---- error collection ------------------------------------------------ */
 
@@ -759,6 +780,14 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += vn_json_add_hex(emu, "worker_cpu_mask", e->worker_cpu_mask) < 0;
     fails += vn_json_add_str(emu, "serial", e->serial) < 0;
     fails += vn_json_add(root, "emulation", emu) < 0;
+    if (conf->host.qmp_socket[0]) {
+        cJSON *host = cJSON_CreateObject();
+
+        fails += vn_json_add_str(host, "qmp_socket", conf->host.qmp_socket) < 0;
+        fails += vn_json_add_str(host, "root_ports", conf->host.root_ports) < 0;
+        fails += vn_json_add_u64(host, "timeout_ms", conf->host.timeout_ms) < 0;
+        fails += vn_json_add(root, "host", host) < 0;
+    }
 
     if (fails) {
         cJSON_Delete(root);

@@ -81,6 +81,15 @@ struct vn_emu_profile {
     char serial[VN_EMU_SERIAL_MAX + 1]; /* board serial, prefix of every VUID */
 };
 
+/* The host the software DPU plugs devices into: a QEMU VM over QMP (docs/host.md). */
+#define VN_HOST_PORTS_MAX 256
+struct vn_conf_host {
+    char qmp_socket[108];             /* QEMU's QMP unix socket; "" = no host attached */
+    char root_ports[VN_HOST_PORTS_MAX]; /* pcie-root-port ids, comma separated: hotplug port
+                                           n is the n-th */
+    uint32_t timeout_ms;              /* one QMP exchange (default 20000) */
+};
+
 struct vn_conf {
     /* Vendor keys. */
     char ib_dev_p0[VN_IBDEV_NAME_MAX];
@@ -111,6 +120,7 @@ struct vn_conf {
     char rpc_group[64];               /* group allowed to call mutating methods */
 
     struct vn_emu_profile emu;
+    struct vn_conf_host host;
 };
 
 /* Every problem found in one parse, in the order found. */
