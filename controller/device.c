@@ -15,6 +15,7 @@
 #include <config.h>
 
 #include "device.h"
+#include "host.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1538,6 +1539,12 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
     }
     vn_vhost_dev_to_json(dev->vhost, o);
     if (!brief) {
+        /* How to attach it to a VM by hand (static PFs and VFs; docs/host.md). */
+        char *qemu = vn_host_cmdline(dev);
+
+        if (qemu)
+            vn_json_add_str(o, "qemu_args", qemu);
+        free(qemu);
         cJSON *qs = cJSON_CreateArray();
 
         for (uint32_t i = 0; i < dev->max_queues; i++) {
