@@ -51,7 +51,15 @@ cat >"$root/init" <<INIT
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in $mods; do insmod /modules/\$m.ko 2>/dev/null; done
+# Module parameters from the kernel command line (MODULE.PARAM=VALUE, e.g.
+# virtio_pci.force_legacy=1): insmod does not read them itself.
+for m in $mods; do
+    args=
+    for p in \$(cat /proc/cmdline); do
+        case \$p in \$m.*) args="\$args \${p#\$m.}" ;; esac
+    done
+    insmod /modules/\$m.ko \$args 2>/dev/null
+done
 ip link set lo up
 for p in \$(cat /proc/cmdline); do
     case \$p in virtnet.ip=*) addr=\${p#virtnet.ip=} ;; esac

@@ -5,7 +5,8 @@
 #   ping each other -> a multi-queue device -> the controller is killed and
 #   started again while the guest pings: QEMU reconnects, traffic resumes ->
 #   virtnet unplug -> the NIC is gone from the guest.  QMP trouble: a port
-#   QEMU refuses and a VM that is gone roll back with a clear error.
+#   QEMU refuses and a VM that is gone roll back with a clear error.  Then a
+#   transitional device (-l) in a guest booted with virtio_pci.force_legacy=1.
 . "$top_srcdir/tests/functional/lib.sh"
 need_root_tun
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 not installed"
@@ -109,5 +110,25 @@ vn hotplug -i mlx5_0 -m 02:00:00:00:07:04 -t 1500 -n 2 -s 256 -u $((sfbase + 3))
 [ $? -ne 0 ] && grep -q "cannot reach QEMU" "$T/novm.out" &&
     ok "no VM: hotplug fails and says so" || { not_ok "no VM: hotplug fails and says so"; diag <"$T/novm.out"; }
 check "nothing left behind (1 device)" sh -c "'$VIRTNET' --socket '$SOCK' list | jq -e '.devices | length == 1'"
+
+# ---- a transitional device and a guest whose virtio_pci is forced to the legacy interface ----
+rm -f "$R/qmp.sock" "$R/serial.sock"
+VIRTNET_GUEST_CMDLINE=virtio_pci.force_legacy=1 bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$R" 2 \
+    >/dev/null || not_ok "boot a guest with virtio_pci.force_legacy=1"
+check "the legacy guest reaches its shell" $GUEST wait-ready "$R/serial.sock" 120
+lmac=02:00:00:00:07:05
+vn hotplug -i mlx5_0 -m $lmac -t 1500 -n 2 -s 256 -u $((sfbase + 4)) -l >"$T/leg.json" &&
+    ok "hotplug a transitional device (-l)" || { not_ok "hotplug a transitional device (-l)"; diag <"$T/leg.json"; }
+lvuid=$(jget .vuid <"$T/leg.json"); lrep=$(jget .sf_rep_net_device <"$T/leg.json")
+track_rep "$lrep"
+check "the legacy guest has the NIC" wait_until 60 has_mac $lmac
+# (The legacy header is 10 bytes, 12 with MRG_RXBUF.)
+check "its driver uses the legacy interface (no VERSION_1, legacy header)" wait_until 30 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$lvuid' | jq -e '.devices[0] | (.driver_status | index(\"DRIVER_OK\")) and (.negotiated_feature_names | index(\"VIRTIO_F_VERSION_1\") | not) and .vnet_hdr_len == (if (.negotiated_feature_names | index(\"VIRTIO_NET_F_MRG_RXBUF\")) then 12 else 10 end)'"
+lif=$(if_of $lmac)
+ip link set "$lrep" master "$BR"
+g "ip addr add $NET.3/24 dev $lif; ip link set $lif up" >/dev/null
+check "the peer pings the legacy guest" wait_until 30 ip netns exec "$NS" ping -c 1 -W 2 "$NET.3"
+ip netns exec "$NS" ping -q -c 20 -i 0.05 -W 2 -s 1400 "$NET.3" >"$T/lping.out" 2>&1
+check "legacy: 20 of 20 echoes of 1400 bytes" grep -q " 0% packet loss" "$T/lping.out"
 stop_controller
 done_testing
