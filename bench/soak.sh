@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # soak.sh - load and soak (issue 7): 4 static PFs x 126 VFs + 31 hotplug
-# ports (535 devices with 27 hotplug PFs plugged), a DPDK testpmd virtio-user
+# ports (531 devices, up to 539 with the clients' own), a DPDK testpmd virtio-user
 # answering a ping flood on one of them, and 8 JSON-RPC clients issuing mixed
 # requests (list, query, modify, stats, hotplug/unplug cycles) for SECONDS.
 # Reports per-method latency p50/p99, unexpected errors (expected: none), RSS
