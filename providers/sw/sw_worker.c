@@ -279,12 +279,16 @@ static void *worker_main(void *arg)
          * Commands last: one may remove a queue (and the main thread then
          * frees it) whose events are further down this batch.
          */
-        for (int i = 0; i < n; i++)
-            if (((struct sw_src *)evs[i].data.ptr)->kind != SW_SRC_CMD)
+        bool cmd = false;
+
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == &w->cmd_src)
+                cmd = true; /* compared, never read: the others may be freed below */
+            else
                 handle_event(w, &evs[i], &quit);
-        for (int i = 0; i < n; i++)
-            if (((struct sw_src *)evs[i].data.ptr)->kind == SW_SRC_CMD)
-                handle_event(w, &evs[i], &quit);
+        }
+        if (cmd && run_commands(w))
+            quit = true;
         if (quit)
             break;
 
