@@ -70,7 +70,11 @@ check "the guest's driver reached DRIVER_OK" wait_until 30 sh -c "'$VIRTNET' --s
 # ---- traffic both ways ---------------------------------------------------------------------
 ip link set "$rep" master "$BR"
 g "ip addr add $NET.2/24 dev $ifname; ip link set $ifname up" >/dev/null
-check "the peer pings the guest" wait_until 30 ip netns exec "$NS" ping -c 1 -W 2 "$NET.2"
+check "the peer pings the guest" wait_until 30 ip netns exec "$NS" ping -c 1 -W 2 "$NET.2" || {
+    vn query -u "$vuid" | jq -c '.devices[0] | {vhost_connected, driver_status, vhost_last_error, queues: [.queues[] | {state, avail_idx, used_idx, error}]}' | diag
+    g "ip addr; cat /proc/net/dev" | diag
+    ip -s link show "$rep" | diag
+}
 check "the guest pings the peer" sh -c "$GUEST run '$R/serial.sock' 30 'ping -c 3 -W 2 $NET.1' | grep -q '3 packets received'"
 ip netns exec "$NS" ping -q -c 20 -i 0.05 -W 2 "$NET.2" >"$T/ping.out" 2>&1
 check "20 of 20 echoes through the representor and the guest's driver" grep -q " 0% packet loss" "$T/ping.out"

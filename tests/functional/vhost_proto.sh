@@ -25,6 +25,25 @@ vn query -p 0 >"$T/q.json"
 sock=$(jget '.devices[0].vhost_socket' <"$T/q.json")
 check "query: vhost socket <state-dir>/vhost/<VUID>.sock" test "$sock" = "$STATE/vhost/$vuid.sock"
 check "the socket exists, mode 0660, its dir 0750" sh -c "[ -S '$sock' ] && [ \$(stat -c %a '$sock') = 660 ] && [ \$(stat -c %a '$STATE/vhost') = 750 ]"
+asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+nobody_cannot_connect() {
+    ! asnobody /usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
+        "$1" 2>/dev/null
+}
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null &&
+    asnobody /usr/bin/python3 -c pass 2>/dev/null; then
+    # Another local user must not reach a guest's memory through the device: the path is closed to it.
+    chmod 0755 "$T" "$STATE"
+    check "an unprivileged user cannot connect to the vhost-user socket" nobody_cannot_connect "$sock"
+    # Control: with the modes opened up the same user could (so the check above can fail).
+    chmod 0755 "$STATE/vhost"; chmod 0666 "$sock"
+    nobody_can_connect() { ! nobody_cannot_connect "$1"; }
+    check "(control: with modes 0755/0666 it could)" nobody_can_connect "$sock"
+    chmod 0750 "$STATE/vhost"; chmod 0660 "$sock"
+    chmod 0700 "$T"; chmod 0750 "$STATE"
+else
+    skip "unprivileged vhost-user access: needs root, user nobody, setpriv and /usr/bin/python3"
+fi
 check "query: not connected, no driver status" jq -e '.devices[0] | .vhost_connected == false and .driver_status == [] and (.queues | length == 2) and .queues[0].state == "stopped"' "$T/q.json"
 
 # peer SCENARIO [ARGS]: runs the scripted front-end; its JSON goes to $T/peer.out.
