@@ -2,14 +2,14 @@
 # the vhost-user back-end in controller/vhost_dev.c).  `make fuzz` builds them with clang (-fsanitize=fuzzer,address,
 # undefined) outside the normal build, and runs each for FUZZ_SECONDS (10)
 # from its seed corpus (tests/fuzz/corpus/NAME/ plus the unit-test data).
-FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_vhost
+FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_vhost fuzz_recovery
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-D_GNU_SOURCE -I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/include \
 	-I$(top_srcdir)/controller -I$(top_srcdir)/recovery $(CJSON_CFLAGS)
 FUZZ_LIB_SRCS = lib/conf.c lib/guest_mem.c lib/json.c lib/jsonrpc.c lib/log.c lib/provider_conf.c \
-	lib/rpc_params.c lib/util.c lib/vhost_user.c lib/virtq.c
+	lib/rpc_params.c lib/util.c lib/vhost_user.c lib/virtq.c lib/fault.c recovery/recovery.c
 
 EXTRA_DIST += $(FUZZ_TARGETS:%=tests/fuzz/%.c) tests/fuzz/run.sh
 
