@@ -49,6 +49,7 @@ cleanup() {
     done
     PIDS=()
     ip link del "$FTAP" 2>/dev/null
+    [ -n "${OURS_REP:-}" ] && ip link del "$OURS_REP" 2>/dev/null
     rm -rf /var/run/dpdk/vnbb$ID /var/run/dpdk/vnbf$ID
     [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
     [ -n "$HP_MOUNTED" ] && umount /dev/hugepages

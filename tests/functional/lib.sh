@@ -122,7 +122,8 @@ done
 sfbase=$(( 10000 + _k * 1000 ))
 _reps=()
 # track_rep NAME: a representor this test made; removed on exit if still there.
-track_rep() { _reps+=("$1"); }
+# (Also in a file: a subshell, e.g. vuid=$(hotplug ...), cannot add to the array.)
+track_rep() { _reps+=("$1"); echo "$1" >>"$T/.reps"; }
 
 need_root_tun() {
     [ "$(id -u)" -eq 0 ] || skip_all "needs root (creates tap representors)"
@@ -143,6 +144,7 @@ _cleanup() {
         kill -KILL "$holder" 2>/dev/null
         wait_until 10 pid_gone "$holder"
     fi
+    [ -f "$T/.reps" ] && mapfile -t -O "${#_reps[@]}" _reps <"$T/.reps"
     for r in "${_reps[@]}"; do
         [ -e "/sys/class/net/$r" ] && ip link del "$r" 2>/dev/null
     done
