@@ -224,7 +224,8 @@ static struct timespec *sleep_for(struct sw_worker *w, struct timespec *ts)
     return ts;
 }
 
-static void handle_event(struct sw_worker *w, const struct epoll_event *ev, bool *quit)
+/* A queue's event (the command channel's is run by worker_main() after the batch). */
+static void handle_event(const struct epoll_event *ev)
 {
     struct sw_src *src = ev->data.ptr;
     struct sw_queue *q = src->q;
@@ -232,8 +233,6 @@ static void handle_event(struct sw_worker *w, const struct epoll_event *ev, bool
 
     switch (src->kind) {
     case SW_SRC_CMD:
-        if (run_commands(w))
-            *quit = true;
         break;
     case SW_SRC_KICK:
         if (eventfd_read(q->kick_fd, &v) == 0)
@@ -261,12 +260,11 @@ static void *worker_main(void *arg)
 {
     struct sw_worker *w = arg;
     struct epoll_event evs[SW_MAX_EVENTS];
-    bool quit = false;
 
-    while (!quit) {
+    for (;;) {
         struct timespec ts, *tp = sleep_for(w, &ts);
         unsigned j = 0, n_pending;
-        bool moved = false;
+        bool moved = false, cmd = false;
         uint64_t now;
         int n = epoll_pwait2(w->epfd, evs, SW_MAX_EVENTS, tp, NULL);
 
@@ -279,17 +277,13 @@ static void *worker_main(void *arg)
          * Commands last: one may remove a queue (and the main thread then
          * frees it) whose events are further down this batch.
          */
-        bool cmd = false;
-
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == &w->cmd_src)
                 cmd = true; /* compared, never read: the others may be freed below */
             else
-                handle_event(w, &evs[i], &quit);
+                handle_event(&evs[i]);
         }
         if (cmd && run_commands(w))
-            quit = true;
-        if (quit)
             break;
 
         /* One round for each pending queue; keep the ones with work left. */
