@@ -41,12 +41,21 @@ bool vn_host_enabled(const struct vn_ctl *ctl)
     return ctl->conf.host.qmp_socket[0] != '\0';
 }
 
-static void ids(struct host_op *op, const char *vuid)
+/* A new operation on the device 'vuid', its QEMU ids set; NULL when out of memory. */
+static struct host_op *op_new(struct vn_ctl *ctl, const char *vuid, vn_host_done_fn *done, void *ctx)
 {
+    struct host_op *op = calloc(1, sizeof(*op));
+
+    if (!op)
+        return NULL;
+    op->ctl = ctl;
+    op->done = done;
+    op->ctx = ctx;
     vn_strlcpy(op->vuid, vuid, sizeof(op->vuid));
     snprintf(op->dev_id, sizeof(op->dev_id), "vn-%s", vuid);
     snprintf(op->netdev_id, sizeof(op->netdev_id), "vnnd-%s", vuid);
     snprintf(op->chardev_id, sizeof(op->chardev_id), "vnch-%s", vuid);
+    return op;
 }
 
 /* The n-th id of the comma-separated root_ports, into 'out'; false when there is none. */
@@ -89,33 +98,55 @@ static int run(struct host_op *op, cJSON *steps, bool keep_going, vn_qmp_done_fn
                       op->ctl->conf.host.timeout_ms, cb, op);
 }
 
+/* Starts the operation's first QMP exchange; on failure says why and frees 'op'. */
+static int start(struct host_op *op, cJSON *steps, vn_qmp_done_fn *cb, char *why, size_t whylen)
+{
+    int ret = run(op, steps, false, cb);
+
+    if (ret < 0) {
+        snprintf(why, whylen, "cannot reach QEMU at %s: %s", op->ctl->conf.host.qmp_socket,
+                 strerror(-ret));
+        free(op);
+    }
+    return ret;
+}
+
 static void finish(struct host_op *op, int err, const char *why)
 {
     op->done(op->ctx, err, why ? why : "", op->bdf);
     free(op);
 }
 
-/* ---- attach ------------------------------------------------------------------------------ */
-
-static void rollback_done(void *ctx, int err, const char *why, const cJSON *ret)
+static void backend_removed(void *ctx, int err, const char *why, const cJSON *ret)
 {
     struct host_op *op = ctx;
 
     finish(op, op->err, op->why);
 }
 
-/* Takes out of QEMU what an attach may have added; then reports the attach's error. */
-static void rollback(struct host_op *op, int err, const char *why)
+/* Appends the steps that take the device's netdev and chardev out of QEMU. */
+static void add_backend_removal(const struct host_op *op, cJSON *steps)
+{
+    vn_json_add(steps, NULL, cmd("netdev_del", id_arg("id", op->netdev_id)));
+    vn_json_add(steps, NULL, cmd("chardev-remove", id_arg("id", op->chardev_id)));
+}
+
+/*
+ * Removes the device's netdev and chardev from QEMU, whatever is left of
+ * them (errors do not stop it), then ends the operation with 'err'/'why'.
+ */
+static void remove_backend(struct host_op *op, int err, const char *why)
 {
     cJSON *steps = cJSON_CreateArray();
 
     op->err = err;
     vn_strlcpy(op->why, why, sizeof(op->why));
-    vn_json_add(steps, NULL, cmd("netdev_del", id_arg("id", op->netdev_id)));
-    vn_json_add(steps, NULL, cmd("chardev-remove", id_arg("id", op->chardev_id)));
-    if (run(op, steps, true, rollback_done) < 0)
+    add_backend_removal(op, steps);
+    if (run(op, steps, true, backend_removed) < 0)
         finish(op, op->err, op->why);
 }
+
+/* ---- attach ------------------------------------------------------------------------------ */
 
 /* Finds device 'id' in a query-pci "devices" array, bridges (our root ports) included. */
 static bool find_in(const cJSON *devices, const char *id, char *out, size_t len)
@@ -170,7 +201,8 @@ static void plug_done(void *ctx, int err, const char *why, const cJSON *ret)
     cJSON *steps;
 
     if (err) {
-        rollback(op, err, why);
+        /* Take out of QEMU what the attach may have added, then report its error. */
+        remove_backend(op, err, why);
         return;
     }
     steps = cJSON_CreateArray();
@@ -238,19 +270,14 @@ int vn_host_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *d
 {
     struct host_op *op;
     cJSON *steps;
-    int ret;
 
     if (!dev->vhost) {
         snprintf(why, whylen, "the device has no vhost-user socket");
         return -ENODEV;
     }
-    op = calloc(1, sizeof(*op));
+    op = op_new(ctl, dev->vuid, done, ctx);
     if (!op)
         return -ENOMEM;
-    op->ctl = ctl;
-    op->done = done;
-    op->ctx = ctx;
-    ids(op, dev->vuid);
     if (!root_port(ctl->conf.host.root_ports, dev->port, op->root_port, sizeof(op->root_port))) {
         snprintf(why, whylen, "host.root_ports names no root port for hotplug port %u",
                  dev->port);
@@ -266,34 +293,18 @@ int vn_host_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *d
     op->legacy = dev->legacy;
     steps = cJSON_CreateArray();
     vn_json_add(steps, NULL, cmd("query-kvm", NULL));
-    ret = run(op, steps, false, kvm_done);
-    if (ret < 0) {
-        snprintf(why, whylen, "cannot reach QEMU at %s: %s", ctl->conf.host.qmp_socket,
-                 strerror(-ret));
-        free(op);
-    }
-    return ret;
+    return start(op, steps, kvm_done, why, whylen);
 }
 
 /* ---- detach -------------------------------------------------------------------------------- */
 
-static void cleanup_done(void *ctx, int err, const char *why, const cJSON *ret)
-{
-    finish(ctx, 0, NULL);
-}
-
 static void unplug_done(void *ctx, int err, const char *why, const cJSON *ret)
 {
     struct host_op *op = ctx;
-    cJSON *steps;
 
     if (err == -EREMOTEIO && strstr(why, "device_del") && strstr(why, "not found")) {
         /* QEMU does not have it (a VM restarted, or it never got it): drop the rest quietly. */
-        steps = cJSON_CreateArray();
-        vn_json_add(steps, NULL, cmd("netdev_del", id_arg("id", op->netdev_id)));
-        vn_json_add(steps, NULL, cmd("chardev-remove", id_arg("id", op->chardev_id)));
-        if (run(op, steps, true, cleanup_done) < 0)
-            finish(op, 0, NULL);
+        remove_backend(op, 0, "");
         return;
     }
     /* QEMU may drop a vhost-user netdev's chardev with it. */
@@ -307,16 +318,11 @@ static void unplug_done(void *ctx, int err, const char *why, const cJSON *ret)
 int vn_host_detach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *done, void *ctx,
                    char *why, size_t whylen)
 {
-    struct host_op *op = calloc(1, sizeof(*op));
+    struct host_op *op = op_new(ctl, dev->vuid, done, ctx);
     cJSON *steps, *w;
-    int ret;
 
     if (!op)
         return -ENOMEM;
-    op->ctl = ctl;
-    op->done = done;
-    op->ctx = ctx;
-    ids(op, dev->vuid);
     steps = cJSON_CreateArray();
     vn_json_add(steps, NULL, cmd("device_del", id_arg("id", op->dev_id)));
     /* The guest acks the removal (PCIe native hot-unplug): bounded by host.timeout_ms. */
@@ -324,15 +330,8 @@ int vn_host_detach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *d
     vn_json_add_str(w, "wait_event", "DEVICE_DELETED");
     vn_json_add_str(w, "device", op->dev_id);
     vn_json_add(steps, NULL, w);
-    vn_json_add(steps, NULL, cmd("netdev_del", id_arg("id", op->netdev_id)));
-    vn_json_add(steps, NULL, cmd("chardev-remove", id_arg("id", op->chardev_id)));
-    ret = run(op, steps, false, unplug_done);
-    if (ret < 0) {
-        snprintf(why, whylen, "cannot reach QEMU at %s: %s", ctl->conf.host.qmp_socket,
-                 strerror(-ret));
-        free(op);
-    }
-    return ret;
+    add_backend_removal(op, steps);
+    return start(op, steps, unplug_done, why, whylen);
 }
 
 char *vn_host_cmdline(const struct vn_device *dev)
