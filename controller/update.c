@@ -34,11 +34,6 @@
 #define HO_START_TIMEOUT_MS 120000 /* new process: start-up with every device restored */
 #define HO_STEP_TIMEOUT_MS 10000   /* one device, the commit */
 
-static uint64_t mono_ns(void)
-{
-    return vn_now_ns();
-}
-
 /* ---- messages ------------------------------------------------------------------------ */
 
 /* Sends 'msg' (consumed) with 'nfds' fds. */
@@ -62,15 +57,8 @@ static int ho_send(int sock, cJSON *msg, const int *fds, unsigned nfds)
         free(text);
         return -E2BIG;
     }
-    if (nfds) {
-        memset(&u, 0, sizeof(u));
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        u.h.cmsg_level = SOL_SOCKET;
-        u.h.cmsg_type = SCM_RIGHTS;
-        u.h.cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(&u.h), fds, sizeof(int) * nfds);
-    }
+    if (nfds)
+        vn_msg_put_fds(&mh, u.buf, fds, nfds);
     do
         n = sendmsg(sock, &mh, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
@@ -164,13 +152,6 @@ static const char *str_of(const cJSON *msg, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static uint64_t u64_of(const cJSON *msg, const char *name)
-{
-    uint64_t v = 0;
-
-    return vn_json_get_u64(cJSON_GetObjectItemCaseSensitive(msg, name), &v) < 0 ? 0 : v;
-}
-
 static cJSON *msg_new(const char *type)
 {
     cJSON *m = cJSON_CreateObject();
@@ -198,7 +179,7 @@ int vn_update_receive_hello(struct vn_ctl *ctl)
     int ret;
 
     ret = ho_recv(u->fd, HO_STEP_TIMEOUT_MS, &msg, fds, &nfds);
-    if (ret < 0 || !is_type(msg, "hello") || u64_of(msg, "version") != HO_VERSION || nfds != 2 ||
+    if (ret < 0 || !is_type(msg, "hello") || vn_json_member_u64(msg, "version") != HO_VERSION || nfds != 2 ||
         !fd_is(fds[0], S_IFREG) || !fd_is(fds[1], S_IFSOCK)) {
         VN_ERR(UPD, "hand-over: no valid hello from the running controller (%s)",
                ret < 0 ? strerror(-ret) : "wrong message or fds");
@@ -208,7 +189,7 @@ int vn_update_receive_hello(struct vn_ctl *ctl)
     }
     ctl->lock_fd = fds[0];
     u->rpc_fd = fds[1];
-    u->old_pid = (pid_t)u64_of(msg, "pid");
+    u->old_pid = (pid_t)vn_json_member_u64(msg, "pid");
     cJSON_Delete(msg);
     for (;;) {
         ret = ho_recv(u->fd, HO_STEP_TIMEOUT_MS, &msg, fds, &nfds);
@@ -310,7 +291,7 @@ int vn_update_follow(struct vn_ctl *ctl)
         close_fds(fds, nfds);
         m = msg_new(ret < 0 ? "fail" : "moved");
         vn_json_add_str(m, "vuid", dev->vuid);
-        vn_json_add_u64_str(m, "t_start", mono_ns());
+        vn_json_add_u64_str(m, "t_start", vn_now_ns());
         if (ret < 0)
             vn_json_add_str(m, "error", strerror(-ret));
         cJSON_Delete(msg);
@@ -444,7 +425,7 @@ static void write_status(struct vn_ctl *ctl, cJSON *report)
 int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *err,
                   size_t errlen)
 {
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = vn_now_ns();
     struct devlist l = { 0 };
     unsigned handed = 0, nfds;
     int sv[2], fds[HO_MAX_FDS], ret;
@@ -513,7 +494,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
             cJSON_Delete(downs);
             goto out_abort;
         }
-        t_stop = mono_ns();
+        t_stop = vn_now_ns();
         handed = i + 1; /* its rings are stopped: resumed on failure */
         vn_vhost_dev_handed_over(dev->vhost);
         msg = msg_new("device");
@@ -541,7 +522,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
         }
         d = cJSON_CreateObject();
         vn_json_add_str(d, "vuid", dev->vuid);
-        vn_json_add_num(d, "downtime (ms)", (double)(u64_of(msg, "t_start") - t_stop) / 1e6);
+        vn_json_add_num(d, "downtime (ms)", (double)(vn_json_member_u64(msg, "t_start") - t_stop) / 1e6);
         vn_json_add(downs, NULL, d);
         cJSON_Delete(msg);
     }
@@ -568,7 +549,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
     r = cJSON_CreateObject();
     vn_json_add_str(r, "current status", "inactive");
     vn_json_add_str(r, "last status", "success");
-    vn_json_add_num(r, "time_used (s)", (double)(mono_ns() - t0) / 1e9);
+    vn_json_add_num(r, "time_used (s)", (double)(vn_now_ns() - t0) / 1e9);
     vn_json_add_num(r, "old pid", getpid());
     vn_json_add_num(r, "new pid", child);
     vn_json_add_str(r, "binary", binary);
@@ -592,7 +573,7 @@ out_abort:
     vn_json_add_str(r, "current status", "inactive");
     vn_json_add_str(r, "last status", "failed");
     vn_json_add_str(r, "error", err);
-    vn_json_add_num(r, "time_used (s)", (double)(mono_ns() - t0) / 1e9);
+    vn_json_add_num(r, "time_used (s)", (double)(vn_now_ns() - t0) / 1e9);
     vn_json_add_str(r, "binary", binary);
     write_status(ctl, r);
     *report = r;

@@ -1358,10 +1358,9 @@ void vn_vhost_dev_release(struct vn_vhost_dev *vd)
     disconnect(vd);
 }
 
-/* fds[idx] taken out of 'fds' (the caller closes what is left), or -1. */
-static int fd_take(const cJSON *o, const char *name, int *fds, unsigned nfds)
+/* fds[v] taken out of 'fds' (the caller closes what is left), or -1 when 'v' names none. */
+static int fd_at(const cJSON *v, int *fds, unsigned nfds)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     int i, fd;
 
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= nfds)
@@ -1372,13 +1371,10 @@ static int fd_take(const cJSON *o, const char *name, int *fds, unsigned nfds)
     return fd;
 }
 
-static uint64_t get_u64(const cJSON *o, const char *name)
+/* The fd member 'name' of 'o' names, taken as fd_at() does. */
+static int fd_take(const cJSON *o, const char *name, int *fds, unsigned nfds)
 {
-    uint64_t v = 0;
-
-    if (vn_json_get_u64(cJSON_GetObjectItemCaseSensitive(o, name), &v) < 0)
-        return 0;
-    return v;
+    return fd_at(cJSON_GetObjectItemCaseSensitive(o, name), fds, nfds);
 }
 
 int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned nfds)
@@ -1390,7 +1386,7 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
 
     if (!cJSON_IsArray(rings) || (uint32_t)cJSON_GetArraySize(rings) != vd->nrings)
         return -EINVAL;
-    vd->connections = get_u64(s, "connections");
+    vd->connections = vn_json_member_u64(s, "connections");
     if (cJSON_IsString(le))
         snprintf(vd->last_error, sizeof(vd->last_error), "%s", le->valuestring);
     cJSON_ArrayForEach(o, rings) {
@@ -1408,13 +1404,13 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
     if (fd >= 0) {
         vd->conn_fd = fd;
         vd->owner = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "owner"));
-        vd->features = get_u64(s, "features");
-        vd->protocol_features = get_u64(s, "protocol_features");
-        vd->status = (uint8_t)get_u64(s, "status");
+        vd->features = vn_json_member_u64(s, "features");
+        vd->protocol_features = vn_json_member_u64(s, "protocol_features");
+        vd->status = (uint8_t)vn_json_member_u64(s, "status");
         vd->tap_configured = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "tap_configured"));
         vd->inflight_fd = fd_take(s, "inflight", fds, nfds);
         if (vd->inflight_fd >= 0) {
-            vd->inflight_size = get_u64(s, "inflight_size");
+            vd->inflight_size = vn_json_member_u64(s, "inflight_size");
             vd->inflight = mmap(NULL, vd->inflight_size, PROT_READ | PROT_WRITE, MAP_SHARED,
                                 vd->inflight_fd, 0);
             if (vd->inflight == MAP_FAILED) {
@@ -1425,10 +1421,10 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
         regions = cJSON_GetObjectItemCaseSensitive(s, "regions");
         cJSON_ArrayForEach(o, regions) {
             struct vn_mem_region_info info = {
-                .gpa = get_u64(o, "gpa"),
-                .size = get_u64(o, "size"),
-                .uva = get_u64(o, "uva"),
-                .mmap_offset = get_u64(o, "offset"),
+                .gpa = vn_json_member_u64(o, "gpa"),
+                .size = vn_json_member_u64(o, "size"),
+                .uva = vn_json_member_u64(o, "uva"),
+                .mmap_offset = vn_json_member_u64(o, "offset"),
             };
 
             ret = vn_guest_mem_add(&vd->mem, &info, fd_take(o, "fd", fds, nfds));
@@ -1442,11 +1438,8 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
         taps = cJSON_GetObjectItemCaseSensitive(s, "taps");
         i = 0;
         cJSON_ArrayForEach(o, taps) {
-            if (i < vd->nrings / 2 && cJSON_IsNumber(o) && o->valuedouble >= 0 &&
-                o->valuedouble < nfds) {
-                vd->taps[i] = fds[(int)o->valuedouble];
-                fds[(int)o->valuedouble] = -1;
-            }
+            if (i < vd->nrings / 2)
+                vd->taps[i] = fd_at(o, fds, nfds);
             i++;
         }
         i = 0;
@@ -1454,15 +1447,15 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
             struct vn_vring *r = &vd->rings[i++];
             const cJSON *c;
 
-            r->num = (uint32_t)get_u64(o, "num");
+            r->num = (uint32_t)vn_json_member_u64(o, "num");
             r->has_addr = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_addr"));
             r->addr.index = r->index;
-            r->addr.flags = (uint32_t)get_u64(o, "flags");
-            r->addr.desc_user_addr = get_u64(o, "desc");
-            r->addr.used_user_addr = get_u64(o, "used");
-            r->addr.avail_user_addr = get_u64(o, "avail");
-            r->addr.log_guest_addr = get_u64(o, "log");
-            vn_virtq_set_last_avail_idx(&r->vq, (uint16_t)get_u64(o, "base"));
+            r->addr.flags = (uint32_t)vn_json_member_u64(o, "flags");
+            r->addr.desc_user_addr = vn_json_member_u64(o, "desc");
+            r->addr.used_user_addr = vn_json_member_u64(o, "used");
+            r->addr.avail_user_addr = vn_json_member_u64(o, "avail");
+            r->addr.log_guest_addr = vn_json_member_u64(o, "log");
+            vn_virtq_set_last_avail_idx(&r->vq, (uint16_t)vn_json_member_u64(o, "base"));
             r->enabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "enabled"));
             c = cJSON_GetObjectItemCaseSensitive(o, "error");
             r->error = cJSON_IsNumber(c) && c->valuedouble > -4096 && c->valuedouble <= 0

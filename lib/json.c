@@ -232,6 +232,13 @@ int vn_json_get_u64(const cJSON *item, uint64_t *out)
     return -EINVAL;
 }
 
+uint64_t vn_json_member_u64(const cJSON *obj, const char *name)
+{
+    uint64_t v = 0;
+
+    return vn_json_get_u64(cJSON_GetObjectItemCaseSensitive(obj, name), &v) < 0 ? 0 : v;
+}
+
 char *vn_json_print_pretty(const cJSON *item)
 {
     char *tabs = cJSON_Print(item);

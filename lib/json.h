@@ -44,6 +44,9 @@ int vn_json_get_whole(const cJSON *item, double *out);
 /* A feature mask from a JSON number or a "0x..."/decimal string. */
 int vn_json_get_u64(const cJSON *item, uint64_t *out);
 
+/* Member 'name' of 'obj' read as vn_json_get_u64() does; 0 when missing or not one. */
+uint64_t vn_json_member_u64(const cJSON *obj, const char *name);
+
 /* Pretty-prints with 2-space indentation (cJSON uses tabs); caller frees. */
 char *vn_json_print_pretty(const cJSON *item);
 
