@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -186,4 +187,18 @@ bool vn_is_safe_filename(const char *name, size_t maxlen)
             return false;
     }
     return true;
+}
+
+void vn_msg_put_fds(struct msghdr *mh, void *ctl, const int *fds, unsigned int nfds)
+{
+    struct cmsghdr *c;
+
+    memset(ctl, 0, CMSG_SPACE(sizeof(int) * nfds));
+    mh->msg_control = ctl;
+    mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    c = CMSG_FIRSTHDR(mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 }

@@ -27,6 +27,14 @@
  * [min, max].  No sign, no spaces, no trailing garbage.  Returns 0 and writes
  * '*out', or -EINVAL (syntax) / -ERANGE (outside the range).
  */
+struct msghdr;
+
+/*
+ * Attaches 'nfds' fds (SCM_RIGHTS) to 'mh', in the control buffer 'ctl'
+ * (aligned for a cmsghdr, at least CMSG_SPACE(sizeof(int) * nfds) bytes).
+ */
+void vn_msg_put_fds(struct msghdr *mh, void *ctl, const int *fds, unsigned int nfds);
+
 int vn_parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Like vn_parse_u64() for a signed value. */

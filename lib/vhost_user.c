@@ -343,18 +343,8 @@ int vn_vhost_send_msg(int fd, uint32_t request, uint32_t flags, const void *payl
         ssize_t n;
 
         /* The fds go with the first byte only. */
-        if (sent == 0 && nfds > 0) {
-            struct cmsghdr *c;
-
-            memset(&ctl, 0, sizeof(ctl));
-            mh.msg_control = ctl.buf;
-            mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-            c = CMSG_FIRSTHDR(&mh);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-            memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-        }
+        if (sent == 0 && nfds > 0)
+            vn_msg_put_fds(&mh, ctl.buf, fds, nfds);
         n = sendmsg(fd, &mh, MSG_NOSIGNAL);
         if (n < 0) {
             int err = io_retry(fd, POLLOUT, deadline);

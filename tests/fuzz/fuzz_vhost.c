@@ -106,15 +106,8 @@ static void send_record(int sock, const uint8_t *buf, size_t len, unsigned nfds,
         if (memfds && fds[i] >= 0 && ftruncate(fds[i], 64 * 1024) < 0)
             abort();
     }
-    if (nfds) {
-        memset(&u, 0, sizeof(u));
-        mh.msg_control = u.b;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        u.h.cmsg_level = SOL_SOCKET;
-        u.h.cmsg_type = SCM_RIGHTS;
-        u.h.cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(&u.h), fds, sizeof(int) * nfds);
-    }
+    if (nfds)
+        vn_msg_put_fds(&mh, u.b, fds, nfds);
     (void)!sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     for (unsigned i = 0; i < nfds; i++)
         close(fds[i]);
