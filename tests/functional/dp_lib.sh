@@ -1,6 +1,6 @@
-# dp_lib.sh - what the tests with real traffic share (sourced after lib.sh):
-# hugepages for DPDK, a network namespace peer behind a Linux bridge, DPDK
-# testpmd's virtio-user as the guest driver, and cleanup of all of it.
+# dp_lib.sh - what the tests with DPDK traffic share (sourced after lib.sh):
+# hugepages for DPDK, testpmd's virtio-user as the guest driver, and cleanup
+# of them and of the traffic peer (peer_setup in lib.sh).
 need_root_tun
 command -v dpdk-testpmd >/dev/null 2>&1 ||
     skip_all "dpdk-testpmd not installed (Debian: dpdk-dev librte-net-virtio23 librte-mempool-ring23)"
@@ -23,9 +23,7 @@ stop_testpmd() {
 dp_cleanup() {
     local p
     stop_testpmd
-    ip netns del "$NS" 2>/dev/null
-    ip link del "$BR" 2>/dev/null
-    ip link del "$VA" 2>/dev/null
+    peer_cleanup
     if [ -n "$OVS_DIR" ]; then
         ovs-vsctl --db=unix:$OVS_DIR/db.sock --timeout=5 --if-exists del-br "$OVSBR" 2>/dev/null
         for p in "$OVS_DIR/vs.pid" "$OVS_DIR/db.pid"; do
@@ -55,20 +53,6 @@ if [ "$(hp_free)" -lt $HP_NEED ]; then
     echo $(( HP_OLD + HP_NEED - $(hp_free) )) >/proc/sys/vm/nr_hugepages
     [ "$(hp_free)" -ge $HP_NEED ] || skip_all "cannot reserve $HP_NEED hugepages of 2 MiB"
 fi
-
-# peer_setup: the peer, a namespace with a veth whose other end is in a bridge.
-peer_setup() {
-    ip netns add "$NS"
-    ip link add "$VA" type veth peer name "$VB"
-    ip link set "$VB" netns "$NS"
-    ip -n "$NS" addr add "$NET.1/24" dev "$VB"
-    ip -n "$NS" link set "$VB" up
-    ip -n "$NS" link set lo up
-    ip link add "$BR" type bridge
-    ip link set "$VA" master "$BR"
-    ip link set "$VA" up
-    ip link set "$BR" up
-}
 
 # start_testpmd SOCKET QUEUES MAC VDEV_EXTRA [TESTPMD_ARGS...]: virtio-user in icmpecho mode.
 start_testpmd() {

@@ -19,9 +19,7 @@ NS=vnge$ID BR=vngb$ID VA=vnga$ID VB=vngv$ID NET=10.215.$(( ID % 250 ))
 e2e_cleanup() {
     [ -f "$R/qemu.pid" ] && kill -TERM "$(cat "$R/qemu.pid")" 2>/dev/null &&
         wait_until 10 pid_gone "$(cat "$R/qemu.pid")"
-    ip netns del "$NS" 2>/dev/null
-    ip link del "$BR" 2>/dev/null
-    ip link del "$VA" 2>/dev/null
+    peer_cleanup
     _cleanup
 }
 trap e2e_cleanup EXIT
@@ -39,15 +37,7 @@ cat >"$T/virtnet.conf" <<CONF
 CONF
 start_controller --config "$T/virtnet.conf" || { not_ok "controller starts"; done_testing; }
 
-ip netns add "$NS"
-ip link add "$VA" type veth peer name "$VB"
-ip link set "$VB" netns "$NS"
-ip -n "$NS" addr add "$NET.1/24" dev "$VB"
-ip -n "$NS" link set "$VB" up
-ip link add "$BR" type bridge
-ip link set "$VA" master "$BR"
-ip link set "$VA" up
-ip link set "$BR" up
+peer_setup
 
 # ---- hotplug: the guest finds the NIC ----------------------------------------------------
 mac=02:00:00:00:07:01

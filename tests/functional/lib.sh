@@ -161,6 +161,28 @@ done_testing() {
     exit 0
 }
 
+# peer_setup: a traffic peer: network namespace $NS with veth end $VB at
+# $NET.1/24, the other end $VA in bridge $BR (the caller names them all).
+peer_setup() {
+    ip netns add "$NS"
+    ip link add "$VA" type veth peer name "$VB"
+    ip link set "$VB" netns "$NS"
+    ip -n "$NS" addr add "$NET.1/24" dev "$VB"
+    ip -n "$NS" link set "$VB" up
+    ip -n "$NS" link set lo up
+    ip link add "$BR" type bridge
+    ip link set "$VA" master "$BR"
+    ip link set "$VA" up
+    ip link set "$BR" up
+}
+
+# peer_cleanup: removes what peer_setup made (what is there of it).
+peer_cleanup() {
+    ip netns del "$NS" 2>/dev/null
+    ip link del "$BR" 2>/dev/null
+    ip link del "$VA" 2>/dev/null
+}
+
 need_cmd() {
     local c
     for c in "$@"; do
