@@ -5,7 +5,8 @@
  *
  * The two processes talk over a SOCK_SEQPACKET socketpair (the new one gets
  * its end as --handover-fd); each message is one JSON object plus the fds it
- * names by index (SCM_RIGHTS), every fd checked by type on arrival:
+ * names by index (SCM_RIGHTS); the lock and the sockets of the hello are
+ * checked by type on arrival, a session's memory fds when they are mapped:
  *
  *   old -> new  hello {pid, lock, rpc}           state-dir lock, RPC listening socket
  *   old -> new  listen {vuid} + socket           one per device, then "hello_end"
