@@ -3,7 +3,7 @@
 # of them and of the traffic peer (peer_setup in lib.sh).
 need_root_tun
 command -v dpdk-testpmd >/dev/null 2>&1 ||
-    skip_all "dpdk-testpmd not installed (Debian: dpdk-dev librte-net-virtio23 librte-mempool-ring23)"
+    skip_all "dpdk-testpmd not installed (Debian 12: dpdk-dev from 22.11.11 on, dpdk before)"
 need_cmd ping mountpoint
 
 ID=$(( $$ % 100000 ))
