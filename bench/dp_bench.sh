@@ -35,7 +35,7 @@ done
 CTL=$BUILD/controller/virtio_net_controller VIRTNET=$BUILD/cli/virtnet FLOOR=$BUILD/bench/dp_floor
 for f in "$CTL" "$VIRTNET" "$FLOOR"; do [ -x "$f" ] || { echo "dp_bench: $f not built" >&2; exit 2; }; done
 [ "$(id -u)" -eq 0 ] || { echo "dp_bench: needs root (taps, hugepages)" >&2; exit 2; }
-command -v dpdk-testpmd >/dev/null || { echo "dp_bench: dpdk-testpmd not installed (Debian: dpdk)" >&2; exit 2; }
+command -v dpdk-testpmd >/dev/null || { echo "dp_bench: dpdk-testpmd not installed (Debian 12: dpdk-dev, or dpdk before 22.11.11)" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/dp_bench.XXXXXX)
 ID=$$ PIDS=() HP_OLD= HP_MOUNTED=

@@ -1,8 +1,10 @@
-# tests/fuzz/: libFuzzer targets for every parser of outside input (lib/, and
-# the vhost-user back-end in controller/vhost_dev.c).  `make fuzz` builds them with clang (-fsanitize=fuzzer,address,
-# undefined) outside the normal build, and runs each for FUZZ_SECONDS (10)
-# from its seed corpus (tests/fuzz/corpus/NAME/ plus the unit-test data).
-FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_vhost fuzz_recovery
+# tests/fuzz/: libFuzzer targets for every parser of outside input (lib/, the
+# vhost-user back-end in controller/vhost_dev.c, the device manager's reading
+# of recovery records in controller/device.c).  `make fuzz` builds them with
+# clang (-fsanitize=fuzzer,address,undefined) outside the normal build, and
+# runs each for FUZZ_SECONDS (10) from its seed corpus (tests/fuzz/corpus/NAME/
+# plus the unit-test data).
+FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_vhost fuzz_recovery fuzz_devices
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -15,5 +17,5 @@ EXTRA_DIST += $(FUZZ_TARGETS:%=tests/fuzz/%.c) tests/fuzz/run.sh
 
 fuzz:
 	$(AM_V_at)$(SHELL) $(top_srcdir)/tests/fuzz/run.sh "$(FUZZ_CC)" "$(FUZZ_FLAGS)" \
-		"$(FUZZ_LIB_SRCS)" "$(CJSON_LIBS) -lev -lpthread -lm" "$(FUZZ_SECONDS)" $(FUZZ_TARGETS)
+		"$(FUZZ_LIB_SRCS)" "$(CJSON_LIBS) -lev -lmnl -lpthread -lm" "$(FUZZ_SECONDS)" $(FUZZ_TARGETS)
 .PHONY: fuzz

@@ -2,7 +2,9 @@
 # run.sh CC FLAGS LIBSRCS LIBS SECONDS TARGET... - build each libFuzzer target
 # in tests/fuzz/build and run it for SECONDS on its corpus; prints one line of
 # exec counts per target and fails on the first crash (its input is kept in
-# tests/fuzz/build/).  Run from the build directory (make fuzz).
+# tests/fuzz/build/).  A target that needs more than LIBSRCS names the extra
+# sources on a line " * fuzz-links: FILE..." of its own source.  Run from the
+# build directory (make fuzz).
 set -eu
 cc=$1 flags=$2 libsrcs=$3 libs=$4 secs=$5; shift 5
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -11,7 +13,8 @@ mkdir -p "$out"
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (install clang and libclang-rt-14-dev)"; exit 77; }
 for t in "$@"; do
     srcs=""
-    for s in $libsrcs; do srcs="$srcs $src/$s"; done
+    extra=$(sed -n 's/^ \* fuzz-links: //p' "$src/tests/fuzz/$t.c")
+    for s in $libsrcs $extra; do srcs="$srcs $src/$s"; done
     # shellcheck disable=SC2086
     $cc $flags -o "$out/$t" "$src/tests/fuzz/$t.c" $srcs $libs
     corpus=$out/corpus-$t
