@@ -182,8 +182,10 @@ int vn_virtq_avail_count(struct vn_virtq *q)
     /* Pairs with the driver's write barrier before it publishes avail->idx. */
     idx = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
     n = (uint16_t)(idx - q->last_avail_idx);
-    if (n > q->size)
+    if (n > q->size) {
+        q->bad_avail_idx = idx;
         return vq_fail(q, -EPROTO);
+    }
     q->shadow_avail_idx = idx;
     return n;
 }

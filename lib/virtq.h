@@ -79,6 +79,7 @@ struct vn_virtq {
     uint16_t last_avail_idx;   /* next avail entry to take (free-running) */
     uint16_t shadow_avail_idx; /* last validated avail->idx */
     uint16_t used_idx;         /* next used entry to fill (free-running) */
+    uint16_t bad_avail_idx;    /* the avail->idx that made error -EPROTO */
     int error;                 /* first guest error (negative errno), 0 while healthy */
     struct vn_virtq_stats stats;
 };

@@ -170,8 +170,13 @@ void sw_queue_fail(struct sw_queue *q, int err)
     q->broken = true;
     q->pending = false;
     sw_queue_unwatch(q);
-    VN_ERR_RL(DP, "%s: queue %u stopped, the driver broke the ring: %s (device needs reset)",
-              q->dev_name, q->index, vn_virtq_strerror(err));
+    if (err == -EPROTO)
+        VN_ERR_RL(DP, "%s: queue %u stopped, the driver broke the ring: %s (avail index %u, "
+                      "%u taken) (device needs reset)", q->dev_name, q->index,
+                  vn_virtq_strerror(err), q->vq->bad_avail_idx, q->vq->last_avail_idx);
+    else
+        VN_ERR_RL(DP, "%s: queue %u stopped, the driver broke the ring: %s (device needs reset)",
+                  q->dev_name, q->index, vn_virtq_strerror(err));
     if (q->on_error)
         q->on_error(q->error_ctx, q->index, err);
 }

@@ -185,9 +185,15 @@ class Peer:
 
     def publish(self, q, head):
         a = self.avail_off(q)
-        struct.pack_into("<H", self.mem, a + 4 + 2 * (self.avail_idx[q] % QSIZE), head)
+        self.store16(a + 4 + 2 * (self.avail_idx[q] % QSIZE), head)
         self.avail_idx[q] = (self.avail_idx[q] + 1) & 0xFFFF
-        struct.pack_into("<H", self.mem, a + 2, self.avail_idx[q])
+        self.store16(a + 2, self.avail_idx[q])
+
+    def store16(self, off, v):
+        """One 2-byte store, as a driver publishes an index.  Not struct.pack_into():
+        it zeroes its target before writing the bytes, and the back-end, reading
+        the ring at the same time, could see the index go back to 0."""
+        self.mem[off:off + 2] = struct.pack("<H", v)
 
     def do_kick(self, q):
         os.eventfd_write(self.kick[q], 1)
@@ -258,7 +264,8 @@ def sc_good(p, args):
     p.send(GET_VRING_BASE, struct.pack("<II", 1, 0))
     base = struct.unpack("<II", p.reply(GET_VRING_BASE))[1]
     return {"ok": used and base == args.frames, "offered": hex(offered), "pairs": p.pairs,
-            "tx_used": p.used_idx(1), "tx_base": base}
+            "tx_avail": p.avail_idx[1], "tx_used": p.used_idx(1), "tx_base": base,
+            "status": p.status() if p.features & F_PROTOCOL_FEATURES else None}
 
 
 def sc_rx(p, args):
