@@ -86,12 +86,59 @@ start_controller() {
         diag <"$CTL_LOG"
         return 1
     fi
+    _fd_baseline
+}
+
+# ---- fd leaks: the controller's open fds when it stops (or the test ends)
+# against those it had once ready, counted by kind (socket, eventfd, memfd, a
+# file's path...).  A device with no front-end holds one fd, its listening
+# vhost-user socket, so the sockets may differ by the devices made or removed
+# since; every other kind must be back where it was.  Not compared while a
+# front-end is connected (its rings and memory are legitimately held).  One
+# eventfd may be new when the controller started with no device: libev makes
+# it for the first device's ev_async and keeps it for the loop's life.
+_fd_kinds() {
+    local f
+    for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null |
+        sed -E 's/:\[[0-9]+\]$//; s/^anon_inode:\[?([a-z_]+)\]?$/\1/; s/^\/memfd:.*/memfd/' |
+        LC_ALL=C sort | uniq -c | awk '{print $2, $1}'
+}
+# devices and connected front-ends: "N M"
+_fd_devs() {
+    vn query -a -b 2>/dev/null |
+        jq -r '[(.devices | length), ([.devices[] | select(.vhost_connected)] | length)] | @tsv'
+}
+_fd_baseline() {
+    _fd0=$(_fd_kinds "$CTL_PID")
+    _fd_devs0=$(_fd_devs | cut -f1)
+}
+_fd_check() {
+    local devs now diff
+    [ "${VIRTNET_FD_CHECK:-1}" != 0 ] && [ -n "$CTL_PID" ] && pid_alive "$CTL_PID" &&
+        [ -n "${_fd0:-}" ] || return 0
+    devs=$(_fd_devs) && [ -n "$devs" ] || return 0 # not answering: the test knows why
+    if [ "${devs#*$'\t'}" != 0 ]; then
+        echo "# fd check not applicable: ${devs#*$'\t'} front-ends connected"
+        return 0
+    fi
+    now=$(_fd_kinds "$CTL_PID")
+    diff=$(LC_ALL=C join -a1 -a2 -e0 -o0,1.2,2.2 <(echo "$_fd0") <(echo "$now") |
+        awk -v nodev="$([ "$_fd_devs0" = 0 ] && echo 1)" -v ddev="$((${devs%%$'\t'*} - _fd_devs0))" \
+            '{want = $2 + ($1 == "socket" ? ddev : 0)}
+             $3 != want && !(nodev && $1 == "eventfd" && $3 == want + 1) {print $1": "$2" at start, "$3" now, "want" expected"}')
+    if [ -z "$diff" ]; then
+        ok "controller: no fd leaked ($(echo "$now" | awk '{n += $2} END {print n}') open with ${devs%%$'\t'*} devices, $_fd_devs0 at start)"
+    else
+        not_ok "controller: no fd leaked"
+        echo "$diff" | diag
+    fi
 }
 
 # stop_controller: SIGTERM, then a bounded wait for exit; returns its exit status.
 stop_controller() {
     local rc=0
     [ -n "$CTL_PID" ] || return 0
+    _fd_check
     kill -TERM "$CTL_PID" 2>/dev/null || true
     if ! wait_until 10 pid_gone "$CTL_PID"; then
         kill -KILL "$CTL_PID" 2>/dev/null || true
@@ -139,7 +186,7 @@ _cleanup() {
     fi
     # A controller that took over by live update is not our child: the lock names it.
     holder=$(cat "$STATE/virtio_net_controller.lock" 2>/dev/null)
-    if [ -n "$holder" ] && tr '\0' ' ' <"/proc/$holder/cmdline" 2>/dev/null |
+    if [ -n "$holder" ] && tr '\0' ' ' 2>/dev/null <"/proc/$holder/cmdline" |
         grep -qF -- "--state-dir $STATE "; then
         kill -KILL "$holder" 2>/dev/null
         wait_until 10 pid_gone "$holder"
@@ -153,9 +200,12 @@ _cleanup() {
 trap _cleanup EXIT
 
 done_testing() {
+    _fd_check
     echo "1..$_n"
     if [ $_failed -ne 0 ] && [ -f "$CTL_LOG" ]; then
-        echo "# controller log:"
+        echo "# controller log, its last errors and warnings:"
+        grep -E '\] (error|warn):' "$CTL_LOG" | tail -n 20 | diag
+        echo "# and its last lines:"
         tail -n 40 "$CTL_LOG" | diag
     fi
     exit 0
