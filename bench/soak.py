@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """soak.py - N concurrent JSON-RPC clients issuing mixed requests (list, query,
 modify, stats, hotplug + unplug) to a running controller for a bounded time,
-while its RSS and open fds are sampled.  Used by bench/soak.sh.
+while its RSS, heap (`health`: in use and kept free by malloc) and open fds
+are sampled.  Used by bench/soak.sh.
 
     soak.py SOCKET PID SECONDS CLIENTS SF_BASE
 
 Each client owns one SF number (SF_BASE + i) for its hotplug/unplug cycle and
 picks other devices at random.  Prints one JSON object: per-method request
 counts and latency percentiles (ms), unexpected errors (with the first few),
-RSS and fd samples (first, last, max).
+RSS, heap and fd samples (first, last, max).
 """
 import json
 import os
@@ -43,14 +44,14 @@ class Client:
         return json.loads(self.f.readline())
 
 
-def sample(pid):
-    rss = fds = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return rss, fds
+SAMPLED = ("rss_kib", "heap_in_use_kib", "heap_free_kib", "fds")
+
+
+def sample(pid, client):
+    """One sample: the controller's own memory figures (health) and its open fds."""
+    mem = client.call("health")["result"]["memory"]
+    return (mem["rss_kib"], mem["heap_in_use_kib"], mem["heap_free_kib"],
+            len(os.listdir(f"/proc/{pid}/fd")))
 
 
 def main():
@@ -98,26 +99,27 @@ def main():
         if mine:
             c.call("unplug", {"vuid": mine})
 
-    samples = [sample(pid)]
+    sampler = Client(path)
+    samples = [sample(pid, sampler)]
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(nclients)]
     for t in threads:
         t.start()
     while any(t.is_alive() for t in threads):
         time.sleep(1)
-        samples.append(sample(pid))
+        samples.append(sample(pid, sampler))
     for t in threads:
         t.join()
-    samples.append(sample(pid))
+    samples.append(sample(pid, sampler))
     out = {
         "seconds": secs, "clients": nclients, "devices": len(vuids),
         "requests": {m: len(v) for m, v in sorted(lat.items())},
         "p50_ms": {m: pct(v, 50) for m, v in sorted(lat.items())},
         "p99_ms": {m: pct(v, 99) for m, v in sorted(lat.items())},
         "unexpected_errors": len(errors), "first_errors": errors[:5],
-        "rss_kib": {"first": samples[0][0], "last": samples[-1][0],
-                    "max": max(s[0] for s in samples)},
-        "fds": {"first": samples[0][1], "last": samples[-1][1], "max": max(s[1] for s in samples)},
     }
+    for k, name in enumerate(SAMPLED):
+        out[name] = {"first": samples[0][k], "last": samples[-1][k],
+                     "max": max(s[k] for s in samples)}
     print(json.dumps(out, indent=2))
     return 0 if not errors else 1
 

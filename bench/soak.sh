@@ -3,8 +3,9 @@
 # ports (531 devices, up to 539 with the clients' own), a DPDK testpmd virtio-user
 # answering a ping flood on one of them, and 8 JSON-RPC clients issuing mixed
 # requests (list, query, modify, stats, hotplug/unplug cycles) for SECONDS.
-# Reports per-method latency p50/p99, unexpected errors (expected: none), RSS
-# and fd count (first/last/max: they must stay flat) and echoes lost.
+# Reports per-method latency p50/p99, unexpected errors (expected: none), RSS,
+# heap in use and kept free by malloc (from `health`), fd count (first/last/max:
+# the heap in use and the fds must stay flat) and echoes lost.
 # Run as root from a built tree:  bench/soak.sh [-b BUILD_DIR] [-t SECONDS] [-c CLIENTS]
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)

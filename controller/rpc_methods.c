@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -242,6 +243,26 @@ static void method_validate(void *ctx, struct vn_rpc_request *req, void *params)
 
 /* ---- health ---------------------------------------------------------- */
 
+/* RSS (from /proc) and what malloc holds: in use by the controller, and free in its heap. */
+static cJSON *memory_json(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    cJSON *mem = cJSON_CreateObject();
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "re");
+    unsigned long long rss = 0;
+
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %llu kB", &rss) == 1)
+            break;
+    if (f)
+        fclose(f);
+    vn_json_add_u64(mem, "rss_kib", rss);
+    vn_json_add_u64(mem, "heap_in_use_kib", (mi.uordblks + mi.hblkhd) / 1024);
+    vn_json_add_u64(mem, "heap_free_kib", mi.fordblks / 1024);
+    return mem;
+}
+
 static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
 {
     struct vn_ctl *ctl = ctx;
@@ -275,6 +296,7 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add_u64(rpc, "errors", st->errors);
     vn_json_add_u64(rpc, "clients_rejected", st->clients_rejected);
     vn_json_add(res, "rpc", rpc);
+    vn_json_add(res, "memory", memory_json());
     vn_rpc_reply_result(req, res);
 }
 

@@ -57,6 +57,7 @@ check "validate: broken JSON gives a line/column" jq -e '.valid == false and (.e
 vn health >"$T/h.json"
 check "health: status ok, pid and uptime" jq -e --argjson pid "$CTL_PID" '.status == "ok" and .pid == $pid and .uptime_s >= 0' "$T/h.json"
 check "health: loop latency and device counts" jq -e '.loop_latency_us.max >= 0 and .devices.total == 0' "$T/h.json"
+check "health: memory: RSS and the heap (zero under ASan, whose allocator it is not)" jq -e '.memory.rss_kib > 1000 and (.memory.heap_in_use_kib | type == "number") and (.memory.heap_free_kib | type == "number")' "$T/h.json"
 check "health: rpc counters" jq -e '.rpc.requests >= 1 and .rpc.clients >= 1' "$T/h.json"
 
 # update needs exactly one of start and status (tests/functional/update.sh runs real updates).
