@@ -115,6 +115,22 @@ else
     skip "access control needs root, a 'nobody' user and setpriv"
 fi
 
+# Names a client sends are looked up, never made into file names.
+ls -lR "$STATE" >"$T/state.before"
+bad_names=0
+for v in "../virtio_net_controller.lock" "../../../../etc/passwd" "recovery/x" ".." "a%sb" ""; do
+    for m in query unplug stats modify; do
+        r=$(rpc_raw "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$m\",\"params\":{\"vuid\":\"$v\"}}")
+        printf '%s' "$r" | jq -e '.error.code < 0' >/dev/null || { bad_names=1; echo "$m $v: $r" | diag; }
+    done
+done
+r=$(rpc_raw '{"jsonrpc":"2.0","id":1,"method":"hotplug","params":{"ib_device":"../../mlx5_0","mac":"02:00:00:00:00:01","mtu":1500,"max_queues":2,"max_queue_size":256}}')
+printf '%s' "$r" | jq -e '.error.code < 0' >/dev/null || { bad_names=1; echo "hotplug: $r" | diag; }
+ls -lR "$STATE" >"$T/state.after"
+[ $bad_names -eq 0 ] && ok "VUIDs and ib devices like ../x and a/b: refused as unknown" \
+    || not_ok "VUIDs and ib devices like ../x and a/b: refused as unknown"
+check "and no file in the state dir changed" cmp -s "$T/state.before" "$T/state.after"
+
 check "controller alive after all of it" pid_alive "$CTL_PID"
 stop_controller; rc=$?
 [ $rc -eq 0 ] && ok "clean shutdown after bad input" || not_ok "clean shutdown after bad input (rc $rc)"
