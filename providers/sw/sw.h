@@ -174,6 +174,7 @@ struct sw_worker {
     struct vn_vq_chain *chain; /* scratch for vn_virtq_pop() */
     struct sw_uring uring;     /* batches the queues' reads and writes */
     uint64_t busy_until_ns;    /* poll without sleeping until then (SW_BUSY_POLL_US) */
+    bool no_pwait2;            /* epoll_pwait2() missing: epoll_wait() in milliseconds */
 };
 
 /* sw_worker.c */

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "sw.h"
+#include "util.h"
 
 #define SW_MAX_EVENTS 64
 
@@ -224,6 +225,30 @@ static struct timespec *sleep_for(struct sw_worker *w, struct timespec *ts)
     return ts;
 }
 
+/*
+ * Waits for events until 'ts' (NULL: for ever).  epoll_pwait2() (Linux 5.11)
+ * for its nanosecond timeout; where the kernel, or a checker such as valgrind
+ * 3.19, lacks it, epoll_wait() with the timeout rounded up to a millisecond
+ * (a moderated interrupt may then be up to 1 ms late).
+ */
+static int wait_events(struct sw_worker *w, struct epoll_event *evs, const struct timespec *ts)
+{
+    int64_t ms;
+
+    if (!w->no_pwait2) {
+        int n = epoll_pwait2(w->epfd, evs, SW_MAX_EVENTS, ts, NULL);
+
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        w->no_pwait2 = true;
+        VN_INFO(DP, "sw worker %u: no epoll_pwait2() here: timeouts in milliseconds", w->id);
+    }
+    if (!ts)
+        return epoll_wait(w->epfd, evs, SW_MAX_EVENTS, -1);
+    ms = (int64_t)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+    return epoll_wait(w->epfd, evs, SW_MAX_EVENTS, (int)VN_MIN(ms, (int64_t)INT32_MAX));
+}
+
 /* A queue's event (the command channel's is run by worker_main() after the batch). */
 static void handle_event(const struct epoll_event *ev)
 {
@@ -266,11 +291,11 @@ static void *worker_main(void *arg)
         unsigned j = 0, n_pending;
         bool moved = false, cmd = false;
         uint64_t now;
-        int n = epoll_pwait2(w->epfd, evs, SW_MAX_EVENTS, tp, NULL);
+        int n = wait_events(w, evs, tp);
 
         if (n < 0) {
             if (errno != EINTR)
-                VN_ERR_RL(DP, "sw worker %u: epoll_pwait2: %s", w->id, strerror(errno));
+                VN_ERR_RL(DP, "sw worker %u: waiting for events: %s", w->id, strerror(errno));
             n = 0;
         }
         /*
