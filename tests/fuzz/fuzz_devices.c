@@ -21,7 +21,6 @@
  */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -33,6 +32,7 @@
 
 #include "conf.h"
 #include "device.h"
+#include "fuzz_tmpdir.h"
 #include "log.h"
 #include "netlink.h"
 #include "recovery.h"
@@ -58,7 +58,7 @@ static const char *const slots[] = {
 
 static struct vn_conf conf;
 static struct vn_nl *nl;
-static char dir[64];
+static const char *dir;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -76,9 +76,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     vn_conf_init_defaults(&conf);
     if (vn_conf_parse(conf_text, sizeof(conf_text) - 1, &conf, &errs) < 0 || vn_nl_open(&nl) < 0)
         abort();
-    snprintf(dir, sizeof(dir), "/tmp/fuzz_devices.%d", (int)getpid());
-    if (mkdir(dir, 0700) < 0)
-        abort();
+    dir = fuzz_tmpdir("fuzz_devices", NULL);
     return 0;
 }
 
@@ -116,14 +114,7 @@ static char *start_and_print(void)
  */
 static void clean(void)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.')
-            unlinkat(dirfd(d), e->d_name, 0);
-    if (d)
-        closedir(d);
+    fuzz_tmpdir_empty();
     vn_nl_close(nl);
     if (unshare(CLONE_NEWNET) < 0 || vn_nl_open(&nl) < 0)
         abort();

@@ -13,13 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_tmpdir.h"
 #include "log.h"
 #include "recovery.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], path[128];
+static const char *dir;
+static char path[128];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -27,8 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     vn_log_open("fuzz_recovery", true);
     vn_log_set_all_levels(VN_LL_ERR);
-    snprintf(dir, sizeof(dir), "/tmp/fuzz_recovery.%d", (int)getpid());
-    mkdir(dir, 0700);
+    dir = fuzz_tmpdir("fuzz_recovery", NULL);
     snprintf(path, sizeof(path), "%s/FUZZVNETH0D0F0", dir);
     return 0;
 }

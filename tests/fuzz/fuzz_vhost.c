@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../../controller/vhost_dev.c"
+#include "fuzz_tmpdir.h"
 
 /* The device has no representor: no queue to open. */
 int vn_sf_rep_open_queue(const struct vn_sf_rep *rep, int *fd_out)
@@ -50,7 +51,7 @@ static struct ev_loop *loop;
 static struct vn_vhost_dev *vd;
 static struct vn_device dev;
 static struct vn_queue_cfg queues[4];
-static char dir[64];
+static const char *dir;
 
 static int count_fds(void)
 {
@@ -73,9 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     signal(SIGPIPE, SIG_IGN);
     vn_log_open("fuzz_vhost", true);
     vn_log_set_all_levels(VN_LL_ERR);
-    snprintf(dir, sizeof(dir), "/tmp/fuzz_vhost.%d", (int)getpid());
-    if (vn_vhost_dir_prepare(dir) < 0)
-        abort();
+    dir = fuzz_tmpdir("fuzz_vhost", vn_vhost_dir_prepare);
     loop = ev_default_loop(0);
     snprintf(dev.vuid, sizeof(dev.vuid), "FUZZ0");
     dev.max_queues = 4;
