@@ -13,7 +13,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=un
 FUZZ_LIB_SRCS = lib/conf.c lib/guest_mem.c lib/json.c lib/jsonrpc.c lib/log.c lib/provider_conf.c \
 	lib/rpc_params.c lib/util.c lib/vhost_user.c lib/virtq.c lib/fault.c recovery/recovery.c
 
-EXTRA_DIST += $(FUZZ_TARGETS:%=tests/fuzz/%.c) tests/fuzz/fuzz_tmpdir.h tests/fuzz/run.sh
+EXTRA_DIST += $(FUZZ_TARGETS:%=tests/fuzz/%.c) tests/fuzz/fuzz_tmpdir.h tests/fuzz/run.sh tests/fuzz/corpus
 
 fuzz:
 	$(AM_V_at)$(SHELL) $(top_srcdir)/tests/fuzz/run.sh "$(FUZZ_CC)" "$(FUZZ_FLAGS)" \
