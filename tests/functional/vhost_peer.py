@@ -495,6 +495,23 @@ def sc_guest_oob(p, args):
     return {"ok": bool(status & STATUS_NEEDS_RESET), "status": status}
 
 
+def sc_guest_idx_back(p, args):
+    """A driver moves avail->idx back (what a torn index update looks like): 4 frames
+    go, then the index drops to 0; the ring stops with NEEDS_RESET."""
+    p.setup()
+    for _ in range(4):
+        p.send_frame()
+    sent = p.wait_used(1, 4)
+    p.store16(p.avail_off(1) + 2, 0)
+    p.do_kick(1)
+    deadline = time.monotonic() + TIMEOUT
+    status = 0
+    while time.monotonic() < deadline and not status & STATUS_NEEDS_RESET:
+        status = p.status()
+        time.sleep(0.01)
+    return {"ok": sent and bool(status & STATUS_NEEDS_RESET), "status": status}
+
+
 def sc_hold(p, args):
     """Set up, then stay connected until stdin closes (to test a second front-end)."""
     p.setup()
@@ -514,7 +531,8 @@ SCENARIOS = {
     "bad-queue": sc_bad_queue, "big-ring": sc_big_ring, "bad-mtu": sc_bad_mtu,
     "before-owner": sc_before_owner, "unknown": sc_unknown, "bad-features": sc_bad_features,
     "mid-setup": sc_mid_setup, "mid-message": sc_mid_message, "stall": sc_stall, "mem-change": sc_mem_change,
-    "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob, "hold": sc_hold,
+    "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob,
+    "guest-idx-back": sc_guest_idx_back, "hold": sc_hold,
     "second": sc_second, "inflight": sc_inflight,
 }
 

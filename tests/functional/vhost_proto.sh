@@ -2,8 +2,8 @@
 # (vhost_peer.py) that behaves, then misbehaves on purpose: bad payload sizes,
 # too many fds, out-of-range rings, oversized rings, a wrong MTU, requests
 # before SET_OWNER, unknown requests, hang-ups mid-setup and mid-message, the
-# memory table replaced while rings run, guest rings that loop or point
-# outside memory, a second front-end.  After each: the controller is alive and
+# memory table replaced while rings run, guest rings that loop, point
+# outside memory or move their avail index back, a second front-end.  After each: the controller is alive and
 # the device takes a fresh, good front-end.  Also: the socket's place and
 # modes, receive with merged buffers, interrupt moderation, restart, unplug
 # and hotplug rollback.
@@ -73,8 +73,11 @@ check "inflight: the controller is alive" vn health
 check_peer "memory table replaced (two regions) while rings run: traffic goes on" mem-change
 check_peer "a descriptor loop stops the ring: NEEDS_RESET, error eventfd, reset clears it" guest-loop
 check_peer "a buffer outside guest memory stops the ring with NEEDS_RESET" guest-oob
+check_peer "avail->idx moved back after 4 frames stops the ring with NEEDS_RESET" guest-idx-back
+check "the log names the index read and how many were taken" \
+    grep -q "avail index moved more than the queue size ahead (avail index 0, 4 taken)" "$CTL_LOG"
 vn stats -p 0 -q 1 >"$T/st1.json"
-check "stats: the guest errors are counted" jq -e '.device["queues-stats"][0] | (.exceed_max_chain | tonumber >= 1) and (.invalid_buffer | tonumber >= 1)' "$T/st1.json"
+check "stats: the guest errors are counted" jq -e '.device["queues-stats"][0] | (.exceed_max_chain | tonumber >= 1) and (.invalid_buffer | tonumber >= 1) and (.avail_idx_errors | tonumber >= 1)' "$T/st1.json"
 check "the controller is alive after guest errors" vn health
 check_peer "and a fresh front-end works" good
 
