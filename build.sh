@@ -148,6 +148,8 @@ cmd_check() {
         p=$((p + a))
         if [ $rc -ne 0 ] && ! grep -q 'not found' "$BUILD_DIR/fuzz.out"; then f=$((f + 1)); fi
         grep -q 'not found' "$BUILD_DIR/fuzz.out" && s=$((s + 1))
+        a=$(grep -c '^fuzz: .* skipped: ' "$BUILD_DIR/fuzz.out" || true)
+        s=$((s + a))
     fi
     read -r a b c < <(count_results "$BUILD_DIR"); p=$((p + a)); f=$((f + b)); s=$((s + c))
     if [ -d "$ASAN_DIR" ] && [ "${VIRTNET_NO_ASAN:-0}" != 1 ]; then

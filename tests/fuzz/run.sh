@@ -24,5 +24,10 @@ for t in "$@"; do
     done
     (cd "$out" && "./$t" -max_total_time="$secs" -max_len=65536 -print_final_stats=1 "corpus-$t" \
         >"$t.log" 2>&1) || { echo "fuzz: $t FAILED, see $out/$t.log"; tail -30 "$out/$t.log"; exit 1; }
+    # A target that cannot run here (fuzz_devices without root) says "SKIP: why" and exits 0.
+    if grep -q 'SKIP:' "$out/$t.log"; then
+        echo "fuzz: $t skipped: $(grep -m1 'SKIP:' "$out/$t.log" | sed 's/.*SKIP: //')"
+        continue
+    fi
     echo "fuzz: $t $(grep -m1 'stat::number_of_executed_units' "$out/$t.log" | awk '{print $2}') execs in ${secs}s, no crash"
 done
