@@ -242,6 +242,15 @@ class Peer:
     def status(self):
         return self.call_u64(GET_STATUS)
 
+    def wait_needs_reset(self):
+        """The device status once it has NEEDS_RESET, or the last one read by TIMEOUT."""
+        deadline = time.monotonic() + TIMEOUT
+        status = self.status()
+        while not status & STATUS_NEEDS_RESET and time.monotonic() < deadline:
+            time.sleep(0.01)
+            status = self.status()
+        return status
+
 
 def inject(ifname, size):
     """Sends one frame out of the representor, which the back-end delivers to ring 0."""
@@ -465,13 +474,7 @@ def sc_guest_loop(p, args):
     p.set_desc(1, 6, GPA_BASE + p.buf_off(1, 6), 64, DESC_F_NEXT, 5)
     p.publish(1, 5)
     p.do_kick(1)
-    deadline = time.monotonic() + TIMEOUT
-    status = 0
-    while time.monotonic() < deadline:
-        status = p.status()
-        if status & STATUS_NEEDS_RESET:
-            break
-        time.sleep(0.01)
+    status = p.wait_needs_reset()
     r, _, _ = select.select([p.err[1]], [], [], 1.0)
     err_signalled = bool(r)
     # The driver resets the device; the connection is still usable.
@@ -487,11 +490,7 @@ def sc_guest_oob(p, args):
     p.set_desc(1, 0, GPA_BASE + MEM_SIZE + 0x1000, 64, 0)
     p.publish(1, 0)
     p.do_kick(1)
-    deadline = time.monotonic() + TIMEOUT
-    status = 0
-    while time.monotonic() < deadline and not status & STATUS_NEEDS_RESET:
-        status = p.status()
-        time.sleep(0.01)
+    status = p.wait_needs_reset()
     return {"ok": bool(status & STATUS_NEEDS_RESET), "status": status}
 
 
@@ -504,11 +503,7 @@ def sc_guest_idx_back(p, args):
     sent = p.wait_used(1, 4)
     p.store16(p.avail_off(1) + 2, 0)
     p.do_kick(1)
-    deadline = time.monotonic() + TIMEOUT
-    status = 0
-    while time.monotonic() < deadline and not status & STATUS_NEEDS_RESET:
-        status = p.status()
-        time.sleep(0.01)
+    status = p.wait_needs_reset()
     return {"ok": sent and bool(status & STATUS_NEEDS_RESET), "status": status}
 
 
