@@ -27,6 +27,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
@@ -165,18 +166,18 @@ static void used_add(struct sw_queue *q, uint16_t head, uint32_t len)
 
 void sw_queue_fail(struct sw_queue *q, int err)
 {
+    char idx[48] = "";
+
     if (q->broken)
         return;
     q->broken = true;
     q->pending = false;
     sw_queue_unwatch(q);
     if (err == -EPROTO)
-        VN_ERR_RL(DP, "%s: queue %u stopped, the driver broke the ring: %s (avail index %u, "
-                      "%u taken) (device needs reset)", q->dev_name, q->index,
-                  vn_virtq_strerror(err), q->vq->bad_avail_idx, q->vq->last_avail_idx);
-    else
-        VN_ERR_RL(DP, "%s: queue %u stopped, the driver broke the ring: %s (device needs reset)",
-                  q->dev_name, q->index, vn_virtq_strerror(err));
+        snprintf(idx, sizeof(idx), " (avail index %u, %u taken)", q->vq->bad_avail_idx,
+                 q->vq->last_avail_idx);
+    VN_ERR_RL(DP, "%s: queue %u stopped, the driver broke the ring: %s%s (device needs reset)",
+              q->dev_name, q->index, vn_virtq_strerror(err), idx);
     if (q->on_error)
         q->on_error(q->error_ctx, q->index, err);
 }
