@@ -2,11 +2,11 @@
 # (vhost_peer.py) that behaves, then misbehaves on purpose: bad payload sizes,
 # too many fds, out-of-range rings, oversized rings, a wrong MTU, requests
 # before SET_OWNER, unknown requests, hang-ups mid-setup and mid-message, the
-# memory table replaced while rings run, guest rings that loop, point
-# outside memory or move their avail index back, a second front-end.  After each: the controller is alive and
-# the device takes a fresh, good front-end.  Also: the socket's place and
-# modes, receive with merged buffers, interrupt moderation, restart, unplug
-# and hotplug rollback.
+# memory table replaced while rings run, guest rings that loop, point outside
+# memory or move their avail index back, a second front-end.  After each: the
+# controller is alive and the device takes a fresh, good front-end.  Also: the
+# socket's place and modes, receive with merged buffers, interrupt moderation,
+# restart, unplug and hotplug rollback.
 . "$top_srcdir/tests/functional/lib.sh"
 need_root_tun
 
