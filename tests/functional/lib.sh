@@ -113,21 +113,22 @@ _fd_baseline() {
     _fd_devs0=$(_fd_devs | cut -f1)
 }
 _fd_check() {
-    local devs now diff
+    local ndev nconn now diff
     [ "${VIRTNET_FD_CHECK:-1}" != 0 ] && [ -n "$CTL_PID" ] && pid_alive "$CTL_PID" &&
         [ -n "${_fd0:-}" ] || return 0
-    devs=$(_fd_devs) && [ -n "$devs" ] || return 0 # not answering: the test knows why
-    if [ "${devs#*$'\t'}" != 0 ]; then
-        echo "# fd check not applicable: ${devs#*$'\t'} front-ends connected"
+    read -r ndev nconn < <(_fd_devs)
+    [ -n "${nconn:-}" ] || return 0 # not answering: the test knows why
+    if [ "$nconn" != 0 ]; then
+        echo "# fd check not applicable: $nconn front-ends connected"
         return 0
     fi
     now=$(_fd_kinds "$CTL_PID")
     diff=$(LC_ALL=C join -a1 -a2 -e0 -o0,1.2,2.2 <(echo "$_fd0") <(echo "$now") |
-        awk -v nodev="$([ "$_fd_devs0" = 0 ] && echo 1)" -v ddev="$((${devs%%$'\t'*} - _fd_devs0))" \
+        awk -v nodev="$([ "$_fd_devs0" = 0 ] && echo 1)" -v ddev="$((ndev - _fd_devs0))" \
             '{want = $2 + ($1 == "socket" ? ddev : 0)}
              $3 != want && !(nodev && $1 == "eventfd" && $3 == want + 1) {print $1": "$2" at start, "$3" now, "want" expected"}')
     if [ -z "$diff" ]; then
-        ok "controller: no fd leaked ($(echo "$now" | awk '{n += $2} END {print n}') open with ${devs%%$'\t'*} devices, $_fd_devs0 at start)"
+        ok "controller: no fd leaked ($(echo "$now" | awk '{n += $2} END {print n}') open with $ndev devices, $_fd_devs0 at start)"
     else
         not_ok "controller: no fd leaked"
         echo "$diff" | diag
