@@ -87,15 +87,140 @@ err_close_queue:
     return ret;
 }
 
+/*
+ * Adopts the persistent representor tap 'link' left by an earlier run, by
+ * rtnetlink only: no queue is attached to it, because a tap that another
+ * process still serves (the old controller during a live update) would get
+ * part of its incoming frames steered to that queue and dropped when it
+ * closes.  Raises its MTU to 'mtu' if lower and brings it up.
+ */
+static int rep_adopt(struct vn_nl *nl, const struct vn_nl_link *link, uint32_t mtu,
+                     struct vn_sf_rep *rep)
+{
+    uint32_t new_mtu = link->mtu;
+    int ret;
+
+    if (vn_fault("sf_create"))
+        return -EIO;
+    if (link->mtu < mtu) {
+        ret = vn_nl_link_set_mtu(nl, link->ifindex, mtu);
+        if (ret < 0) {
+            VN_ERR(SF, "%s: cannot set MTU %u: %s", rep->ifname, mtu, strerror(-ret));
+            return ret;
+        }
+        new_mtu = mtu;
+    }
+    if (vn_fault("sf_link_up")) {
+        ret = -EIO;
+        goto err_restore_mtu;
+    }
+    if (!link->up) {
+        ret = vn_nl_link_set_up(nl, link->ifindex, true);
+        if (ret < 0) {
+            VN_ERR(SF, "%s: cannot bring the link up: %s", rep->ifname, strerror(-ret));
+            goto err_restore_mtu;
+        }
+    }
+    rep->ifindex = link->ifindex;
+    rep->mtu = new_mtu;
+    rep->adopted = true;
+    return 0;
+
+err_restore_mtu:
+    if (new_mtu != link->mtu)
+        (void)vn_nl_link_set_mtu(nl, link->ifindex, link->mtu);
+    return ret;
+}
+
+/*
+ * Makes a new persistent representor tap called rep->ifname (no netdev of
+ * that name existed at the look-up), with MTU at least 'mtu', up.  On
+ * failure the tap is gone again.
+ */
+static int rep_make(struct vn_nl *nl, uint32_t mtu, struct vn_sf_rep *rep)
+{
+    struct vn_nl_link link;
+    int hdr = VNET_HDR_SIZE;
+    int fd, ret;
+
+    fd = tap_attach(rep->ifname, 0);
+    if (fd < 0) {
+        ret = fd;
+        /* Another program's netdev may have taken the name since the look-up. */
+        if (vn_nl_link_get(nl, rep->ifname, &link) == 0)
+            ret = -EEXIST;
+        VN_ERR(SF, "%s: cannot create the tap: %s", rep->ifname, strerror(-ret));
+        return ret;
+    }
+    /*
+     * TUNSETIFF attaches to a tap of that name made since the look-up: the
+     * tap is ours only if it is not persistent yet (TUNSETPERSIST below).
+     */
+    ret = vn_nl_link_get(nl, rep->ifname, &link);
+    if (ret < 0) {
+        VN_ERR(SF, "%s: cannot look the new tap up: %s", rep->ifname, strerror(-ret));
+        goto err_close_queue;
+    }
+    if (link.tun.valid && link.tun.persist) {
+        VN_ERR(SF, "%s: another program made a tap of that name meanwhile: left alone",
+               rep->ifname);
+        ret = -EEXIST;
+        goto err_close_queue;
+    }
+    /* From here until the end, the queue fd keeps the tap alive. */
+    if (ioctl(fd, TUNSETPERSIST, 1) < 0) {
+        ret = -errno;
+        VN_ERR(SF, "%s: cannot make the tap persistent: %s", rep->ifname, strerror(-ret));
+        goto err_close_queue;
+    }
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+        ret = -errno;
+        VN_ERR(SF, "%s: cannot set the vnet header size to %d: %s", rep->ifname, hdr,
+               strerror(-ret));
+        goto err_unpersist;
+    }
+    if (vn_fault("sf_create")) {
+        ret = -EIO;
+        goto err_unpersist;
+    }
+    if (link.mtu < mtu) {
+        ret = vn_nl_link_set_mtu(nl, link.ifindex, mtu);
+        if (ret < 0) {
+            VN_ERR(SF, "%s: cannot set MTU %u: %s", rep->ifname, mtu, strerror(-ret));
+            goto err_unpersist;
+        }
+        link.mtu = mtu;
+    }
+    if (vn_fault("sf_link_up")) {
+        ret = -EIO;
+        goto err_unpersist;
+    }
+    ret = vn_nl_link_set_up(nl, link.ifindex, true);
+    if (ret < 0) {
+        VN_ERR(SF, "%s: cannot bring the link up: %s", rep->ifname, strerror(-ret));
+        goto err_unpersist;
+    }
+    /* The netdev persists without any queue attached. */
+    close(fd);
+    rep->ifindex = link.ifindex;
+    rep->mtu = link.mtu;
+    rep->adopted = false;
+    return 0;
+
+err_unpersist:
+    /* A tap created here disappears when its last queue closes. */
+    (void)!ioctl(fd, TUNSETPERSIST, 0);
+err_close_queue:
+    close(fd);
+    return ret;
+}
+
 int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
                      struct vn_sf_rep *out)
 {
     struct vn_sf_rep rep = {.pf_num = pf_num, .sf_num = sf_num};
     struct vn_nl_link link;
-    int hdr = VNET_HDR_SIZE;
-    int found_ifindex = 0;
-    uint32_t old_mtu;
-    int fd, ret;
+    int ret;
 
     ret = vn_sf_rep_name(pf_num, sf_num, rep.ifname);
     if (ret < 0) {
@@ -115,83 +240,13 @@ int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_
         VN_ERR(SF, "%s: cannot look the netdev up: %s", rep.ifname, strerror(-ret));
         return ret;
     }
-    if (ret == 0)
-        found_ifindex = link.ifindex;
-    rep.adopted = found_ifindex != 0;
-
-    fd = tap_attach(rep.ifname, 0);
-    if (fd < 0) {
-        ret = fd;
-        /* Another program's netdev may have taken the name since the look-up. */
-        if (!found_ifindex && vn_nl_link_get(nl, rep.ifname, &link) == 0 && !is_rep_tap(&link))
-            ret = -EEXIST;
-        VN_ERR(SF, "%s: cannot %s the tap: %s", rep.ifname, found_ifindex ? "attach to" : "create",
-               strerror(-ret));
+    ret = ret == 0 ? rep_adopt(nl, &link, mtu, &rep) : rep_make(nl, mtu, &rep);
+    if (ret < 0)
         return ret;
-    }
-    /* From here until the end, the queue fd keeps the tap alive. */
-    if (ioctl(fd, TUNSETPERSIST, 1) < 0) {
-        ret = -errno;
-        VN_ERR(SF, "%s: cannot make the tap persistent: %s", rep.ifname, strerror(-ret));
-        goto err_close_queue;
-    }
-    ret = vn_nl_link_get(nl, rep.ifname, &link);
-    if (ret < 0) {
-        VN_ERR(SF, "%s: cannot look the new tap up: %s", rep.ifname, strerror(-ret));
-        goto err_unpersist;
-    }
-    /* Adopted only if it is still the netdev found above, not a new one of that name. */
-    rep.adopted = rep.adopted && link.ifindex == found_ifindex;
-    old_mtu = link.mtu;
-    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-        ret = -errno;
-        VN_ERR(SF, "%s: cannot set the vnet header size to %d: %s", rep.ifname, hdr,
-               strerror(-ret));
-        goto err_unpersist;
-    }
-    if (vn_fault("sf_create")) {
-        ret = -EIO;
-        goto err_unpersist;
-    }
-    if (link.mtu < mtu) {
-        ret = vn_nl_link_set_mtu(nl, link.ifindex, mtu);
-        if (ret < 0) {
-            VN_ERR(SF, "%s: cannot set MTU %u: %s", rep.ifname, mtu, strerror(-ret));
-            goto err_unpersist;
-        }
-        link.mtu = mtu;
-    }
-    if (vn_fault("sf_link_up")) {
-        ret = -EIO;
-        goto err_restore_mtu;
-    }
-    if (!link.up) {
-        ret = vn_nl_link_set_up(nl, link.ifindex, true);
-        if (ret < 0) {
-            VN_ERR(SF, "%s: cannot bring the link up: %s", rep.ifname, strerror(-ret));
-            goto err_restore_mtu;
-        }
-    }
-    /* The netdev persists without any queue attached. */
-    close(fd);
-    rep.ifindex = link.ifindex;
-    rep.mtu = link.mtu;
     VN_INFO(SF, "%s: representor of SF %u %s (ifindex %d, MTU %u)", rep.ifname, sf_num,
             rep.adopted ? "adopted" : "created", rep.ifindex, rep.mtu);
     *out = rep;
     return 0;
-
-err_restore_mtu:
-    /* An adopted tap gets its MTU back; a new one is removed below anyway. */
-    if (rep.adopted && link.mtu != old_mtu)
-        (void)vn_nl_link_set_mtu(nl, link.ifindex, old_mtu);
-err_unpersist:
-    /* A tap created here disappears when its last queue closes; an adopted one stays. */
-    if (!rep.adopted)
-        (void)!ioctl(fd, TUNSETPERSIST, 0);
-err_close_queue:
-    close(fd);
-    return ret;
 }
 
 int vn_sf_rep_destroy(struct vn_nl *nl, struct vn_sf_rep *rep)

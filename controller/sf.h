@@ -8,7 +8,10 @@
  * queue per virtqueue pair and pass virtio-net headers (checksum and GSO
  * offloads) through unchanged.  Persistence is what lets a representor, and
  * its place in an OVS bridge, survive a controller restart: creating a
- * representor whose tap already exists adopts it (same ifindex).
+ * representor whose tap already exists adopts it (same ifindex) by rtnetlink
+ * alone: no queue is ever opened on an adopted tap to adopt it, since a
+ * process still serving it (the old controller in a live update) would lose
+ * the frames the kernel steers to that queue.
  *
  * Links are configured over rtnetlink (lib/netlink.h); a netdev is deleted
  * only when it is such a tap and has the ifindex recorded here, so links
