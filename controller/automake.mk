@@ -8,11 +8,15 @@ controller_virtio_net_controller_SOURCES = \
 	controller/rpc_device.c \
 	controller/rpc_server.c controller/rpc_server.h \
 	controller/rpc_methods.c controller/rpc_methods.h \
-	controller/sf.c controller/sf.h \
+	controller/sfmgr.c controller/sfmgr.h controller/sfmgr_class.h \
+	controller/sfmgr_tap.c controller/sfmgr_tap.h \
+	controller/sfmgr_dummy.c \
+	controller/emu.c controller/emu.h controller/emu_class.h \
+	controller/emu_vhost.c \
+	controller/emu_dummy.c \
 	controller/update.c controller/update.h \
 	controller/qmp.c controller/qmp.h \
-	controller/host.c controller/host.h \
-	controller/vhost_dev.c controller/vhost_dev.h
+	controller/host.c controller/host.h
 controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
 # Providers resolve the log functions from the controller (see provider.sym).
 controller_virtio_net_controller_LDFLAGS = -Wl,--dynamic-list=$(top_srcdir)/controller/provider.sym

@@ -26,7 +26,8 @@
 #include "rpc_server.h"
 #include "update.h"
 #include "util.h"
-#include "vhost_dev.h"
+#include "emu.h"
+#include "sfmgr.h"
 
 #define LATENCY_PERIOD 0.5 /* seconds between loop-latency samples */
 
@@ -165,9 +166,7 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
                     ctl->conf.state_dir, VN_DEFAULT_STATE_DIR);
     if (ret < 0)
         return ret;
-    if (vn_snprintf(def, sizeof(def), "%s/%s", ctl->state_dir, VN_RECOVERY_SUBDIR) < 0 ||
-        vn_snprintf(ctl->vhost_dir, sizeof(ctl->vhost_dir), "%s/%s", ctl->state_dir,
-                    VN_VHOST_SUBDIR) < 0)
+    if (vn_snprintf(def, sizeof(def), "%s/%s", ctl->state_dir, VN_RECOVERY_SUBDIR) < 0)
         return -ENAMETOOLONG;
     if ((ret = pick_path(ctl->recovery_dir, sizeof(ctl->recovery_dir), "recovery dir", NULL,
                          ctl->conf.recovery_dir, def)) < 0 ||
@@ -265,27 +264,48 @@ int vn_ctl_start(struct vn_ctl *ctl)
     if (ret < 0)
         return ret;
 
-    ret = vn_nl_open(&ctl->nl);
-    if (ret < 0) {
-        VN_ERR(MAIN, "cannot open rtnetlink: %s", strerror(-ret));
-        return ret;
+    /* The software DPU's SF manager configures taps over rtnetlink; the dummy needs nothing. */
+    bool dummy = !strcmp(ctl->conf.emu.backend, "dummy");
+
+    if (!dummy) {
+        ret = vn_nl_open(&ctl->nl);
+        if (ret < 0) {
+            VN_ERR(MAIN, "cannot open rtnetlink: %s", strerror(-ret));
+            return ret;
+        }
     }
-    ret = vn_vhost_dir_prepare(ctl->vhost_dir);
-    if (ret < 0) {
-        VN_ERR(MAIN, "cannot create the vhost-user socket dir %s: %s", ctl->vhost_dir,
-               strerror(-ret));
-        return ret;
-    }
-    struct vn_dev_mgr_cfg dcfg = {
-        .conf = &ctl->conf,
-        .recovery_dir = ctl->recovery_dir,
+    struct vn_sfmgr_cfg scfg = {
+        .backend = dummy ? "dummy" : "tap",
         .nl = ctl->nl,
+        .total_sf = ctl->conf.emu.pf_total_sf,
+        .sf_num_base = ctl->conf.emu.sf_num_base,
+        .pool_size = (uint32_t)((uint64_t)ctl->conf.emu.pf_total_sf *
+                                ctl->conf.sf_pool_percent / 100),
+        .pool_mtu = 1500,
+        .pool_force_destroy = ctl->conf.sf_pool_force_destroy,
+    };
+
+    ret = vn_sfmgr_open(&scfg, &ctl->sfm);
+    if (ret < 0)
+        return ret;
+    struct vn_emu_env eenv = {
         .loop = ctl->loop,
-        .vhost_dir = ctl->vhost_dir,
+        .state_dir = ctl->state_dir,
+        .sfm = ctl->sfm,
         .dp = vn_providers_active(ctl->providers),
         .dp_priv = vn_providers_active_priv(ctl->providers),
         .adopt_listen = ctl->upd.fd >= 0 ? vn_update_adopt_listen : NULL,
         .adopt_ctx = ctl,
+    };
+
+    ret = vn_emu_open(ctl->conf.emu.backend, &eenv, &ctl->emu);
+    if (ret < 0)
+        return ret;
+    struct vn_dev_mgr_cfg dcfg = {
+        .conf = &ctl->conf,
+        .recovery_dir = ctl->recovery_dir,
+        .emu = ctl->emu,
+        .sfm = ctl->sfm,
     };
 
     ret = vn_dev_mgr_create(&dcfg, &ctl->devs);
@@ -317,6 +337,10 @@ void vn_ctl_stop(struct vn_ctl *ctl)
     ctl->rpc = NULL;
     vn_dev_mgr_destroy(ctl->devs);
     ctl->devs = NULL;
+    vn_emu_close(ctl->emu);
+    ctl->emu = NULL;
+    vn_sfmgr_close(ctl->sfm);
+    ctl->sfm = NULL;
     vn_nl_close(ctl->nl);
     ctl->nl = NULL;
     vn_providers_unload(ctl->providers);

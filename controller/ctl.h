@@ -22,6 +22,8 @@
 struct vn_rpc_server;
 struct vn_dev_mgr;
 struct vn_nl;
+struct vn_sfmgr;
+struct vn_emu;
 struct vn_providers;
 
 /* What main() got on the command line; NULL = not given. */
@@ -56,7 +58,6 @@ struct vn_ctl {
     char config_path[PATH_MAX];        /* the file read, or the default looked for */
     char state_dir[PATH_MAX];
     char recovery_dir[PATH_MAX];
-    char vhost_dir[PATH_MAX];          /* <state_dir>/vhost: the devices' vhost-user sockets */
     char providers_dir[PATH_MAX];
     char rpc_socket[PATH_MAX];
     char update_binary[PATH_MAX];
@@ -64,8 +65,10 @@ struct vn_ctl {
     char log_level_arg[16];            /* --log-level as given ("" when not) */
     int lock_fd;                       /* flock'ed state-dir lock, -1 if none */
 
-    struct vn_nl *nl;                  /* rtnetlink socket (representors) */
+    struct vn_nl *nl;                  /* rtnetlink socket (tap representors), or NULL */
     struct vn_providers *providers;    /* the datapath provider */
+    struct vn_sfmgr *sfm;              /* SF manager (seam 2) */
+    struct vn_emu *emu;                /* emulation backend (seam 1) */
     struct vn_dev_mgr *devs;           /* every emulated function */
     struct vn_rpc_server *rpc;
 

@@ -15,7 +15,6 @@
 #include <config.h>
 
 #include "device.h"
-#include "host.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +27,6 @@
 #include "fault.h"
 #include "json.h"
 #include "log.h"
-#include "vhost_dev.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
 
@@ -48,20 +46,13 @@
 struct vn_dev_mgr {
     const struct vn_conf *conf;
     const char *recovery_dir;         /* NULL when recovery is off */
-    struct vn_nl *nl;
+    struct vn_emu *emu;
+    struct vn_sfmgr *sfm;
     uint32_t max_pfs;                 /* num_pf + hotplug_ports */
     struct vn_device **pfs;           /* by pf_id, max_pfs entries */
     struct vn_device **ports;         /* hotplug PF by switch port */
-    uint8_t *sf_used;                 /* bitmap over [0, VN_SF_NUM_MAX] */
-    uint8_t *sf_reserved;             /* during start: SF numbers recovery files claim */
-    uint32_t sfs_in_use;
     struct vn_dev_counts counts;
-    struct vn_sf_rep *pool;           /* SF pool: free representors, ready for hotplug */
-    uint32_t pool_n;                  /* free representors in the pool */
-    uint32_t pool_size;               /* pf_total_sf * sf_pool_percent / 100 */
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
-    bool has_vhost;                   /* devices get a vhost-user back-end */
-    struct vn_vhost_dev_cfg vhost;    /* what every back-end shares */
 };
 
 static const char *const event_mode_names[VN_EVENT_N_MODES] = {
@@ -86,40 +77,6 @@ const char *vn_dev_type_name(enum vn_dev_type type)
 void vn_bdf_format(uint16_t bdf, char buf[16])
 {
     snprintf(buf, 16, "%02x:%02x.%x", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
-}
-
-/* ---- SF numbers ------------------------------------------------------- */
-
-static bool sf_is_used(const struct vn_dev_mgr *m, uint32_t sf)
-{
-    return sf <= VN_SF_NUM_MAX && (m->sf_used[sf / 8] & (1u << (sf % 8)));
-}
-
-static void sf_mark(struct vn_dev_mgr *m, uint32_t sf, bool used)
-{
-    if (used == sf_is_used(m, sf))
-        return;
-    if (used) {
-        m->sf_used[sf / 8] |= (uint8_t)(1u << (sf % 8));
-        m->sfs_in_use++;
-    } else {
-        m->sf_used[sf / 8] &= (uint8_t)~(1u << (sf % 8));
-        m->sfs_in_use--;
-    }
-}
-
-static bool sf_is_reserved(const struct vn_dev_mgr *m, uint32_t sf)
-{
-    return m->sf_reserved && (m->sf_reserved[sf / 8] & (1u << (sf % 8)));
-}
-
-/* Lowest free SF number >= the profile's sf_num_base (>= 1000), or -ENOSPC. */
-static int64_t sf_alloc_any(const struct vn_dev_mgr *m)
-{
-    for (uint32_t sf = m->conf->emu.sf_num_base; sf <= VN_SF_NUM_MAX; sf++)
-        if (!sf_is_used(m, sf) && !sf_is_reserved(m, sf))
-            return sf;
-    return -ENOSPC;
 }
 
 /* ---- addressing -------------------------------------------------------- */
@@ -265,32 +222,61 @@ static int check_features(const struct vn_conf *c, uint64_t f, bool legacy, char
 
 /* ---- construction -------------------------------------------------------- */
 
-/* Gives 'dev' its vhost-user back-end (a listening socket). */
-static int device_attach_vhost(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
-                               size_t errlen)
+/* The value the emulation backend gets for 'dev'. */
+static void device_spec(const struct vn_device *dev, struct vn_emu_spec *spec)
 {
+    memset(spec, 0, sizeof(*spec));
+    vn_strlcpy(spec->vuid, dev->vuid, sizeof(spec->vuid));
+    spec->bdf = dev->bdf;
+    memcpy(spec->mac, dev->mac, VN_MAC_LEN);
+    spec->mtu = dev->mtu;
+    spec->max_queues = dev->max_queues;
+    spec->max_queue_size = dev->max_queue_size;
+    spec->features = dev->features;
+    spec->msix = dev->msix;
+    spec->legacy = dev->legacy;
+    memcpy(spec->queues, dev->queues, dev->max_queues * sizeof(*dev->queues));
+    if (dev->has_rep)
+        spec->rep = dev->rep;
+}
+
+/* Gives 'dev' its emulated function. */
+static int device_attach_fn(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
+                            size_t errlen)
+{
+    struct vn_emu_spec spec;
     int ret;
 
-    if (!m->has_vhost)
-        return 0;
-    ret = vn_vhost_dev_create(&m->vhost, dev, &dev->vhost);
+    device_spec(dev, &spec);
+    ret = vn_emu_fn_create(m->emu, &spec, &dev->fn);
     if (ret < 0)
-        snprintf(err, errlen, "cannot create the vhost-user socket: %s", strerror(-ret));
+        snprintf(err, errlen, "cannot create the emulated function: %s", strerror(-ret));
     return ret;
 }
 
-/* Closes the back-end (its front-end, rings and socket) before the representor goes. */
-static void device_detach_vhost(struct vn_device *dev)
+/* Ends the function (its driver session, rings, socket) before the representor goes. */
+static void device_detach_fn(struct vn_device *dev)
 {
-    vn_vhost_dev_destroy(dev->vhost);
-    dev->vhost = NULL;
+    vn_emu_fn_destroy(dev->fn);
+    dev->fn = NULL;
+}
+
+/* Tells the backend what 'dev' is now; 0 or -errno (then the backend has the old value). */
+static int device_push(struct vn_device *dev)
+{
+    struct vn_emu_spec spec;
+
+    if (!dev->fn)
+        return 0;
+    device_spec(dev, &spec);
+    return vn_emu_fn_update(dev->fn, &spec);
 }
 
 static void device_free(struct vn_device *dev)
 {
     if (!dev)
         return;
-    device_detach_vhost(dev);
+    device_detach_fn(dev);
     free(dev->queues);
     free(dev->vfs);
     free(dev);
@@ -298,8 +284,11 @@ static void device_free(struct vn_device *dev)
 
 static int device_set_queues(struct vn_device *dev, uint32_t n)
 {
-    struct vn_queue_cfg *q = calloc(n, sizeof(*q));
+    struct vn_queue_cfg *q;
 
+    if (n > VN_EMU_MAX_VIRTQ)
+        return -ERANGE;
+    q = calloc(n, sizeof(*q));
     if (!q)
         return -ENOMEM;
     /* Keep the moderation of queues that stay. */
@@ -429,7 +418,7 @@ static int device_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, cons
             snprintf(err, errlen, "a value is missing or out of range for this profile");
         return -EINVAL;
     }
-    if (sf_is_used(m, sf)) {
+    if (vn_sfmgr_sf_used(m->sfm, sf)) {
         snprintf(err, errlen, "SF %u already used by another device", sf);
         return -EINVAL;
     }
@@ -463,129 +452,45 @@ static cJSON *take_record(struct vn_dev_mgr *m, const char *vuid)
     return m->pending ? cJSON_DetachItemFromObjectCaseSensitive(m->pending, vuid) : NULL;
 }
 
-/* ---- SF pool ------------------------------------------------------------ */
+/* ---- representors ------------------------------------------------------ */
 
 /*
- * Creates (or adopts, after a restart) the SF pool of sf_pool_percent of
- * PF_TOTAL_SF on port 0, the emulation manager's: hotplugs on that port that
- * do not ask for an SF number take one of these representors instead of
- * creating one.  A pool that cannot be filled completely is kept partial.
- */
-static int pool_fill(struct vn_dev_mgr *m)
-{
-    const struct vn_conf *c = m->conf;
-
-    m->pool_size = (uint32_t)((uint64_t)c->emu.pf_total_sf * c->sf_pool_percent / 100);
-    if (!m->pool_size)
-        return 0;
-    m->pool = calloc(m->pool_size, sizeof(*m->pool));
-    if (!m->pool)
-        return -ENOMEM;
-    while (m->pool_n < m->pool_size && m->sfs_in_use < c->emu.pf_total_sf) {
-        int64_t sf = sf_alloc_any(m);
-        int ret;
-
-        if (sf < 0)
-            break;
-        ret = vn_sf_rep_create(m->nl, 0, (uint32_t)sf, DEFAULT_MTU, &m->pool[m->pool_n]);
-        if (ret < 0) {
-            VN_ERR(SF, "SF pool: cannot create SF %" PRId64 ": %s", sf, strerror(-ret));
-            break;
-        }
-        sf_mark(m, (uint32_t)sf, true);
-        m->pool_n++;
-    }
-    VN_INFO(SF, "SF pool: %u of %u representors ready (sf_pool_percent %u)", m->pool_n,
-            m->pool_size, c->sf_pool_percent);
-    return 0;
-}
-
-/* Hands a pool representor to 'dev' when it can use one. */
-static bool pool_take(struct vn_dev_mgr *m, struct vn_device *dev)
-{
-    struct vn_sf_rep rep;
-
-    if (!m->pool_n || dev->pf_num != 0)
-        return false;
-    rep = m->pool[m->pool_n - 1];
-    if (rep.mtu < dev->mtu && vn_sf_rep_set_mtu(m->nl, &rep, dev->mtu) < 0)
-        return false;
-    m->pool_n--;
-    dev->rep = rep;
-    dev->has_rep = true;
-    VN_INFO(SF, "%s: takes SF %u (%s) from the SF pool", dev->vuid, rep.sf_num, rep.ifname);
-    return true;
-}
-
-/* Takes a representor back into the pool when the pool has room for it. */
-static bool pool_give_back(struct vn_dev_mgr *m, struct vn_device *dev)
-{
-    if (m->pool_n >= m->pool_size || dev->rep.pf_num != 0)
-        return false;
-    m->pool[m->pool_n++] = dev->rep;
-    dev->has_rep = false;
-    VN_INFO(SF, "SF %u (%s) back in the SF pool", dev->rep.sf_num, dev->rep.ifname);
-    return true;
-}
-
-/* Frees the pool; its representors stay for the next start unless 'destroy'. */
-static void pool_release(struct vn_dev_mgr *m, bool destroy)
-{
-    for (uint32_t i = 0; destroy && i < m->pool_n; i++)
-        vn_sf_rep_destroy(m->nl, &m->pool[i]);
-    if (destroy && m->pool_n)
-        VN_INFO(SF, "SF pool destroyed (sf_pool_force_destroy)");
-    free(m->pool);
-    m->pool = NULL;
-    m->pool_n = 0;
-}
-
-/*
- * Gives 'dev' its SF and representor (SF number already chosen in
- * dev->rep.sf_num, or 0 for any: from the SF pool when there is one), marks
- * the SF used.  Returns 0 or -errno.
+ * Gives 'dev' its SF and representor: SF dev->rep.sf_num, or any (the SF
+ * pool's first) when 0.  Returns 0 or -errno with the reason in 'err'.
  */
 static int device_attach_rep(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
                              size_t errlen)
 {
-    uint32_t sf = dev->rep.sf_num;
-    int64_t any;
+    struct vn_sf_rep rep;
     int ret;
 
-    if (!sf && pool_take(m, dev))
-        return 0;
-    if (m->sfs_in_use >= m->conf->emu.pf_total_sf) {
-        snprintf(err, errlen, "no free SF: all %u (PF_TOTAL_SF) are in use",
-                 m->conf->emu.pf_total_sf);
-        return -ENOSPC;
-    }
-    if (!sf) {
-        any = sf_alloc_any(m);
-        if (any < 0) {
-            snprintf(err, errlen, "no free SF number");
-            return (int)any;
-        }
-        sf = (uint32_t)any;
-    }
-    ret = vn_sf_rep_create(m->nl, dev->pf_num, sf, dev->mtu, &dev->rep);
-    if (ret < 0) {
-        snprintf(err, errlen, "cannot create the representor of SF %u: %s", sf, strerror(-ret));
+    ret = vn_sfmgr_acquire(m->sfm, dev->pf_num, dev->rep.sf_num, dev->mtu, &rep, err, errlen);
+    if (ret < 0)
         return ret;
-    }
+    dev->rep = rep;
     dev->has_rep = true;
-    sf_mark(m, sf, true);
     return 0;
 }
 
+/*
+ * Lets go of the representor: 'destroy' deletes it (or gives it back to the
+ * pool), else it stays for the next start.  The SF number stays in the
+ * record (dev->rep.sf_num) either way.
+ */
 static void device_detach_rep(struct vn_dev_mgr *m, struct vn_device *dev, bool destroy)
 {
+    uint32_t sf = dev->rep.sf_num;
+    int ret;
+
     if (!dev->has_rep)
         return;
-    if (destroy && pool_give_back(m, dev))
-        return; /* the SF stays in use, by the pool */
-    sf_mark(m, dev->rep.sf_num, false);
-    if (destroy)
-        vn_sf_rep_destroy(m->nl, &dev->rep);
+    ret = vn_sfmgr_release(m->sfm, &dev->rep, destroy);
+    if (ret < 0) {
+        VN_ERR(SF, "%s: cannot remove representor %s: %s; it stays", dev->vuid, dev->rep.ifname,
+               strerror(-ret));
+        (void)vn_sfmgr_release(m->sfm, &dev->rep, false);
+    }
+    dev->rep.sf_num = sf;
     dev->has_rep = false;
 }
 
@@ -625,14 +530,76 @@ static void device_unlink(struct vn_dev_mgr *m, struct vn_device *dev)
 }
 
 /*
- * Second half of every creation: adopts a recovery record if there is one,
- * creates the representor, writes the recovery file.  On failure everything
- * done here is undone and the caller frees 'dev'.
+ * The one construction sequence of every device, whatever its type and
+ * origin: representor, emulated function, recovery file, with fault points
+ * "<stage>_after_rep" and "<stage>_after_save" ('stage' names the caller:
+ * hotplug, restore, device).  'is_new': the device had no recovery file
+ * before (a failure removes the one written here).  On failure every step is
+ * undone in reverse -- a representor made here is deleted, one adopted from
+ * an earlier run is left as found -- and the caller frees 'dev'.
+ */
+static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new,
+                        const char *stage, char *err, size_t errlen)
+{
+    char point[64];
+    int ret;
+
+    ret = device_attach_rep(m, dev, err, errlen);
+    if (ret < 0)
+        return ret;
+    ret = device_attach_fn(m, dev, err, errlen);
+    if (ret < 0)
+        goto err_detach_rep;
+    snprintf(point, sizeof(point), "%s_after_rep", stage);
+    if (vn_fault(point)) {
+        snprintf(err, errlen, "fault injected at %s", point);
+        ret = -EIO;
+        goto err_detach_fn;
+    }
+    ret = device_save(m, dev);
+    if (ret < 0) {
+        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+        goto err_detach_fn;
+    }
+    snprintf(point, sizeof(point), "%s_after_save", stage);
+    if (vn_fault(point)) {
+        snprintf(err, errlen, "fault injected at %s", point);
+        ret = -EIO;
+        goto err_unsave;
+    }
+    return 0;
+
+err_unsave:
+    if (is_new)
+        device_unsave(m, dev);
+err_detach_fn:
+    device_detach_fn(dev);
+err_detach_rep:
+    device_detach_rep(m, dev, !dev->rep.adopted);
+    return ret;
+}
+
+/*
+ * The mirror of device_build(): ends the function, then lets the
+ * representor go.  'forget' (the device is gone for good): the recovery
+ * file is removed and the representor deleted; else both stay for the next
+ * start.
+ */
+static void device_unbuild(struct vn_dev_mgr *m, struct vn_device *dev, bool forget)
+{
+    if (forget)
+        device_unsave(m, dev);
+    device_detach_fn(dev);
+    device_detach_rep(m, dev, forget);
+}
+
+/*
+ * Second half of creating a static PF or VF: adopts a recovery record if
+ * there is one, then builds the device.  On failure the caller frees 'dev'.
  */
 static int device_finish(struct vn_dev_mgr *m, struct vn_device *dev, char *err, size_t errlen)
 {
     cJSON *rec = take_record(m, dev->vuid);
-    int ret;
 
     if (rec) {
         char why[256] = "";
@@ -644,22 +611,7 @@ static int device_finish(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
             VN_INFO(REC, "%s: restored from its recovery file", dev->vuid);
         cJSON_Delete(rec);
     }
-    ret = device_attach_rep(m, dev, err, errlen);
-    if (ret < 0)
-        return ret;
-    ret = device_attach_vhost(m, dev, err, errlen);
-    if (ret < 0) {
-        device_detach_rep(m, dev, true);
-        return ret;
-    }
-    ret = device_save(m, dev);
-    if (ret < 0) {
-        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
-        device_detach_vhost(dev);
-        device_detach_rep(m, dev, true);
-        return ret;
-    }
-    return 0;
+    return device_build(m, dev, rec == NULL, "device", err, errlen);
 }
 
 static struct vn_device *device_alloc(const struct vn_conf *c, enum vn_dev_type type)
@@ -713,10 +665,7 @@ static int vf_create(struct vn_dev_mgr *m, struct vn_device *pf, uint32_t vf,
 
 static void vf_destroy(struct vn_dev_mgr *m, struct vn_device *vf, bool forget)
 {
-    if (forget)
-        device_unsave(m, vf);
-    device_detach_vhost(vf);
-    device_detach_rep(m, vf, forget);
+    device_unbuild(m, vf, forget);
     count(m, vf, -1);
     device_free(vf);
 }
@@ -816,10 +765,7 @@ static void pf_destroy(struct vn_dev_mgr *m, struct vn_device *dev, bool forget)
     for (uint32_t i = 0; i < dev->num_vfs; i++)
         vf_destroy(m, dev->vfs[i], forget);
     dev->num_vfs = 0;
-    if (forget)
-        device_unsave(m, dev);
-    device_detach_vhost(dev);
-    device_detach_rep(m, dev, forget);
+    device_unbuild(m, dev, forget);
     device_unlink(m, dev);
     device_free(dev);
 }
@@ -880,7 +826,7 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
                      VN_SF_NUM_MIN, VN_SF_NUM_MAX);
             return -ERANGE;
         }
-        if (sf_is_used(m, req->sf_num)) {
+        if (vn_sfmgr_sf_used(m->sfm, req->sf_num)) {
             snprintf(err, errlen, "SF number %u is already in use", req->sf_num);
             return -EEXIST;
         }
@@ -918,38 +864,15 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
         ret = -EIO;
         goto err_free;
     }
-    ret = device_attach_rep(m, dev, err, errlen);
+    ret = device_build(m, dev, true, "hotplug", err, errlen);
     if (ret < 0)
         goto err_free;
-    ret = device_attach_vhost(m, dev, err, errlen);
-    if (ret < 0)
-        goto err_detach;
-    if (vn_fault("hotplug_after_rep")) {
-        snprintf(err, errlen, "fault injected at hotplug_after_rep");
-        ret = -EIO;
-        goto err_detach;
-    }
-    ret = device_save(m, dev);
-    if (ret < 0) {
-        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
-        goto err_detach;
-    }
-    if (vn_fault("hotplug_after_save")) {
-        snprintf(err, errlen, "fault injected at hotplug_after_save");
-        ret = -EIO;
-        goto err_unsave;
-    }
     device_link(m, dev);
     VN_INFO(DEV, "%s: hotplug PF %u on port %u, SF %u, representor %s", dev->vuid, dev->pf_id,
             dev->port, dev->rep.sf_num, dev->rep.ifname);
     *out = dev;
     return 0;
 
-err_unsave:
-    device_unsave(m, dev);
-err_detach:
-    device_detach_vhost(dev);
-    device_detach_rep(m, dev, true);
 err_free:
     device_free(dev);
     VN_WARN(DEV, "hotplug failed: %s", err);
@@ -1015,12 +938,7 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
         device_free(dev);
         return ret;
     }
-    ret = device_attach_rep(m, dev, err, sizeof(err));
-    if (ret == 0) {
-        ret = device_attach_vhost(m, dev, err, sizeof(err));
-        if (ret < 0)
-            device_detach_rep(m, dev, false);
-    }
+    ret = device_build(m, dev, false, "restore", err, sizeof(err));
     if (ret < 0) {
         VN_ERR(REC, "cannot restore %s: %s", vuid, err);
         device_free(dev);
@@ -1064,22 +982,14 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     if (!m)
         return -ENOMEM;
     m->conf = c;
-    m->nl = cfg->nl;
-    m->has_vhost = cfg->loop != NULL;
-    m->vhost.loop = cfg->loop;
-    m->vhost.dir = cfg->vhost_dir;
-    m->vhost.dp = cfg->dp;
-    m->vhost.dp_priv = cfg->dp_priv;
-    m->vhost.adopt_listen = cfg->adopt_listen;
-    m->vhost.adopt_ctx = cfg->adopt_ctx;
+    m->emu = cfg->emu;
+    m->sfm = cfg->sfm;
     m->recovery_dir = c->recovery ? cfg->recovery_dir : NULL;
     m->max_pfs = c->emu.num_pf + c->emu.hotplug_ports;
     m->pfs = calloc(m->max_pfs ? m->max_pfs : 1, sizeof(*m->pfs));
     m->ports = calloc(c->emu.hotplug_ports ? c->emu.hotplug_ports : 1, sizeof(*m->ports));
-    m->sf_used = calloc(VN_SF_NUM_MAX / 8 + 1, 1);
-    m->sf_reserved = calloc(VN_SF_NUM_MAX / 8 + 1, 1);
     m->pending = cJSON_CreateObject();
-    if (!m->pfs || !m->ports || !m->sf_used || !m->sf_reserved || !m->pending)
+    if (!m->pfs || !m->ports || !m->pending)
         goto err;
 
     if (m->recovery_dir) {
@@ -1093,7 +1003,7 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
             uint32_t sf;
 
             if (rec_u32(rec, "sf_num", VN_SF_NUM_MAX, &sf) == 0 && sf >= VN_SF_NUM_MIN)
-                m->sf_reserved[sf / 8] |= (uint8_t)(1u << (sf % 8));
+                vn_sfmgr_reserve(m->sfm, sf);
         }
     }
     if (!c->static_pf.features.is_auto && (c->static_pf.features.mask & ~c->emu.features))
@@ -1124,11 +1034,8 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     cJSON_ArrayForEach(rec, m->pending)
         VN_WARN(REC, "skipping recovery file %s: no such device in this profile (stale)",
                 rec->string);
-    free(m->sf_reserved);
-    m->sf_reserved = NULL;
-    ret = pool_fill(m);
-    if (ret < 0)
-        goto err;
+    vn_sfmgr_unreserve_all(m->sfm);
+    vn_sfmgr_pool_fill(m->sfm);
     cJSON_Delete(m->pending);
     m->pending = NULL;
     VN_INFO(DEV, "%u devices: %u static PFs, %u VFs, %u hotplug PFs", m->counts.total,
@@ -1141,12 +1048,10 @@ err:
     for (uint32_t i = 0; m->pfs && i < m->max_pfs; i++)
         if (m->pfs[i])
             pf_destroy(m, m->pfs[i], false);
-    pool_release(m, true);
+    vn_sfmgr_unreserve_all(m->sfm);
     cJSON_Delete(m->pending);
     free(m->pfs);
     free(m->ports);
-    free(m->sf_used);
-    free(m->sf_reserved);
     free(m);
     return ret;
 }
@@ -1162,16 +1067,24 @@ void vn_dev_mgr_destroy(struct vn_dev_mgr *m)
             continue;
         /* Without recovery nothing brings a hotplug PF back: remove its representor. */
         if (dev->type == VN_DEV_HOTPLUG_PF && !m->recovery_dir) {
-            device_detach_vhost(dev);
+            device_detach_fn(dev);
             device_detach_rep(m, dev, true);
         }
         pf_destroy(m, dev, false);
     }
-    pool_release(m, m->conf->sf_pool_force_destroy);
     free(m->pfs);
     free(m->ports);
-    free(m->sf_used);
     free(m);
+}
+
+uint32_t vn_dev_nrings(const struct vn_device *dev)
+{
+    return vn_emu_fn_nrings(dev->fn);
+}
+
+int vn_dev_queue_stats(const struct vn_device *dev, uint32_t index, struct vn_dp_queue_stats *out)
+{
+    return vn_emu_fn_queue_stats(dev->fn, index, out);
 }
 
 /* ---- lookups ----------------------------------------------------------------- */
@@ -1309,7 +1222,7 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
         return -ERANGE;
     }
     if (req->has_mtu && dev->has_rep && req->mtu > dev->rep.mtu) {
-        ret = vn_sf_rep_set_mtu(m->nl, &dev->rep, req->mtu);
+        ret = vn_sfmgr_set_mtu(m->sfm, &dev->rep, req->mtu);
         if (ret < 0) {
             snprintf(err, errlen, "cannot raise the representor's MTU to %u: %s", req->mtu,
                      strerror(-ret));
@@ -1325,15 +1238,19 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
     if (req->has_max_queue_size)
         dev->max_queue_size = req->max_queue_size;
     dev->msix = msix;
-    ret = device_save(m, dev);
+    ret = device_push(dev);
+    if (ret < 0)
+        snprintf(err, errlen, "the emulation backend refused the change: %s", strerror(-ret));
+    else if ((ret = device_save(m, dev)) < 0)
+        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
     if (ret < 0) {
-        /* Keep memory and disk in agreement (the representor's MTU may stay raised: harmless). */
+        /* Keep memory, backend and disk in agreement (the representor's MTU may stay raised). */
         memcpy(dev->mac, old.mac, VN_MAC_LEN);
         dev->mtu = old.mtu;
         dev->features = old.features;
         dev->max_queue_size = old.max_queue_size;
         dev->msix = old.msix;
-        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+        (void)device_push(dev);
         return ret;
     }
     VN_INFO(DEV, "%s: modified; takes effect when the host driver next resets the device",
@@ -1345,7 +1262,8 @@ int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t que
                         const char *event_mode, const uint32_t *period, const uint32_t *max_count,
                         char *err, size_t errlen)
 {
-    int mode = -1;
+    struct vn_queue_cfg *old;
+    int mode = -1, ret;
 
     if (!event_mode && !period && !max_count) {
         snprintf(err, errlen, "nothing to modify");
@@ -1365,6 +1283,10 @@ int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t que
                  dev->max_queues);
         return -ERANGE;
     }
+    old = malloc(dev->max_queues * sizeof(*old));
+    if (!old)
+        return -ENOMEM;
+    memcpy(old, dev->queues, dev->max_queues * sizeof(*old));
     for (uint32_t i = 0; i < dev->max_queues; i++) {
         if (queue >= 0 && i != (uint32_t)queue)
             continue;
@@ -1375,9 +1297,19 @@ int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t que
         if (max_count)
             dev->queues[i].max_count = *max_count;
     }
-    vn_vhost_dev_apply_moderation(dev->vhost);
-    device_save(m, dev);
-    return 0;
+    /* Durable before it is acknowledged: a change that cannot be saved is undone. */
+    ret = device_save(m, dev);
+    if (ret < 0)
+        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+    else if ((ret = device_push(dev)) < 0)
+        snprintf(err, errlen, "the emulation backend refused the change: %s", strerror(-ret));
+    if (ret < 0) {
+        memcpy(dev->queues, old, dev->max_queues * sizeof(*old));
+        (void)device_save(m, dev);
+        (void)device_push(dev);
+    }
+    free(old);
+    return ret;
 }
 
 /* ---- JSON --------------------------------------------------------------------- */
@@ -1435,6 +1367,7 @@ cJSON *vn_dev_feature_names(uint64_t f)
 cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
 {
     const struct vn_conf *c = m->conf;
+    struct vn_sfmgr_counts sfc;
     cJSON *o = cJSON_CreateObject(), *a;
 
     vn_json_add_str(o, "emulation_manager", emu_manager(c));
@@ -1458,9 +1391,10 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
     vn_json_add_num(o, "max_queue_size", c->emu.max_queue_size);
     vn_json_add_num(o, "max_msix", c->emu.num_msix);
     vn_json_add_num(o, "max_sfs", c->emu.pf_total_sf);
-    vn_json_add_num(o, "sfs_in_use", m->sfs_in_use);
-    vn_json_add_num(o, "sf_pool_size", m->pool_size);
-    vn_json_add_num(o, "sf_pool_free", m->pool_n);
+    vn_sfmgr_counts(m->sfm, &sfc);
+    vn_json_add_num(o, "sfs_in_use", sfc.in_use);
+    vn_json_add_num(o, "sf_pool_size", sfc.pool_size);
+    vn_json_add_num(o, "sf_pool_free", sfc.pool_free);
     vn_json_add_hex(o, "supported_features", c->emu.features);
     vn_json_add(o, "supported_feature_names", vn_dev_feature_names(c->emu.features));
     a = cJSON_CreateArray();
@@ -1474,6 +1408,58 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
     vn_json_add_num(o, "mtu_max", VN_DEV_MTU_MAX);
     vn_json_add_bool(o, "recovery", m->recovery_dir != NULL);
     return o;
+}
+
+/*
+ * The function's state (emu.h) in the keys `virtnet query` has always
+ * printed: "vhost_socket", "vhost_connected", "vhost_connections",
+ * "driver_status" (names) and "driver_status_raw", "negotiated_features"
+ * (and names), "negotiated_protocol_features", "vnet_hdr_len" while
+ * connected, "vhost_queue_pairs", "vhost_last_error" when a session ended
+ * badly.  Nothing for a backend without sessions (dummy).
+ */
+static void fn_to_json(const struct vn_emu_fn *fn, cJSON *o)
+{
+    struct vn_emu_state st;
+
+    vn_emu_fn_state(fn, &st);
+    if (!st.has_session)
+        return;
+    vn_json_add_str(o, "vhost_socket", st.endpoint);
+    vn_json_add_bool(o, "vhost_connected", st.connected);
+    vn_json_add_u64(o, "vhost_connections", st.connections);
+    vn_json_add(o, "driver_status", vn_emu_status_names(st.status));
+    vn_json_add_num(o, "driver_status_raw", st.status);
+    vn_json_add_hex(o, "negotiated_features", st.negotiated_features);
+    vn_json_add(o, "negotiated_feature_names", vn_dev_feature_names(st.negotiated_features));
+    vn_json_add_hex(o, "negotiated_protocol_features", st.protocol_features);
+    if (st.connected)
+        vn_json_add_num(o, "vnet_hdr_len", st.vnet_hdr_len);
+    vn_json_add_num(o, "vhost_queue_pairs", st.nrings / 2);
+    if (st.last_error[0])
+        vn_json_add_str(o, "vhost_last_error", st.last_error);
+}
+
+/* Queue 'index''s run state into the queue object 'q' (see vn_emu_queue_state). */
+static void fn_queue_to_json(const struct vn_emu_fn *fn, uint32_t index, cJSON *q)
+{
+    struct vn_emu_queue_state qs;
+
+    if (!fn)
+        return;
+    vn_emu_fn_queue_state(fn, index, &qs);
+    vn_json_add_str(q, "state", vn_emu_queue_run_name(qs.run));
+    if (qs.run == VN_EMU_Q_FRONTEND)
+        return;
+    vn_json_add_bool(q, "enabled", qs.enabled);
+    if (qs.size)
+        cJSON_ReplaceItemInObjectCaseSensitive(q, "size", cJSON_CreateNumber(qs.size));
+    vn_json_add_num(q, "avail_idx", qs.avail_idx);
+    vn_json_add_num(q, "used_idx", qs.used_idx);
+    if (qs.has_driver_avail)
+        vn_json_add_num(q, "driver_avail_idx", qs.driver_avail_idx);
+    if (qs.error)
+        vn_json_add_str(q, "error", qs.error);
 }
 
 static void add_ids(cJSON *o, const struct vn_device *dev)
@@ -1537,14 +1523,8 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
         vn_json_add_num(sriov, "vf_stride", 1);
         vn_json_add(o, "sriov", sriov);
     }
-    vn_vhost_dev_to_json(dev->vhost, o);
+    fn_to_json(dev->fn, o);
     if (!brief) {
-        /* How to attach it to a VM by hand (static PFs and VFs; docs/host.md). */
-        char *qemu = vn_host_cmdline(dev);
-
-        if (qemu)
-            vn_json_add_str(o, "qemu_args", qemu);
-        free(qemu);
         cJSON *qs = cJSON_CreateArray();
 
         for (uint32_t i = 0; i < dev->max_queues; i++) {
@@ -1556,7 +1536,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
             vn_json_add_str(q, "event_mode", event_mode_names[dev->queues[i].event_mode]);
             vn_json_add_num(q, "period", dev->queues[i].period_us);
             vn_json_add_num(q, "max_count", dev->queues[i].max_count);
-            vn_vhost_dev_queue_to_json(dev->vhost, i, q);
+            fn_queue_to_json(dev->fn, i, q);
             vn_json_add(qs, NULL, q);
         }
         vn_json_add(o, "queues", qs);

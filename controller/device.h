@@ -9,6 +9,12 @@
  * steps that it unwinds completely on failure: a failed hotplug leaves no
  * representor, no recovery file, no id and no port behind.
  *
+ * The manager reaches the NIC only through the two seams: the emulation
+ * backend (emu.h) for the functions the host sees and the SF manager
+ * (sfmgr.h) for representors and SF numbers.  Every device, whatever its
+ * type or origin (config, hotplug, recovery file), is built by one sequence
+ * (representor, function, recovery file) and unwound by its mirror.
+ *
  * Runs on the main loop's thread.
  */
 #ifndef VN_DEVICE_H
@@ -21,40 +27,19 @@
 
 #include "conf.h"
 #include "recovery.h"
-#include "sf.h"
+#include "emu.h"
+#include "sfmgr.h"
 #include "util.h"
 
 /* MTU range a device accepts (virtio-net: 68 is the IPv4 minimum; 9216 covers jumbo frames). */
 #define VN_DEV_MTU_MIN 68
 #define VN_DEV_MTU_MAX 9216
 #define VN_DEV_QUEUE_SIZE_MIN 2
-/* The controller only uses SF numbers from here on (vendor rule). */
-#define VN_SF_NUM_MIN 1000
-#define VN_SF_NUM_MAX 99999 /* the representor name must fit IFNAMSIZ */
 
 enum vn_dev_type {
     VN_DEV_STATIC_PF,
     VN_DEV_HOTPLUG_PF,
     VN_DEV_VF,
-};
-
-/* Interrupt moderation of one queue (`virtnet modify ... queue`). */
-struct vn_queue_cfg {
-    uint8_t event_mode;    /* enum vn_event_mode */
-    uint32_t period_us;    /* coalescing period, 0 = none */
-    uint32_t max_count;    /* completions per interrupt, 0 = none */
-};
-
-/* X(enum suffix, name) */
-#define VN_EVENT_MODES(X) \
-    X(EVENT, "event")     \
-    X(ADAPTIVE, "adaptive")
-
-enum vn_event_mode {
-#define VN_EVENT_MODE_ENUM(e, s) VN_EVENT_##e,
-    VN_EVENT_MODES(VN_EVENT_MODE_ENUM)
-#undef VN_EVENT_MODE_ENUM
-    VN_EVENT_N_MODES
 };
 
 struct vn_device {
@@ -81,28 +66,18 @@ struct vn_device {
     uint32_t num_vfs;
     uint32_t total_vfs;            /* static PF: VFs reserved (SR-IOV TotalVFs) */
     uint16_t first_vf_offset;      /* static PF: SR-IOV First VF Offset (stride 1) */
-    struct vn_vhost_dev *vhost;    /* its vhost-user back-end (vhost_dev.h); NULL when the
-                                      manager has no loop */
+    struct vn_emu_fn *fn;          /* the emulated function (emu.h) */
     bool host_busy;                /* being attached to / detached from the host VM (host.h) */
 };
 
 struct vn_dev_mgr;
-struct vn_nl;
-struct vn_provider_ops;
-struct ev_loop;
 
 /* What the manager needs from the controller; all borrowed for its lifetime. */
 struct vn_dev_mgr_cfg {
     const struct vn_conf *conf;
     const char *recovery_dir;      /* used when conf->recovery */
-    struct vn_nl *nl;
-    struct ev_loop *loop;          /* for the vhost-user back-ends; NULL: devices get none */
-    const char *vhost_dir;         /* their sockets' directory (exists) */
-    const struct vn_provider_ops *dp; /* the active datapath provider, or NULL */
-    void *dp_priv;                 /* its init() state */
-    /* Live update: adopt each device's listening socket (see vn_vhost_dev_cfg); may be NULL. */
-    int (*adopt_listen)(void *ctx, const char *vuid);
-    void *adopt_ctx;
+    struct vn_emu *emu;            /* makes the functions (seam 1) */
+    struct vn_sfmgr *sfm;          /* makes the representors, owns SF numbers (seam 2) */
 };
 
 /*
@@ -193,6 +168,10 @@ struct vn_dev_counts {
     unsigned total, static_pf, hotplug_pf, vf;
 };
 void vn_dev_counts(const struct vn_dev_mgr *mgr, struct vn_dev_counts *out);
+
+/* Data rings the device's function serves, and ring 'index''s counters over its life (-ERANGE). */
+uint32_t vn_dev_nrings(const struct vn_device *dev);
+int vn_dev_queue_stats(const struct vn_device *dev, uint32_t index, struct vn_dp_queue_stats *out);
 
 /* JSON for `virtnet list`'s controller section, and for one device (query). */
 cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *mgr);

@@ -15,7 +15,6 @@
 #include "log.h"
 #include "qmp.h"
 #include "util.h"
-#include "vhost_dev.h"
 
 #define QEMU_ID_MAX (VN_VUID_MAX + 8)
 
@@ -268,11 +267,12 @@ static void kvm_done(void *ctx, int err, const char *why, const cJSON *ret)
 int vn_host_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *done, void *ctx,
                    char *why, size_t whylen)
 {
+    struct vn_emu_host_info hi;
     struct host_op *op;
     cJSON *steps;
 
-    if (!dev->vhost) {
-        snprintf(why, whylen, "the device has no vhost-user socket");
+    if (vn_emu_fn_host_info(dev->fn, &hi) < 0 || hi.kind != VN_EMU_ATTACH_VHOST_USER) {
+        snprintf(why, whylen, "the emulation backend gives the device no vhost-user socket");
         return -ENODEV;
     }
     op = op_new(ctl, dev->vuid, done, ctx);
@@ -284,7 +284,7 @@ int vn_host_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *d
         free(op);
         return -ENOSPC;
     }
-    vn_strlcpy(op->sock, vn_vhost_dev_path(dev->vhost), sizeof(op->sock));
+    vn_strlcpy(op->sock, hi.path, sizeof(op->sock));
     vn_format_mac(dev->mac, op->mac);
     op->pairs = VN_MAX(1u, dev->max_queues / 2);
     op->queue_size = dev->max_queue_size;
@@ -338,15 +338,16 @@ char *vn_host_cmdline(const struct vn_device *dev)
 {
     char mac[VN_MAC_STR_LEN], *s = NULL;
     unsigned pairs = VN_MAX(1u, dev->max_queues / 2);
+    struct vn_emu_host_info hi;
 
-    if (!dev->vhost)
+    if (vn_emu_fn_host_info(dev->fn, &hi) < 0 || hi.kind != VN_EMU_ATTACH_VHOST_USER)
         return NULL;
     vn_format_mac(dev->mac, mac);
     if (asprintf(&s,
                  "-chardev socket,id=vnch-%s,path=%s,reconnect=1 "
                  "-netdev vhost-user,id=vnnd-%s,chardev=vnch-%s,queues=%u "
                  "-device virtio-net-pci,id=vn-%s,netdev=vnnd-%s,mac=%s%s%s",
-                 dev->vuid, vn_vhost_dev_path(dev->vhost), dev->vuid, dev->vuid, pairs, dev->vuid,
+                 dev->vuid, hi.path, dev->vuid, dev->vuid, pairs, dev->vuid,
                  dev->vuid, mac, pairs > 1 ? ",mq=on" : "",
                  dev->legacy ? ",disable-legacy=off" : "") < 0)
         return NULL;

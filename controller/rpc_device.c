@@ -265,6 +265,21 @@ VN_RPC_METHOD(unplug, "unplug virtnet device", VN_RPC_MUTATING, struct selector_
 
 /* ---- list / query ---------------------------------------------------------- */
 
+/* A device as query prints it; the full form says how to attach it to a VM by hand. */
+static cJSON *device_json(const struct vn_device *dev, bool brief)
+{
+    cJSON *o = vn_dev_to_json(dev, brief);
+    char *qemu;
+
+    if (brief)
+        return o;
+    qemu = vn_host_cmdline(dev);
+    if (qemu)
+        vn_json_add_str(o, "qemu_args", qemu);
+    free(qemu);
+    return o;
+}
+
 struct json_visit {
     cJSON *array;
     bool brief;
@@ -275,7 +290,7 @@ static void add_device(struct vn_device *dev, void *ctx)
 {
     struct json_visit *v = ctx;
 
-    vn_json_add(v->array, NULL, v->list_form ? vn_dev_to_list_json(dev) : vn_dev_to_json(dev, v->brief));
+    vn_json_add(v->array, NULL, v->list_form ? vn_dev_to_list_json(dev) : device_json(dev, v->brief));
 }
 
 static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
@@ -426,7 +441,7 @@ static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
         vn_rpc_reply_errno(req, ret, "%s", err);
         return;
     }
-    vn_rpc_reply_result(req, vn_dev_to_json(dev, !queue));
+    vn_rpc_reply_result(req, device_json(dev, !queue));
 }
 
 VN_RPC_METHOD(modify, "modify virtnet device", VN_RPC_MUTATING, struct modify_params,

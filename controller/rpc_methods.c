@@ -32,7 +32,6 @@
 #include "log.h"
 #include "update.h"
 #include "util.h"
-#include "vhost_dev.h"
 
 #define VERSION_STRING "v" PACKAGE_VERSION
 #define VERSION_PROBE_TIMEOUT_MS 3000
@@ -413,7 +412,7 @@ static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
         vn_rpc_reply_errno(req, ret, "%s", err);
         return;
     }
-    n = vn_vhost_dev_nrings(dev->vhost);
+    n = vn_dev_nrings(dev);
     if (p->has_queue_id && p->queue_id >= n) {
         vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
                            "queue %u out of range: %s has %u data queues (0..%u)", p->queue_id,
@@ -425,7 +424,7 @@ static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
     for (uint32_t i = 0; i < n; i++) {
         if (p->has_queue_id && i != p->queue_id)
             continue;
-        if (vn_vhost_dev_queue_stats(dev->vhost, i, &st) < 0)
+        if (vn_dev_queue_stats(dev, i, &st) < 0)
             continue;
         totals_add(totals, i & 1, &st);
         vn_json_add(qs, NULL, queue_stats_json(i, &st));

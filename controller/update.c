@@ -26,7 +26,7 @@
 #include "rpc_server.h"
 #include "update.h"
 #include "util.h"
-#include "vhost_dev.h"
+#include "emu.h"
 
 #define HO_VERSION 1
 #define HO_MAX_FDS 250            /* below the kernel's SCM_MAX_FD (253) */
@@ -240,7 +240,7 @@ int vn_update_adopt_listen(void *ctx, const char *vuid)
 /* Devices the old process did not hand over (none, normally): serve their sockets as they are. */
 static void serve_rest(struct vn_device *dev, void *ctx)
 {
-    vn_vhost_dev_serve_adopted(dev->vhost);
+    vn_emu_fn_serve_adopted(dev->fn);
 }
 
 int vn_update_follow(struct vn_ctl *ctl)
@@ -281,13 +281,13 @@ int vn_update_follow(struct vn_ctl *ctl)
         }
         dev = vn_dev_find_vuid(ctl->devs, str_of(msg, "vuid"));
         session = cJSON_GetObjectItemCaseSensitive(msg, "session");
-        if (!is_type(msg, "device") || !dev || !dev->vhost || !cJSON_IsObject(session)) {
+        if (!is_type(msg, "device") || !dev || !dev->fn || !cJSON_IsObject(session)) {
             VN_ERR(UPD, "hand-over: unexpected message for device '%s'", str_of(msg, "vuid"));
             cJSON_Delete(msg);
             close_fds(fds, nfds);
             return -EPROTO;
         }
-        ret = vn_vhost_dev_import(dev->vhost, session, fds, nfds);
+        ret = vn_emu_fn_import(dev->fn, session, fds, nfds);
         close_fds(fds, nfds);
         m = msg_new(ret < 0 ? "fail" : "moved");
         vn_json_add_str(m, "vuid", dev->vuid);
@@ -316,7 +316,7 @@ static void collect(struct vn_device *dev, void *ctx)
 {
     struct devlist *l = ctx;
 
-    if (!dev->vhost)
+    if (!dev->fn)
         return;
     if (l->n == l->cap) {
         unsigned cap = l->cap ? 2 * l->cap : 64;
@@ -459,9 +459,11 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
     fds[1] = vn_rpc_server_fd(ctl->rpc);
     ret = ho_send(sv[0], msg, fds, 2);
     for (unsigned i = 0; ret == 0 && i < l.n; i++) {
+        fds[0] = vn_emu_fn_listen_fd(l.v[i]->fn);
+        if (fds[0] < 0)
+            continue; /* the backend has nothing to adopt before restore (dummy) */
         msg = msg_new("listen");
         vn_json_add_str(msg, "vuid", l.v[i]->vuid);
-        fds[0] = vn_vhost_dev_listen_fd(l.v[i]->vhost);
         ret = ho_send(sv[0], msg, fds, 1);
     }
     if (ret == 0)
@@ -487,7 +489,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
         uint64_t t_stop;
         cJSON *session, *d;
 
-        ret = vn_vhost_dev_export(dev->vhost, &session, fds, &nfds, HO_MAX_FDS);
+        ret = vn_emu_fn_export(dev->fn, &session, fds, &nfds, HO_MAX_FDS);
         if (ret < 0) {
             snprintf(err, errlen, "%s: cannot describe its session: %s", dev->vuid,
                      strerror(-ret));
@@ -496,7 +498,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
         }
         t_stop = vn_now_ns();
         handed = i + 1; /* its rings are stopped: resumed on failure */
-        vn_vhost_dev_handed_over(dev->vhost);
+        vn_emu_fn_handed_over(dev->fn);
         msg = msg_new("device");
         vn_json_add_str(msg, "vuid", dev->vuid);
         vn_json_add(msg, "session", session);
@@ -544,7 +546,7 @@ int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *
 
     /* Committed: our copies go, the sockets and taps stay for the new process. */
     for (unsigned i = 0; i < l.n; i++)
-        vn_vhost_dev_release(l.v[i]->vhost);
+        vn_emu_fn_release(l.v[i]->fn);
     vn_rpc_server_release(ctl->rpc);
     r = cJSON_CreateObject();
     vn_json_add_str(r, "current status", "inactive");
@@ -568,7 +570,7 @@ out_abort:
         waitpid(child, NULL, 0);
     }
     for (unsigned i = 0; i < handed; i++)
-        vn_vhost_dev_resume(l.v[i]->vhost);
+        vn_emu_fn_resume(l.v[i]->fn);
     r = cJSON_CreateObject();
     vn_json_add_str(r, "current status", "inactive");
     vn_json_add_str(r, "last status", "failed");

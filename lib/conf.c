@@ -100,6 +100,7 @@ void vn_conf_init_defaults(struct vn_conf *conf)
         .emu.features = CONF_EMU_DEFAULT_FEATURES,
         .host.timeout_ms = 20000,
         .emu.serial = CONF_DEFAULT_SERIAL,
+        .emu.backend = "vhost",
     };
 }
 
@@ -206,6 +207,16 @@ bad:
 }
 
 /* The serial prefixes every VUID: letters and digits only. */
+/* The emulation backends the controller has (controller/emu.c lists the same). */
+static const char *check_backend(const void *value)
+{
+    const char *s = value;
+
+    return strcmp(s, "vhost") && strcmp(s, "dummy")
+               ? "\"vhost\" (the software DPU) or \"dummy\" (in memory, for tests)"
+               : NULL;
+}
+
 static const char *check_serial(const void *value)
 {
     const char *s = value;
@@ -274,6 +285,7 @@ static const struct conf_key emu_keys[] = {
     KEY_MASK("features", EMU, features, check_emu_features),
     KEY_MASK("worker_cpu_mask", EMU, worker_cpu_mask, check_cpu_mask),
     KEY_STRING("serial", EMU, serial, check_serial),
+    KEY_STRING("backend", EMU, backend, check_backend),
 };
 #undef EMU
 

@@ -79,6 +79,8 @@ struct vn_emu_profile {
     uint64_t worker_cpu_mask; /* CPUs (bit n = CPU n) the sw provider's workers run on, round
                                  robin; 0 = wherever the scheduler puts them (default) */
     char serial[VN_EMU_SERIAL_MAX + 1]; /* board serial, prefix of every VUID */
+    char backend[16];         /* emulation backend: "vhost" (software DPU, default) or
+                                 "dummy" (functions and representors in memory only) */
 };
 
 /* The host the software DPU plugs devices into: a QEMU VM over QMP (docs/host.md). */

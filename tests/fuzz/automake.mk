@@ -1,5 +1,5 @@
 # tests/fuzz/: libFuzzer targets for every parser of outside input (lib/, the
-# vhost-user back-end in controller/vhost_dev.c, the device manager's reading
+# vhost-user back-end in controller/emu_vhost.c, the device manager's reading
 # of recovery records in controller/device.c).  `make fuzz` builds them with
 # clang (-fsanitize=fuzzer,address,undefined) outside the normal build, and
 # runs each for FUZZ_SECONDS (10) from its seed corpus (tests/fuzz/corpus/NAME/

@@ -17,7 +17,7 @@
  *
  * Needs root (CAP_NET_ADMIN for unshare(CLONE_NEWNET) and the taps); without
  * it the target says so and exits 0 at once.  Built with (tests/fuzz/run.sh):
- * fuzz-links: controller/device.c controller/sf.c controller/vhost_dev.c controller/host.c controller/qmp.c lib/netlink.c
+ * fuzz-links: controller/device.c controller/sfmgr.c controller/sfmgr_tap.c controller/sfmgr_dummy.c controller/emu.c controller/emu_vhost.c controller/emu_dummy.c lib/netlink.c
  */
 #include <config.h>
 
@@ -89,13 +89,21 @@ static void print_dev(struct vn_device *dev, void *ctx)
 /* Starts a manager on the files in 'dir'; returns its devices as text. */
 static char *start_and_print(void)
 {
-    const struct vn_dev_mgr_cfg cfg = { .conf = &conf, .recovery_dir = dir, .nl = nl };
+    const struct vn_sfmgr_cfg scfg = {
+        .backend = "tap", .nl = nl, .total_sf = conf.emu.pf_total_sf,
+        .sf_num_base = conf.emu.sf_num_base,
+    };
+    const struct vn_emu_env env = { 0 };
+    struct vn_dev_mgr_cfg cfg = { .conf = &conf, .recovery_dir = dir };
     struct vn_dev_mgr *m;
     cJSON *all = cJSON_CreateArray();
     char *text;
 
+    /* Real representors, functions in memory (the dummy backend). */
+    if (!all || vn_sfmgr_open(&scfg, &cfg.sfm) < 0 || vn_emu_open("dummy", &env, &cfg.emu) < 0)
+        abort();
     /* Static devices are always made: no record can stop the controller. */
-    if (!all || vn_dev_mgr_create(&cfg, &m) < 0)
+    if (vn_dev_mgr_create(&cfg, &m) < 0)
         abort();
     vn_dev_for_each(m, print_dev, all);
     text = cJSON_Print(all);
@@ -103,6 +111,8 @@ static char *start_and_print(void)
         abort();
     cJSON_Delete(all);
     vn_dev_mgr_destroy(m);
+    vn_emu_close(cfg.emu);
+    vn_sfmgr_close(cfg.sfm);
     return text;
 }
 

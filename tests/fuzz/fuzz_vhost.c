@@ -1,6 +1,6 @@
 /*
  * fuzz_vhost.c - libFuzzer target: vhost-user request handling, the real
- * controller/vhost_dev.c (its one validation step and every handler) behind a
+ * controller/emu_vhost.c (its one validation step and every handler) behind a
  * real listening socket, driven by a fuzzed stream of messages with real fds.
  *
  * Input: a sequence of records
@@ -12,8 +12,9 @@
  *
  * The device has no representor and no provider: rings are checked and set up
  * but never handed to a datapath (tests/fuzz/fuzz_virtq.c covers the ring
- * walking).  vhost_dev.c is compiled in whole; the two functions it needs
- * from the rest of the controller are given below.
+ * walking).  emu_vhost.c is compiled in whole; the function it needs from
+ * the SF manager is given below, and the backend instance is set up by hand
+ * (its socket dir is the scratch dir itself).
  */
 #include <config.h>
 
@@ -27,21 +28,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../controller/vhost_dev.c"
+#include "../../controller/emu_vhost.c"
 #include "fuzz_tmpdir.h"
 
 /* The device has no representor: no queue to open. */
-int vn_sf_rep_open_queue(const struct vn_sf_rep *rep, int *fd_out)
+int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *fd_out)
 {
+    (void)sfm;
     (void)rep;
     (void)fd_out;
     return -ENODEV;
-}
-
-cJSON *vn_dev_feature_names(uint64_t features)
-{
-    (void)features;
-    return cJSON_CreateArray();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -49,8 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ev_loop *loop;
 static struct vn_vhost_dev *vd;
-static struct vn_device dev;
-static struct vn_queue_cfg queues[4];
+static struct vn_emu emu = { .cls = &vn_emu_vhost_class };
+static struct vn_emu_spec spec;
+static struct vn_emu_fn *fn;
 static const char *dir;
 
 static int count_fds(void)
@@ -67,25 +64,23 @@ static int count_fds(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct vn_vhost_dev_cfg cfg = { 0 };
-
     (void)argc;
     (void)argv;
     signal(SIGPIPE, SIG_IGN);
     vn_log_open("fuzz_vhost", true);
     vn_log_set_all_levels(VN_LL_ERR);
-    dir = fuzz_tmpdir("fuzz_vhost", vn_vhost_dir_prepare);
+    dir = fuzz_tmpdir("fuzz_vhost", dir_prepare);
     loop = ev_default_loop(0);
-    snprintf(dev.vuid, sizeof(dev.vuid), "FUZZ0");
-    dev.max_queues = 4;
-    dev.max_queue_size = 256;
-    dev.mtu = 1500;
-    dev.features = 0x2130efffabULL;
-    dev.queues = queues;
-    cfg.loop = loop;
-    cfg.dir = dir;
-    if (vn_vhost_dev_create(&cfg, &dev, &vd) < 0)
+    snprintf(spec.vuid, sizeof(spec.vuid), "FUZZ0");
+    spec.max_queues = 4;
+    spec.max_queue_size = 256;
+    spec.mtu = 1500;
+    spec.features = 0x2130efffabULL;
+    emu.env.loop = loop;
+    emu.priv = (void *)(uintptr_t)dir;
+    if (vhost_create(&emu, &spec, &fn) < 0)
         abort();
+    vd = VD(fn);
     return 0;
 }
 
@@ -130,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int before = count_fds(), sock;
     size_t off = 0;
 
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", vn_vhost_dev_path(vd));
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", vd->path);
     sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         abort();

@@ -34,7 +34,8 @@
 #include "fault.h"
 #include "log.h"
 #include "netlink.h"
-#include "sf.h"
+#include "sfmgr.h"
+#include "sfmgr_tap.h"
 #include "util.h"
 
 #define BLOCK         10 /* SF numbers of one run: base .. base + BLOCK - 1 */
@@ -495,121 +496,101 @@ static void test_set_mtu(void **state)
     assert_int_equal(vn_sf_rep_set_mtu(nl, &none, 1500), -ENODEV);
 }
 
-/* ---- SF pool ---------------------------------------------------------------- */
+/* ---- SF manager core (sfmgr.c): numbers and the pool -------------------------------- */
 
-static void test_pool(void **state)
+static struct vn_sfmgr *sfm_open(const char *backend, uint32_t total, uint32_t pool, bool force)
 {
-    struct vn_sf_pool pool;
-    struct vn_sf_rep a, b, c, extra;
+    struct vn_sfmgr_cfg cfg = {
+        .backend = backend, .nl = nl, .total_sf = total, .sf_num_base = base,
+        .pool_size = pool, .pool_mtu = 1500, .pool_force_destroy = force,
+    };
+    struct vn_sfmgr *sfm = NULL;
+
+    assert_int_equal(vn_sfmgr_open(&cfg, &sfm), 0);
+    return sfm;
+}
+
+static void test_sfmgr_numbers(void **state)
+{
+    struct vn_sfmgr *sfm = sfm_open("dummy", 3, 0, false);
+    struct vn_sfmgr_counts n;
+    struct vn_sf_rep a, b, c, d;
+    char err[128], name[IFNAMSIZ];
+
+    (void)state;
+    /* A number a recovery file claims is not handed out as "any". */
+    vn_sfmgr_reserve(sfm, base);
+    assert_int_equal(vn_sfmgr_acquire(sfm, 0, 0, 1500, &a, err, sizeof(err)), 0);
+    assert_int_equal(a.sf_num, base + 1);
+    assert_int_equal(vn_sfmgr_acquire(sfm, 0, base, 9000, &b, err, sizeof(err)), 0);
+    assert_int_equal(b.mtu, 9000);
+    assert_true(vn_sfmgr_sf_used(sfm, base));
+    vn_sfmgr_unreserve_all(sfm);
+    /* A number in use is refused; past PF_TOTAL_SF nothing is made. */
+    assert_int_equal(vn_sfmgr_acquire(sfm, 0, base, 1500, &d, err, sizeof(err)), -EEXIST);
+    assert_int_equal(vn_sfmgr_acquire(sfm, 1, 0, 1500, &c, err, sizeof(err)), 0);
+    assert_int_equal(vn_sf_rep_name(1, base + 2, name), 0);
+    assert_string_equal(c.ifname, name);
+    assert_int_equal(vn_sfmgr_acquire(sfm, 0, 0, 1500, &d, err, sizeof(err)), -ENOSPC);
+    vn_sfmgr_counts(sfm, &n);
+    assert_int_equal(n.in_use, 3);
+    /* Released, kept or deleted: the number is free again and the caller's copy empty. */
+    assert_int_equal(vn_sfmgr_release(sfm, &a, false), 0);
+    assert_string_equal(a.ifname, "");
+    assert_int_equal(vn_sfmgr_release(sfm, &b, true), 0);
+    assert_false(vn_sfmgr_sf_used(sfm, base));
+    vn_sfmgr_counts(sfm, &n);
+    assert_int_equal(n.in_use, 1);
+    assert_int_equal(vn_sfmgr_release(sfm, &c, true), 0);
+    vn_sfmgr_close(sfm);
+}
+
+static void test_sfmgr_pool(void **state)
+{
+    struct vn_sfmgr *sfm;
+    struct vn_sfmgr_counts n;
+    struct vn_sf_rep a, x;
+    char err[128], name[IFNAMSIZ];
     int ifindex[3];
-    char name[IFNAMSIZ];
 
     NEED_NETDEVS();
-    assert_int_equal(vn_sf_pool_init(&pool, nl, 0, base, 3, 1500), 0);
-    assert_int_equal(pool.n, 3);
-    assert_int_equal(pool.size, 3);
+    sfm = sfm_open("tap", 10, 3, false);
+    vn_sfmgr_pool_fill(sfm);
+    vn_sfmgr_counts(sfm, &n);
+    assert_int_equal(n.pool_free, 3);
+    assert_int_equal(n.in_use, 3);
     for (uint32_t i = 0; i < 3; i++) {
-        assert_int_equal(pool.reps[i].sf_num, base + i);
-        assert_false(pool.reps[i].adopted);
-        assert_rep_netdev(&pool.reps[i], 1500);
-        ifindex[i] = pool.reps[i].ifindex;
+        name_of(i, name);
+        ifindex[i] = (int)if_nametoindex(name);
+        assert_true(ifindex[i] > 0);
     }
-
-    /* Take: a given one, then the lowest; the pool runs dry. */
-    assert_int_equal(vn_sf_pool_take(&pool, base + 2, &c), 0);
-    assert_int_equal(c.sf_num, base + 2);
-    assert_int_equal(vn_sf_pool_take(&pool, base + 2, &extra), -ENOENT);
-    assert_int_equal(vn_sf_pool_take(&pool, base + 7, &extra), -ENOENT);
-    assert_int_equal(vn_sf_pool_take(&pool, 0, &a), 0);
-    assert_int_equal(a.sf_num, base);
-    assert_int_equal(vn_sf_pool_take(&pool, 0, &b), 0);
-    assert_int_equal(b.sf_num, base + 1);
-    assert_int_equal(vn_sf_pool_take(&pool, 0, &extra), -ENOSPC);
-    assert_int_equal(pool.n, 0);
-    assert_rep_netdev(&b, 1500); /* taking does not touch the netdev */
-
-    /* Give back: in order, the caller's copy emptied; when full, the extra one is removed. */
-    assert_int_equal(vn_sf_pool_give_back(&pool, &c), 0);
-    assert_string_equal(c.ifname, "");
-    assert_int_equal(vn_sf_pool_give_back(&pool, &a), 0);
-    assert_int_equal(pool.reps[0].sf_num, base);
-    assert_int_equal(pool.reps[1].sf_num, base + 2);
-    assert_int_equal(vn_sf_pool_give_back(&pool, &b), 0);
-    assert_int_equal(pool.n, 3);
-    assert_int_equal(pool.reps[1].sf_num, base + 1);
-    assert_int_equal(vn_sf_rep_create(nl, 0, base + 5, 1500, &extra), 0);
+    /* "Any" on the pool's port comes from the pool, with its MTU raised. */
+    assert_int_equal(vn_sfmgr_acquire(sfm, 0, 0, 1600, &a, err, sizeof(err)), 0);
+    assert_rep_netdev(&a, 1600);
+    vn_sfmgr_counts(sfm, &n);
+    assert_int_equal(n.pool_free, 2);
+    /* A given number is made for the device; given back to a full pool it is deleted. */
+    assert_int_equal(vn_sfmgr_acquire(sfm, 0, base + 5, 1500, &x, err, sizeof(err)), 0);
+    assert_int_equal(vn_sfmgr_release(sfm, &a, true), 0);
+    vn_sfmgr_counts(sfm, &n);
+    assert_int_equal(n.pool_free, 3);
     name_of(5, name);
-    assert_int_equal(vn_sf_pool_give_back(&pool, &extra), 0);
+    assert_int_equal(vn_sfmgr_release(sfm, &x, true), 0);
     assert_false(exists(name));
-    assert_int_equal(pool.n, 3);
-
-    /* Released without force: the representors stay, and the next start adopts them. */
-    vn_sf_pool_destroy(&pool, false);
-    assert_null(pool.reps);
-    vn_sf_pool_destroy(&pool, false); /* idempotent */
+    /* Closed without force: the pool's representors stay, and the next start adopts them. */
+    vn_sfmgr_close(sfm);
+    sfm = sfm_open("tap", 10, 3, true);
+    vn_sfmgr_pool_fill(sfm);
     for (uint32_t i = 0; i < 3; i++) {
         name_of(i, name);
         assert_int_equal(if_nametoindex(name), ifindex[i]);
     }
-    assert_int_equal(vn_sf_pool_init(&pool, nl, 0, base, 3, 1500), 0);
-    for (uint32_t i = 0; i < 3; i++) {
-        assert_true(pool.reps[i].adopted);
-        assert_int_equal(pool.reps[i].ifindex, ifindex[i]);
-    }
-
-    /* Released with force (sf_pool_force_destroy): gone. */
-    vn_sf_pool_destroy(&pool, true);
+    /* Closed with force (sf_pool_force_destroy): gone. */
+    vn_sfmgr_close(sfm);
     for (uint32_t i = 0; i < 3; i++) {
         name_of(i, name);
         assert_false(exists(name));
     }
-}
-
-static void test_pool_empty(void **state)
-{
-    struct vn_sf_pool pool;
-    struct vn_sf_rep rep;
-    char name[IFNAMSIZ];
-
-    NEED_NETDEVS();
-    assert_int_equal(vn_sf_pool_init(&pool, nl, 0, base, 0, 1500), 0);
-    assert_int_equal(vn_sf_pool_take(&pool, 0, &rep), -ENOSPC);
-    /* Nothing fits in an empty pool: what is given back is removed. */
-    assert_int_equal(vn_sf_rep_create(nl, 0, base, 1500, &rep), 0);
-    assert_int_equal(vn_sf_pool_give_back(&pool, &rep), 0);
-    assert_string_equal(rep.ifname, "");
-    name_of(0, name);
-    assert_false(exists(name));
-    vn_sf_pool_destroy(&pool, true);
-    assert_int_equal(vn_sf_pool_init(&pool, nl, 0, 0, 3, 1500), -ERANGE);
-    assert_int_equal(vn_sf_pool_init(&pool, nl, 0, UINT32_MAX - 1, 3, 1500), -ERANGE);
-    assert_null(pool.reps);
-}
-
-static void test_pool_rollback(void **state)
-{
-    struct vn_sf_pool pool;
-    struct vn_sf_rep old;
-    char name[IFNAMSIZ];
-    unsigned int veth;
-
-    NEED_NETDEVS();
-    /* SF base is a representor left by an earlier run; SF base+2's name is a veth's. */
-    assert_int_equal(vn_sf_rep_create(nl, 0, base, 1500, &old), 0);
-    name_of(2, name);
-    assert_int_equal(run("ip link add %s type veth peer name %s", name, peer), 0);
-    veth = if_nametoindex(name);
-
-    assert_int_equal(vn_sf_pool_init(&pool, nl, 0, base, 4, 1500), -EEXIST);
-    assert_int_equal(pool.n, 0);
-    assert_null(pool.reps);
-    assert_rep_netdev(&old, 1500); /* adopted: left as found */
-    name_of(1, name);
-    assert_false(exists(name)); /* created here: removed again */
-    name_of(3, name);
-    assert_false(exists(name)); /* never made */
-    name_of(2, name);
-    assert_int_equal(if_nametoindex(name), veth);
 }
 
 int main(void)
@@ -628,9 +609,8 @@ int main(void)
     X(test_fault_env, false)                                                                       \
     X(test_fault_rolls_back, true)                                                                 \
     X(test_set_mtu, true)                                                                          \
-    X(test_pool, true)                                                                             \
-    X(test_pool_empty, true)                                                                       \
-    X(test_pool_rollback, true)
+    X(test_sfmgr_numbers, false)                                                                   \
+    X(test_sfmgr_pool, true)
 #define SF_CASE(f, netdevs) {#f, f, netdevs},
     static const struct {
         const char *name;

@@ -1,5 +1,6 @@
 /*
- * sf.c - tap representors and the SF pool; see sf.h.
+ * sfmgr_tap.c - the software DPU's SF manager class: representors are
+ * persistent taps; see sfmgr_tap.h.
  *
  * A representor is made with /dev/net/tun (TUNSETIFF, TUNSETPERSIST,
  * TUNSETVNETHDRSZ) and configured with rtnetlink (lib/netlink.c).  Whether
@@ -9,7 +10,8 @@
  */
 #include <config.h>
 
-#include "sf.h"
+#include "sfmgr_tap.h"
+#include "sfmgr_class.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -27,11 +29,6 @@
 
 #define REP_FLAGS     (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
 #define VNET_HDR_SIZE 12 /* struct virtio_net_hdr_mrg_rxbuf: VERSION_1 and MRG_RXBUF */
-
-int vn_sf_rep_name(uint32_t pf_num, uint32_t sf_num, char buf[IFNAMSIZ])
-{
-    return vn_snprintf(buf, IFNAMSIZ, "en3f%upf%usf%u", pf_num, pf_num, sf_num);
-}
 
 /* True when 'l' is a tap as vn_sf_rep_create() makes them. */
 static bool is_rep_tap(const struct vn_nl_link *l)
@@ -337,111 +334,43 @@ err_close_queue:
     return ret;
 }
 
-/* ---- SF pool ------------------------------------------------------------ */
+/* ---- the class ---------------------------------------------------------- */
 
-int vn_sf_pool_init(struct vn_sf_pool *pool, struct vn_nl *nl, uint32_t pf_num, uint32_t sf_base,
-                    uint32_t size, uint32_t mtu)
+static int tap_init(const struct vn_sfmgr_cfg *cfg, void **priv)
 {
-    struct vn_sf_rep *reps = NULL;
-    uint32_t n, adopted = 0;
-    int ret;
-
-    *pool = (struct vn_sf_pool){.nl = nl, .pf_num = pf_num};
-    if (!size)
-        return 0;
-    if (!sf_base || size - 1 > UINT32_MAX - sf_base)
-        return -ERANGE;
-    reps = calloc(size, sizeof(*reps));
-    if (!reps)
-        return -ENOMEM;
-    for (n = 0; n < size; n++) {
-        ret = vn_sf_rep_create(nl, pf_num, sf_base + n, mtu, &reps[n]);
-        if (ret < 0) {
-            VN_ERR(SF, "SF pool of port %u: cannot make SF %u: %s", pf_num, sf_base + n,
-                   strerror(-ret));
-            goto err_destroy_reps;
-        }
-        adopted += reps[n].adopted;
-    }
-    pool->reps = reps;
-    pool->n = size;
-    pool->size = size;
-    VN_INFO(SF, "SF pool of port %u: %u representors ready (%s .. %s, %u adopted)", pf_num, size,
-            reps[0].ifname, reps[size - 1].ifname, adopted);
-    return 0;
-
-err_destroy_reps:
-    /* Created here: removed again; adopted: left persistent, as found. */
-    while (n--)
-        if (!reps[n].adopted)
-            (void)vn_sf_rep_destroy(nl, &reps[n]);
-    free(reps);
-    return ret;
-}
-
-int vn_sf_pool_take(struct vn_sf_pool *pool, uint32_t sf_num, struct vn_sf_rep *out)
-{
-    uint32_t i = 0;
-
-    if (sf_num) {
-        while (i < pool->n && pool->reps[i].sf_num != sf_num)
-            i++;
-        if (i == pool->n)
-            return -ENOENT;
-    } else if (!pool->n) {
-        return -ENOSPC;
-    }
-    *out = pool->reps[i];
-    memmove(&pool->reps[i], &pool->reps[i + 1], (pool->n - i - 1) * sizeof(pool->reps[0]));
-    pool->n--;
-    VN_INFO(SF, "%s: taken from the SF pool of port %u (%u left)", out->ifname, pool->pf_num,
-            pool->n);
+    if (!cfg->nl)
+        return -EINVAL;
+    *priv = cfg->nl;
     return 0;
 }
 
-int vn_sf_pool_give_back(struct vn_sf_pool *pool, struct vn_sf_rep *rep)
+static int tap_create(void *priv, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
+                      struct vn_sf_rep *out)
 {
-    uint32_t i = 0;
-    int ret;
-
-    assert(pool->nl);
-    if (!rep->ifname[0])
-        return 0;
-    if (rep->pf_num != pool->pf_num || pool->n >= pool->size) {
-        VN_INFO(SF, "%s: no room in the SF pool of port %u: removed", rep->ifname, pool->pf_num);
-        ret = vn_sf_rep_destroy(pool->nl, rep);
-        goto out_forget;
-    }
-    while (i < pool->n && pool->reps[i].sf_num < rep->sf_num)
-        i++;
-    if (i < pool->n && pool->reps[i].sf_num == rep->sf_num) {
-        VN_ERR(SF, "%s: given back to the SF pool of port %u twice", rep->ifname, pool->pf_num);
-        ret = -EEXIST;
-        goto out_forget;
-    }
-    memmove(&pool->reps[i + 1], &pool->reps[i], (pool->n - i) * sizeof(pool->reps[0]));
-    pool->reps[i] = *rep;
-    pool->n++;
-    VN_INFO(SF, "%s: back in the SF pool of port %u (%u free)", rep->ifname, pool->pf_num, pool->n);
-    ret = 0;
-out_forget:
-    rep->ifname[0] = '\0';
-    rep->ifindex = 0;
-    rep->adopted = false;
-    return ret;
+    return vn_sf_rep_create(priv, pf_num, sf_num, mtu, out);
 }
 
-void vn_sf_pool_destroy(struct vn_sf_pool *pool, bool force)
+static int tap_destroy(void *priv, struct vn_sf_rep *rep)
 {
-    if (pool->n && force) {
-        for (uint32_t i = 0; i < pool->n; i++)
-            (void)vn_sf_rep_destroy(pool->nl, &pool->reps[i]);
-        VN_INFO(SF, "SF pool of port %u: %u representors removed (sf_pool_force_destroy)",
-                pool->pf_num, pool->n);
-    } else if (pool->n) {
-        VN_INFO(SF, "SF pool of port %u: %u representors kept for the next start", pool->pf_num,
-                pool->n);
-    }
-    free(pool->reps);
-    *pool = (struct vn_sf_pool){0};
+    return vn_sf_rep_destroy(priv, rep);
 }
+
+static int tap_set_mtu(void *priv, struct vn_sf_rep *rep, uint32_t mtu)
+{
+    return vn_sf_rep_set_mtu(priv, rep, mtu);
+}
+
+static int tap_open_queue(void *priv, const struct vn_sf_rep *rep, int *fd_out)
+{
+    (void)priv;
+    return vn_sf_rep_open_queue(rep, fd_out);
+}
+
+const struct vn_sfmgr_class vn_sfmgr_tap_class = {
+    .name = "tap",
+    .init = tap_init,
+    .create = tap_create,
+    .destroy = tap_destroy,
+    .set_mtu = tap_set_mtu,
+    .open_queue = tap_open_queue,
+};

@@ -1,5 +1,37 @@
 /*
- * vhost_dev.c - the vhost-user back-end of one device; see vhost_dev.h.
+ * emu_vhost.c - the software DPU's emulation backend ("vhost", emu_class.h):
+ * each function is a vhost-user server socket that QEMU or DPDK virtio-user
+ * drive.
+ *
+ * Each function listens on <state-dir>/vhost/<VUID>.sock (the directory
+ * 0750, the socket 0660, recreated at the same path after a restart so that
+ * QEMU's `reconnect=` or a new virtio-user finds it again).  One front-end
+ * is served at a time; a second one is refused.  Anything a front-end does
+ * wrong closes its connection only: the function keeps listening and the
+ * controller keeps running.
+ *
+ * The spec is the source of truth: GET_FEATURES offers its features (within
+ * what the provider supports) plus VHOST_USER_F_PROTOCOL_FEATURES;
+ * GET_QUEUE_NUM answers its queue pairs, max(1, max_queues / 2) (an odd
+ * queue out is the control queue, which the front-end serves itself); ring
+ * sizes above its max_queue_size, rings beyond its pairs and an MTU other
+ * than its own are refused.
+ *
+ * A ring starts (provider queue_start) once it has a size, addresses, a kick
+ * fd and the memory table, and is enabled when VHOST_USER_F_PROTOCOL_FEATURES
+ * was negotiated; virtqueue pair n runs on representor queue n (opened
+ * through the SF manager for the connection).  GET_VRING_BASE stops it.  A
+ * ring the provider reports broken (a guest error) is stopped, the driver
+ * status gets NEEDS_RESET and the ring's error eventfd is signalled.  A
+ * disconnect stops every ring, drops the memory table and the representor
+ * queues.  Counters add up over the function's life.
+ *
+ * Runs on the main loop's thread; the provider's threads only reach it
+ * through an ev_async (ring errors).
+ *
+ * This file is over 800 lines: the protocol handlers, ring lifecycle and the
+ * live-update export/import share one private struct and its invariants;
+ * splitting them would expose those internals in a header of their own.
  *
  * Message handling is table-driven: lib/vhost_user.c has already checked a
  * request's framing (payload size, fd count, fields the protocol bounds);
@@ -12,7 +44,9 @@
  */
 #include <config.h>
 
-#include "vhost_dev.h"
+#include "emu_class.h"
+
+#include <ev.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +67,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "device.h"
 #include "guest_mem.h"
 #include "json.h"
 #include "log.h"
@@ -42,6 +75,7 @@
 #include "virtq.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
+#define VN_VHOST_SUBDIR "vhost" /* of the state dir */
 
 /* Protocol features offered: what this back-end implements. */
 #define PROTOCOL_FEATURES                                                                          \
@@ -62,15 +96,6 @@
 #define MSGS_PER_WAKEUP 64 /* requests handled before the loop serves others */
 #define GSO_MAX_FRAME 65550
 #define ETH_OVERHEAD 18 /* Ethernet header + one VLAN tag */
-
-/* X(bit value, name) - virtio device status bits, for `virtnet query`. */
-#define VN_STATUS_BITS(X)                                                                          \
-    X(VIRTIO_CONFIG_S_ACKNOWLEDGE, "ACKNOWLEDGE")                                                  \
-    X(VIRTIO_CONFIG_S_DRIVER, "DRIVER")                                                            \
-    X(VIRTIO_CONFIG_S_FEATURES_OK, "FEATURES_OK")                                                  \
-    X(VIRTIO_CONFIG_S_DRIVER_OK, "DRIVER_OK")                                                      \
-    X(VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET")                                                  \
-    X(VIRTIO_CONFIG_S_FAILED, "FAILED")
 
 /* One virtqueue of the device, as the front-end set it up. */
 struct vn_vring {
@@ -93,7 +118,9 @@ struct vn_vring {
 };
 
 struct vn_vhost_dev {
-    struct vn_device *dev;     /* borrowed */
+    struct vn_emu_fn up;
+    struct vn_emu_spec spec;   /* what the function is (a copy) */
+    struct vn_sfmgr *sfm;      /* borrowed: representor queues */
     struct ev_loop *loop;
     const struct vn_provider_ops *dp;
     void *dp_priv;
@@ -130,7 +157,7 @@ struct vn_vhost_dev {
 
 static uint64_t offered_features(const struct vn_vhost_dev *vd)
 {
-    uint64_t f = vd->dev->features;
+    uint64_t f = vd->spec.features;
 
     if (vd->dp && vd->dp->features) {
         uint64_t mask = vd->dp->features(vd->dp_priv);
@@ -169,7 +196,7 @@ static void __attribute__((format(printf, 2, 3))) peer_error(struct vn_vhost_dev
     vsnprintf(vd->last_error, sizeof(vd->last_error), fmt, ap);
     va_end(ap);
     vd->peer_error_set = true;
-    VN_WARN_RL(VHOST, "%s: front-end disconnected: %s", vd->dev->vuid, vd->last_error);
+    VN_WARN_RL(VHOST, "%s: front-end disconnected: %s", vd->spec.vuid, vd->last_error);
 }
 
 static void stats_add(struct vn_dp_queue_stats *a, const struct vn_dp_queue_stats *b)
@@ -197,7 +224,7 @@ static void ring_stop(struct vn_vring *r)
     vn_virtq_stop(&r->vq);
     r->started = false;
     r->qpriv = NULL;
-    VN_DBG(VHOST, "%s: ring %u stopped at avail %u", vd->dev->vuid, r->index,
+    VN_DBG(VHOST, "%s: ring %u stopped at avail %u", vd->spec.vuid, r->index,
            vn_virtq_get_last_avail_idx(&r->vq));
 }
 
@@ -245,8 +272,8 @@ static int tap_configure(struct vn_vhost_dev *vd, int fd)
             return -errno;
         off &= ~TUN_F_UFO;
     }
-    VN_INFO(VHOST, "%s: representor %s: vnet header %d bytes, offloads 0x%x", vd->dev->vuid,
-            vd->dev->rep.ifname, hdr, off);
+    VN_INFO(VHOST, "%s: representor %s: vnet header %d bytes, offloads 0x%x", vd->spec.vuid,
+            vd->spec.rep.ifname, hdr, off);
     return 0;
 }
 
@@ -259,9 +286,9 @@ static int tap_get(struct vn_vhost_dev *vd, uint32_t pair, int *fd_out)
         *fd_out = vd->taps[pair];
         return 0;
     }
-    if (!vd->dev->has_rep)
+    if (!vd->spec.rep.ifname[0])
         return -ENODEV;
-    ret = vn_sf_rep_open_queue(&vd->dev->rep, &fd);
+    ret = vn_sfmgr_open_queue(vd->sfm, &vd->spec.rep, &fd);
     if (ret < 0)
         return ret;
     if (!vd->tap_configured) {
@@ -279,7 +306,7 @@ static int tap_get(struct vn_vhost_dev *vd, uint32_t pair, int *fd_out)
 
 static void ring_moderation(const struct vn_vring *r, struct vn_dp_moderation *m)
 {
-    const struct vn_device *dev = r->vd->dev;
+    const struct vn_emu_spec *dev = &r->vd->spec;
 
     memset(m, 0, sizeof(*m));
     if (r->index < dev->max_queues) {
@@ -304,7 +331,7 @@ static void ring_fail(struct vn_vring *r, int err, const char *why)
     if (r->err_fd >= 0)
         (void)!eventfd_write(r->err_fd, 1);
     if (why)
-        VN_ERR_RL(VHOST, "%s: ring %u stopped: %s; the device needs a reset", vd->dev->vuid,
+        VN_ERR_RL(VHOST, "%s: ring %u stopped: %s; the device needs a reset", vd->spec.vuid,
                   r->index, why);
 }
 
@@ -316,7 +343,7 @@ static void ring_fail(struct vn_vring *r, int err, const char *why)
 static void ring_try_start(struct vn_vring *r)
 {
     struct vn_vhost_dev *vd = r->vd;
-    struct vn_device *dev = vd->dev;
+    const struct vn_emu_spec *dev = &vd->spec;
     struct vn_virtq_layout l;
     struct vn_dp_queue q;
     uint32_t mtu = VN_MAX(dev->mtu, dev->rep.mtu);
@@ -474,7 +501,7 @@ static int h_set_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
         peer_error(vd, "SET_FEATURES with bits 0x%" PRIx64 " the device does not offer", extra);
         return -EINVAL;
     }
-    VN_DBG(VHOST, "%s: features 0x%" PRIx64 " acked", vd->dev->vuid, f);
+    VN_DBG(VHOST, "%s: features 0x%" PRIx64 " acked", vd->spec.vuid, f);
     if (f == vd->features)
         return 0;
     /* Rings use the features (event index, header size): restart the running ones. */
@@ -561,7 +588,7 @@ static int h_set_mem_table(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     ret = vn_guest_mem_replace(&vd->mem, info, fds, m->nregions);
     if (ret < 0)
         return mem_error(vd, "SET_MEM_TABLE", ret);
-    VN_DBG(VHOST, "%s: memory table: %u regions", vd->dev->vuid, m->nregions);
+    VN_DBG(VHOST, "%s: memory table: %u regions", vd->spec.vuid, m->nregions);
     rings_restart(vd);
     return 0;
 }
@@ -608,9 +635,9 @@ static int h_set_vring_num(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     struct vn_vring *r = msg_ring(vd, msg);
     uint32_t num = msg->payload.state.num;
 
-    if (num == 0 || num > vd->dev->max_queue_size || (num & (num - 1))) {
+    if (num == 0 || num > vd->spec.max_queue_size || (num & (num - 1))) {
         peer_error(vd, "ring %u: size %u refused (a power of two up to the device's %u)",
-                   r->index, num, vd->dev->max_queue_size);
+                   r->index, num, vd->spec.max_queue_size);
         return -ERANGE;
     }
     if (r->started) {
@@ -724,9 +751,9 @@ static int h_set_vring_enable(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 
 static int h_net_set_mtu(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
-    if (msg->payload.u64 != vd->dev->mtu) {
+    if (msg->payload.u64 != vd->spec.mtu) {
         peer_error(vd, "NET_SET_MTU %" PRIu64 " refused: the device's MTU is %u",
-                   msg->payload.u64, vd->dev->mtu);
+                   msg->payload.u64, vd->spec.mtu);
         return -EINVAL;
     }
     return 0;
@@ -747,13 +774,13 @@ static int h_set_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
             vd->rings[i].error = 0;
         }
         vd->status = 0;
-        VN_DBG(VHOST, "%s: driver reset the device", vd->dev->vuid);
+        VN_DBG(VHOST, "%s: driver reset the device", vd->spec.vuid);
         return 0;
     }
     vd->status = (uint8_t)((s & ~(uint64_t)VIRTIO_CONFIG_S_NEEDS_RESET) |
                            (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET));
     if (s & VIRTIO_CONFIG_S_DRIVER_OK)
-        VN_INFO(VHOST, "%s: driver ready (features 0x%" PRIx64 ")", vd->dev->vuid, vd->features);
+        VN_INFO(VHOST, "%s: driver ready (features 0x%" PRIx64 ")", vd->spec.vuid, vd->features);
     return 0;
 }
 
@@ -769,10 +796,10 @@ static int inflight_check(struct vn_vhost_dev *vd, const struct vn_vhost_infligh
     uint16_t qs = in->queue_size;
 
     if (in->num_queues == 0 || in->num_queues > vd->nrings || qs == 0 ||
-        qs > vd->dev->max_queue_size || (qs & (qs - 1))) {
+        qs > vd->spec.max_queue_size || (qs & (qs - 1))) {
         peer_error(vd, "in-flight region for %u queues of %u descriptors refused "
                        "(the device has %u rings of at most %u)",
-                   in->num_queues, qs, vd->nrings, vd->dev->max_queue_size);
+                   in->num_queues, qs, vd->nrings, vd->spec.max_queue_size);
         return -EINVAL;
     }
     return 0;
@@ -916,7 +943,7 @@ static int dispatch(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     const struct vhost_handler *h = req < VN_VHOST_USER_MAX_REQUEST ? &handlers[req] : NULL;
     int ret;
 
-    VN_DBG(VHOST, "%s: %s (%u bytes, %u fds)", vd->dev->vuid, name, msg->hdr.size, msg->nfds);
+    VN_DBG(VHOST, "%s: %s (%u bytes, %u fds)", vd->spec.vuid, name, msg->hdr.size, msg->nfds);
     if (!h || !h->fn) {
         peer_error(vd, "%s is not supported by this back-end (not offered)", name);
         ret = -EOPNOTSUPP;
@@ -965,7 +992,7 @@ static void conn_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         if (ret < 0) {
             if (ret == -ECONNRESET) {
-                VN_INFO(VHOST, "%s: front-end disconnected", vd->dev->vuid);
+                VN_INFO(VHOST, "%s: front-end disconnected", vd->spec.vuid);
             } else {
                 peer_error(vd, "bad message: %s", strerror(-ret));
             }
@@ -989,12 +1016,12 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            VN_WARN_RL(VHOST, "%s: accept: %s", vd->dev->vuid, strerror(errno));
+            VN_WARN_RL(VHOST, "%s: accept: %s", vd->spec.vuid, strerror(errno));
         return;
     }
     if (vd->conn_fd >= 0) {
         VN_WARN_RL(VHOST, "%s: a second front-end was refused: one is connected already",
-                   vd->dev->vuid);
+                   vd->spec.vuid);
         close(fd);
         return;
     }
@@ -1002,10 +1029,11 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
     vd->connections++;
     ev_io_init(&vd->conn_w, conn_cb, fd, EV_READ);
     ev_io_start(loop, &vd->conn_w);
-    VN_INFO(VHOST, "%s: front-end connected on %s", vd->dev->vuid, vd->path);
+    VN_INFO(VHOST, "%s: front-end connected on %s", vd->spec.vuid, vd->path);
 }
 
-int vn_vhost_dir_prepare(const char *dir)
+/* Creates 'dir' (0750) if needed and checks it is a directory.  Returns 0 or -errno. */
+static int dir_prepare(const char *dir)
 {
     struct stat st;
 
@@ -1052,15 +1080,18 @@ err_close:
     return ret;
 }
 
-int vn_vhost_dev_create(const struct vn_vhost_dev_cfg *cfg, struct vn_device *dev,
-                        struct vn_vhost_dev **out)
+static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
+                        struct vn_emu_fn **out)
 {
+    const struct vn_emu_env *cfg = &emu->env;
+    const struct vn_emu_spec *dev = spec;
     struct vn_vhost_dev *vd = calloc(1, sizeof(*vd));
     int ret = -ENOMEM;
 
     if (!vd)
         return -ENOMEM;
-    vd->dev = dev;
+    vd->spec = *spec;
+    vd->sfm = cfg->sfm;
     vd->loop = cfg->loop;
     vd->dp = cfg->dp;
     vd->dp_priv = cfg->dp_priv;
@@ -1083,7 +1114,8 @@ int vn_vhost_dev_create(const struct vn_vhost_dev_cfg *cfg, struct vn_device *de
     }
     for (uint32_t i = 0; i < vd->nrings / 2; i++)
         vd->taps[i] = -1;
-    ret = vn_snprintf(vd->path, sizeof(vd->path), "%s/%s.sock", cfg->dir, dev->vuid);
+    ret = vn_snprintf(vd->path, sizeof(vd->path), "%s/%s.sock", (const char *)emu->priv,
+                      dev->vuid);
     if (ret < 0)
         goto err_free;
     /* Live update: the running controller's listening socket, served once the session moves. */
@@ -1102,7 +1134,7 @@ int vn_vhost_dev_create(const struct vn_vhost_dev_cfg *cfg, struct vn_device *de
     ev_async_init(&vd->err_w, err_async_cb);
     ev_async_start(vd->loop, &vd->err_w);
     VN_DBG(VHOST, "%s: vhost-user socket %s (%u rings)", dev->vuid, vd->path, vd->nrings);
-    *out = vd;
+    *out = &vd->up;
     return 0;
 
 err_free:
@@ -1112,10 +1144,12 @@ err_free:
     return ret;
 }
 
-void vn_vhost_dev_destroy(struct vn_vhost_dev *vd)
+static struct vn_vhost_dev *VD(struct vn_emu_fn *fn);
+
+static void vhost_destroy(struct vn_emu_fn *fn)
 {
-    if (!vd)
-        return;
+    struct vn_vhost_dev *vd = VD(fn);
+
     disconnect(vd);
     ev_async_stop(vd->loop, &vd->err_w);
     ev_io_stop(vd->loop, &vd->listen_w);
@@ -1130,73 +1164,49 @@ void vn_vhost_dev_destroy(struct vn_vhost_dev *vd)
 
 /* ---- observability --------------------------------------------------------------------- */
 
-const char *vn_vhost_dev_path(const struct vn_vhost_dev *vd)
+static void vd_state(const struct vn_vhost_dev *vd, struct vn_emu_state *o)
 {
-    return vd->path;
-}
-
-uint32_t vn_vhost_dev_nrings(const struct vn_vhost_dev *vd)
-{
-    return vd ? vd->nrings : 0;
-}
-
-void vn_vhost_dev_to_json(const struct vn_vhost_dev *vd, cJSON *o)
-{
-    cJSON *st;
-
-    if (!vd)
-        return;
-    vn_json_add_str(o, "vhost_socket", vd->path);
-    vn_json_add_bool(o, "vhost_connected", vd->conn_fd >= 0);
-    vn_json_add_u64(o, "vhost_connections", vd->connections);
-    st = cJSON_CreateArray();
-#define VN_STATUS_NAME(bit, name)                                                                  \
-    if (vd->status & (bit))                                                                        \
-        vn_json_add_str(st, NULL, name);
-    VN_STATUS_BITS(VN_STATUS_NAME)
-#undef VN_STATUS_NAME
-    vn_json_add(o, "driver_status", st);
-    vn_json_add_num(o, "driver_status_raw", vd->status);
-    vn_json_add_hex(o, "negotiated_features", vd->features);
-    vn_json_add(o, "negotiated_feature_names", vn_dev_feature_names(vd->features));
-    vn_json_add_hex(o, "negotiated_protocol_features", vd->protocol_features);
+    o->has_session = true;
+    snprintf(o->endpoint, sizeof(o->endpoint), "%s", vd->path);
+    o->connected = vd->conn_fd >= 0;
+    o->connections = vd->connections;
+    o->status = vd->status;
+    o->negotiated_features = vd->features;
+    o->protocol_features = vd->protocol_features;
     if (vd->conn_fd >= 0)
-        vn_json_add_num(o, "vnet_hdr_len", hdr_len(vd));
-    vn_json_add_num(o, "vhost_queue_pairs", vd->nrings / 2);
-    if (vd->last_error[0])
-        vn_json_add_str(o, "vhost_last_error", vd->last_error);
+        o->vnet_hdr_len = hdr_len(vd);
+    o->nrings = vd->nrings;
+    snprintf(o->last_error, sizeof(o->last_error), "%s", vd->last_error);
 }
 
-void vn_vhost_dev_queue_to_json(const struct vn_vhost_dev *vd, uint32_t index, cJSON *q)
+static void vd_queue_state(const struct vn_vhost_dev *vd, uint32_t index,
+                           struct vn_emu_queue_state *q)
 {
     const struct vn_vring *r;
-    const char *state;
 
-    if (!vd)
-        return;
     if (index >= vd->nrings) {
-        vn_json_add_str(q, "state", "frontend");
+        q->run = VN_EMU_Q_FRONTEND;
         return;
     }
     r = &vd->rings[index];
-    state = r->error ? "error" : r->started ? "running"
-            : r->num && r->has_addr && r->kick_fd >= 0 ? "ready" : "stopped";
-    vn_json_add_str(q, "state", state);
-    vn_json_add_bool(q, "enabled", !has_feature(vd, VN_VHOST_USER_F_PROTOCOL_FEATURES) ||
-                                       r->enabled);
-    if (r->num)
-        cJSON_ReplaceItemInObjectCaseSensitive(q, "size", cJSON_CreateNumber(r->num));
+    q->run = r->error     ? VN_EMU_Q_ERROR
+             : r->started ? VN_EMU_Q_RUNNING
+             : r->num && r->has_addr && r->kick_fd >= 0 ? VN_EMU_Q_READY
+                                                        : VN_EMU_Q_STOPPED;
+    q->enabled = !has_feature(vd, VN_VHOST_USER_F_PROTOCOL_FEATURES) || r->enabled;
+    q->size = r->num;
     /* Read while the provider's thread may move them: a snapshot for people. */
-    vn_json_add_num(q, "avail_idx", __atomic_load_n(&r->vq.last_avail_idx, __ATOMIC_RELAXED));
-    vn_json_add_num(q, "used_idx", __atomic_load_n(&r->vq.used_idx, __ATOMIC_RELAXED));
-    if (r->started && r->vq.avail)
-        vn_json_add_num(q, "driver_avail_idx",
-                        __atomic_load_n(&r->vq.avail->idx, __ATOMIC_RELAXED));
+    q->avail_idx = __atomic_load_n(&r->vq.last_avail_idx, __ATOMIC_RELAXED);
+    q->used_idx = __atomic_load_n(&r->vq.used_idx, __ATOMIC_RELAXED);
+    if (r->started && r->vq.avail) {
+        q->has_driver_avail = true;
+        q->driver_avail_idx = __atomic_load_n(&r->vq.avail->idx, __ATOMIC_RELAXED);
+    }
     if (r->error)
-        vn_json_add_str(q, "error", vn_virtq_strerror(r->error));
+        q->error = vn_virtq_strerror(r->error);
 }
 
-int vn_vhost_dev_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,
+static int vd_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,
                              struct vn_dp_queue_stats *out)
 {
     const struct vn_vring *r;
@@ -1214,7 +1224,7 @@ int vn_vhost_dev_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,
     return 0;
 }
 
-void vn_vhost_dev_apply_moderation(struct vn_vhost_dev *vd)
+static void vd_apply_moderation(struct vn_vhost_dev *vd)
 {
     if (!vd || !vd->dp || !vd->dp->queue_modify)
         return;
@@ -1228,10 +1238,12 @@ void vn_vhost_dev_apply_moderation(struct vn_vhost_dev *vd)
         ring_moderation(r, &m);
         ret = vd->dp->queue_modify(vd->dp_priv, r->qpriv, &m);
         if (ret < 0)
-            VN_WARN(VHOST, "%s: ring %u: moderation not applied: %s", vd->dev->vuid, i,
+            VN_WARN(VHOST, "%s: ring %u: moderation not applied: %s", vd->spec.vuid, i,
                     strerror(-ret));
     }
 }
+
+static void vd_resume(struct vn_vhost_dev *vd);
 
 /* ---- live update ------------------------------------------------------------------------ */
 
@@ -1244,13 +1256,13 @@ static int fd_put(int fd, int *fds, unsigned *nfds, unsigned max)
     return (int)(*nfds)++;
 }
 
-int vn_vhost_dev_listen_fd(const struct vn_vhost_dev *vd)
+static int vd_listen_fd(const struct vn_vhost_dev *vd)
 {
     return vd ? vd->listen_fd : -1;
 }
 
-int vn_vhost_dev_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *nfds,
-                        unsigned max)
+static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *nfds,
+                     unsigned max)
 {
     cJSON *s = cJSON_CreateObject(), *regions, *rings, *taps;
 
@@ -1323,14 +1335,14 @@ int vn_vhost_dev_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned
     }
     if (*nfds >= max) {
         cJSON_Delete(s);
-        vn_vhost_dev_resume(vd);
+        vd_resume(vd);
         return -E2BIG;
     }
     *out = s;
     return 0;
 }
 
-void vn_vhost_dev_resume(struct vn_vhost_dev *vd)
+static void vd_resume(struct vn_vhost_dev *vd)
 {
     if (vd->handed_over) {
         /* The other side may have moved frames: restart from what the guest saw used. */
@@ -1344,12 +1356,12 @@ void vn_vhost_dev_resume(struct vn_vhost_dev *vd)
     rings_restart(vd);
 }
 
-void vn_vhost_dev_handed_over(struct vn_vhost_dev *vd)
+static void vd_handed_over(struct vn_vhost_dev *vd)
 {
     vd->handed_over = true;
 }
 
-void vn_vhost_dev_release(struct vn_vhost_dev *vd)
+static void vd_release(struct vn_vhost_dev *vd)
 {
     /* Our copies of the fds go; the session lives on in the new process. */
     for (uint32_t i = 0; i < vd->nrings; i++)
@@ -1377,7 +1389,7 @@ static int fd_take(const cJSON *o, const char *name, int *fds, unsigned nfds)
     return fd_at(cJSON_GetObjectItemCaseSensitive(o, name), fds, nfds);
 }
 
-int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned nfds)
+static int vd_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned nfds)
 {
     const cJSON *rings = cJSON_GetObjectItemCaseSensitive(s, "rings"), *o;
     const cJSON *regions, *taps, *le = cJSON_GetObjectItemCaseSensitive(s, "last_error");
@@ -1429,7 +1441,7 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
 
             ret = vn_guest_mem_add(&vd->mem, &info, fd_take(o, "fd", fds, nfds));
             if (ret < 0) {
-                VN_ERR(VHOST, "%s: hand-over: guest memory region: %s", vd->dev->vuid,
+                VN_ERR(VHOST, "%s: hand-over: guest memory region: %s", vd->spec.vuid,
                        strerror(-ret));
                 disconnect(vd);
                 return ret;
@@ -1475,7 +1487,7 @@ int vn_vhost_dev_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsig
     return 0;
 }
 
-void vn_vhost_dev_serve_adopted(struct vn_vhost_dev *vd)
+static void vd_serve_adopted(struct vn_vhost_dev *vd)
 {
     if (vd && vd->adopt_pending) {
         vd->adopt_pending = false;
@@ -1483,3 +1495,130 @@ void vn_vhost_dev_serve_adopted(struct vn_vhost_dev *vd)
         ev_io_start(vd->loop, &vd->listen_w);
     }
 }
+
+/* 'up' is the first member: a function is its vhost device. */
+static struct vn_vhost_dev *VD(struct vn_emu_fn *fn)
+{
+    return vn_container_of(fn, struct vn_vhost_dev, up);
+}
+
+static const struct vn_vhost_dev *CVD(const struct vn_emu_fn *fn)
+{
+    return (const struct vn_vhost_dev *)(const void *)fn;
+}
+
+/* ---- the class ------------------------------------------------------------------------- */
+
+static int vhost_init(struct vn_emu *emu)
+{
+    char *dir;
+    int ret;
+
+    if (!emu->env.loop || !emu->env.state_dir)
+        return -EINVAL;
+    if (asprintf(&dir, "%s/%s", emu->env.state_dir, VN_VHOST_SUBDIR) < 0)
+        return -ENOMEM;
+    ret = dir_prepare(dir);
+    if (ret < 0) {
+        VN_ERR(VHOST, "cannot create the vhost-user socket dir %s: %s", dir, strerror(-ret));
+        free(dir);
+        return ret;
+    }
+    emu->priv = dir;
+    return 0;
+}
+
+static void vhost_fini(struct vn_emu *emu)
+{
+    free(emu->priv);
+    emu->priv = NULL;
+}
+
+static int vhost_update(struct vn_emu_fn *fn, const struct vn_emu_spec *spec)
+{
+    struct vn_vhost_dev *vd = VD(fn);
+
+    if (spec->max_queues != vd->spec.max_queues || strcmp(spec->vuid, vd->spec.vuid))
+        return -EINVAL;
+    vd->spec = *spec;
+    vd_apply_moderation(vd);
+    return 0;
+}
+
+static void vhost_state(const struct vn_emu_fn *fn, struct vn_emu_state *out)
+{
+    vd_state(CVD(fn), out);
+}
+
+static void vhost_queue_state(const struct vn_emu_fn *fn, uint32_t index,
+                              struct vn_emu_queue_state *out)
+{
+    vd_queue_state(CVD(fn), index, out);
+}
+
+static int vhost_queue_stats(const struct vn_emu_fn *fn, uint32_t index,
+                             struct vn_dp_queue_stats *out)
+{
+    return vd_queue_stats(CVD(fn), index, out);
+}
+
+static void vhost_host_info(const struct vn_emu_fn *fn, struct vn_emu_host_info *out)
+{
+    out->kind = VN_EMU_ATTACH_VHOST_USER;
+    snprintf(out->path, sizeof(out->path), "%s", CVD(fn)->path);
+}
+
+static int vhost_listen_fd(const struct vn_emu_fn *fn)
+{
+    return vd_listen_fd(CVD(fn));
+}
+
+static int vhost_export(struct vn_emu_fn *fn, cJSON **out, int *fds, unsigned *nfds, unsigned max)
+{
+    return vd_export(VD(fn), out, fds, nfds, max);
+}
+
+static void vhost_handed_over(struct vn_emu_fn *fn)
+{
+    vd_handed_over(VD(fn));
+}
+
+static void vhost_resume(struct vn_emu_fn *fn)
+{
+    vd_resume(VD(fn));
+}
+
+static void vhost_release(struct vn_emu_fn *fn)
+{
+    vd_release(VD(fn));
+}
+
+static int vhost_import(struct vn_emu_fn *fn, const cJSON *session, int *fds, unsigned nfds)
+{
+    return vd_import(VD(fn), session, fds, nfds);
+}
+
+static void vhost_serve_adopted(struct vn_emu_fn *fn)
+{
+    vd_serve_adopted(VD(fn));
+}
+
+const struct vn_emu_class vn_emu_vhost_class = {
+    .name = "vhost",
+    .init = vhost_init,
+    .fini = vhost_fini,
+    .create = vhost_create,
+    .destroy = vhost_destroy,
+    .update = vhost_update,
+    .state = vhost_state,
+    .queue_state = vhost_queue_state,
+    .queue_stats = vhost_queue_stats,
+    .host_info = vhost_host_info,
+    .listen_fd = vhost_listen_fd,
+    .export = vhost_export,
+    .handed_over = vhost_handed_over,
+    .resume = vhost_resume,
+    .release = vhost_release,
+    .import = vhost_import,
+    .serve_adopted = vhost_serve_adopted,
+};
