@@ -315,6 +315,8 @@ int vn_ctl_start(struct vn_ctl *ctl)
         ret = vn_update_follow(ctl);
         if (ret < 0)
             return ret;
+        close(ctl->upd.fd); /* committed: the hand-over socket has served */
+        ctl->upd.fd = -1;
         cfg.inherited_fd = ctl->upd.rpc_fd;
         ctl->upd.rpc_fd = -1;
         write_lock_pid(ctl);

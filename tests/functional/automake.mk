@@ -5,6 +5,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/daemon.sh \
 	tests/functional/datapath.sh \
 	tests/functional/devices.sh \
+	tests/functional/dummy.sh \
 	tests/functional/guest_boot.sh \
 	tests/functional/guest_e2e.sh \
 	tests/functional/ovs.sh \
