@@ -74,6 +74,17 @@ const char *vn_dev_type_name(enum vn_dev_type type)
     return "?";
 }
 
+const char *vn_dev_state_name(enum vn_dev_state state)
+{
+    static const char *const names[] = {
+#define VN_DEV_STATE_NAME(e, s) [VN_DEV_S_##e] = s,
+        VN_DEV_STATES(VN_DEV_STATE_NAME)
+#undef VN_DEV_STATE_NAME
+    };
+
+    return (unsigned)state < VN_DEV_N_STATES ? names[state] : "unknown";
+}
+
 void vn_bdf_format(uint16_t bdf, char buf[16])
 {
     snprintf(buf, 16, "%02x:%02x.%x", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
@@ -544,6 +555,7 @@ static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new
     char point[64];
     int ret;
 
+    dev->state = VN_DEV_S_CREATING;
     ret = device_attach_rep(m, dev, err, errlen);
     if (ret < 0)
         return ret;
@@ -567,6 +579,7 @@ static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new
         ret = -EIO;
         goto err_unsave;
     }
+    dev->state = VN_DEV_S_READY;
     return 0;
 
 err_unsave:
@@ -1500,6 +1513,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
     cJSON *o = cJSON_CreateObject();
 
     add_ids(o, dev);
+    vn_json_add_str(o, "state", vn_dev_state_name(dev->state));
     vn_json_add_num(o, "bdf_raw", dev->bdf);
     vn_json_add_str(o, "port_ib_dev", dev->ib_dev);
     vn_json_add_num(o, "pf_num", dev->pf_num);

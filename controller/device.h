@@ -36,6 +36,28 @@
 #define VN_DEV_MTU_MAX 9216
 #define VN_DEV_QUEUE_SIZE_MIN 2
 
+/*
+ * X(enum suffix, name): where a device is in its life.  The RPC registry
+ * checks it against the states each method accepts (a request in another
+ * state gets "busy: <state>").
+ */
+#define VN_DEV_STATES(X)                                                                           \
+    X(CREATING, "creating")   /* being built (representor, function, recovery file) */             \
+    X(READY, "ready")         /* serving; every operation may start */                             \
+    X(ATTACHING, "attaching") /* being plugged into the host VM */                                 \
+    X(UPDATING, "updating")   /* being handed to a new controller (live update) */                 \
+    X(REMOVING, "removing")   /* being unplugged from the host VM, then removed */
+
+enum vn_dev_state {
+#define VN_DEV_STATE_ENUM(e, s) VN_DEV_S_##e,
+    VN_DEV_STATES(VN_DEV_STATE_ENUM)
+#undef VN_DEV_STATE_ENUM
+    VN_DEV_N_STATES
+};
+#define VN_DEV_S_MASK(s) (1u << VN_DEV_S_##s)
+
+const char *vn_dev_state_name(enum vn_dev_state state);
+
 enum vn_dev_type {
     VN_DEV_STATIC_PF,
     VN_DEV_HOTPLUG_PF,
@@ -67,7 +89,7 @@ struct vn_device {
     uint32_t total_vfs;            /* static PF: VFs reserved (SR-IOV TotalVFs) */
     uint16_t first_vf_offset;      /* static PF: SR-IOV First VF Offset (stride 1) */
     struct vn_emu_fn *fn;          /* the emulated function (emu.h) */
-    bool host_busy;                /* being attached to / detached from the host VM (host.h) */
+    enum vn_dev_state state;
 };
 
 struct vn_dev_mgr;

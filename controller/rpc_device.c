@@ -77,8 +77,9 @@ struct host_wait {
     uint32_t id;
 };
 
+/* 'dev' waits for the host VM in 'state' (attaching or removing) until the wait ends. */
 static struct host_wait *host_wait_new(struct vn_ctl *ctl, struct vn_rpc_request *req,
-                                       struct vn_device *dev)
+                                       struct vn_device *dev, enum vn_dev_state state)
 {
     struct host_wait *w = calloc(1, sizeof(*w));
 
@@ -87,7 +88,7 @@ static struct host_wait *host_wait_new(struct vn_ctl *ctl, struct vn_rpc_request
         w->req = req;
         w->id = dev->pf_id;
         vn_strlcpy(w->vuid, dev->vuid, sizeof(w->vuid));
-        dev->host_busy = true;
+        dev->state = state;
     }
     return w;
 }
@@ -100,7 +101,7 @@ static void attach_done(void *ctx, int err, const char *why, const char *guest_b
     cJSON *res;
 
     if (dev)
-        dev->host_busy = false;
+        dev->state = VN_DEV_S_READY;
     if (err && dev) {
         /* QEMU has nothing left of it (host.c rolled back): neither do we. */
         vn_dev_unplug(w->ctl->devs, dev, e, sizeof(e));
@@ -121,7 +122,7 @@ static void attach_done(void *ctx, int err, const char *why, const char *guest_b
 /* Hotplug with a host VM: the device is ours, now QEMU plugs it; the answer waits for that. */
 static void host_attach(struct vn_ctl *ctl, struct vn_rpc_request *req, struct vn_device *dev)
 {
-    struct host_wait *w = host_wait_new(ctl, req, dev);
+    struct host_wait *w = host_wait_new(ctl, req, dev, VN_DEV_S_ATTACHING);
     char why[ERRLEN], e[ERRLEN];
     int ret = w ? vn_host_attach(ctl, dev, attach_done, w, why, sizeof(why)) : -ENOMEM;
 
@@ -153,6 +154,11 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
     char err[ERRLEN] = "";
     int ret;
 
+    if (ctl->upd.running) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "busy: %s: a live update is under way",
+                           vn_dev_state_name(VN_DEV_S_UPDATING));
+        return;
+    }
     ret = vn_dev_hotplug(ctl->devs, &hr, &dev, err, sizeof(err));
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
@@ -178,7 +184,23 @@ static const struct vn_rpc_param unplug_params[] = {
     VN_SELECTOR_PARAMS(struct selector_params),
 };
 
-/* Resolves the selector of any params struct that starts with VN_SELECTOR_FIELDS. */
+/*
+ * Answers "busy: <state>" and returns -EBUSY when the method of 'req' does not
+ * accept 'dev' in the state it is in (the registry's state mask).
+ */
+static int check_state(struct vn_rpc_request *req, const struct vn_device *dev)
+{
+    if (vn_rpc_request_accepts(req, dev->state))
+        return 0;
+    vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "busy: %s: %s cannot %s now",
+                       vn_dev_state_name(dev->state), dev->vuid, vn_rpc_request_method(req));
+    return -EBUSY;
+}
+
+/*
+ * Resolves the selector of any params struct that starts with
+ * VN_SELECTOR_FIELDS, and checks the device's state against the method's.
+ */
 static int select_dev(struct vn_ctl *ctl, struct vn_rpc_request *req, const void *params,
                       struct vn_device **out)
 {
@@ -188,9 +210,11 @@ static int select_dev(struct vn_ctl *ctl, struct vn_rpc_request *req, const void
 
     ret = vn_dev_select(ctl->devs, s->has_pf, s->pf, s->has_vf, s->vf,
                         s->has_vuid ? s->vuid : NULL, out, err, sizeof(err));
-    if (ret < 0)
+    if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
-    return ret;
+        return ret;
+    }
+    return check_state(req, *out);
 }
 
 /* The controller's side of an unplug, and the answer. */
@@ -220,7 +244,7 @@ static void detach_done(void *ctx, int err, const char *why, const char *guest_b
     struct vn_device *dev = vn_dev_find_vuid(w->ctl->devs, w->vuid);
 
     if (dev)
-        dev->host_busy = false;
+        dev->state = VN_DEV_S_READY;
     if (!dev)
         vn_rpc_reply_errno(w->req, -ENODEV, "%s went away meanwhile", w->vuid);
     else if (err)
@@ -241,27 +265,22 @@ static void method_unplug(void *ctx, struct vn_rpc_request *req, void *params)
 
     if (select_dev(ctl, req, params, &dev) < 0)
         return;
-    if (dev->host_busy) {
-        vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "%s is being plugged into or out of the host VM",
-                           dev->vuid);
-        return;
-    }
     if (!vn_host_enabled(ctl) || dev->type != VN_DEV_HOTPLUG_PF) {
         unplug_finish(ctl, req, dev);
         return;
     }
-    w = host_wait_new(ctl, req, dev);
+    w = host_wait_new(ctl, req, dev, VN_DEV_S_REMOVING);
     ret = w ? vn_host_detach(ctl, dev, detach_done, w, why, sizeof(why)) : -ENOMEM;
     if (ret < 0) {
-        dev->host_busy = false;
+        dev->state = VN_DEV_S_READY;
         free(w);
         vn_rpc_reply_errno(req, ret, "the host VM did not release the device: %s",
                            ret == -ENOMEM ? "out of memory" : why);
     }
 }
 
-VN_RPC_METHOD(unplug, "unplug virtnet device", VN_RPC_MUTATING, struct selector_params,
-              unplug_params, method_unplug);
+VN_RPC_DEVICE_METHOD(unplug, "unplug virtnet device", VN_RPC_MUTATING, VN_DEV_S_MASK(READY),
+                     struct selector_params, unplug_params, method_unplug);
 
 /* ---- list / query ---------------------------------------------------------- */
 
@@ -444,8 +463,8 @@ static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
     vn_rpc_reply_result(req, device_json(dev, !queue));
 }
 
-VN_RPC_METHOD(modify, "modify virtnet device", VN_RPC_MUTATING, struct modify_params,
-              modify_params, method_modify);
+VN_RPC_DEVICE_METHOD(modify, "modify virtnet device", VN_RPC_MUTATING, VN_DEV_S_MASK(READY),
+                     struct modify_params, modify_params, method_modify);
 
 /* ---- debug -------------------------------------------------------------- */
 
@@ -488,6 +507,8 @@ static void debug_num_vfs(struct vn_ctl *ctl, struct vn_rpc_request *req, const 
         vn_rpc_reply_error(req, VN_RPC_ERR_NOT_FOUND, "no PF with id %u", p.pf);
         return;
     }
+    if (check_state(req, pf) < 0)
+        return;
     ret = vn_dev_set_num_vfs(ctl->devs, pf, p.num_vfs, err, sizeof(err));
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
@@ -548,5 +569,7 @@ static void method_debug(void *ctx, struct vn_rpc_request *req, void *params)
                        "unknown debug command '%.32s' (num_vfs, fault)", p->cmd);
 }
 
-VN_RPC_METHOD(debug, "For debug purpose, cmds can be changed without notice", VN_RPC_MUTATING,
-              struct debug_params, debug_params, method_debug);
+/* debug num_vfs addresses a static PF, which must be ready; debug fault addresses none. */
+VN_RPC_DEVICE_METHOD(debug, "For debug purpose, cmds can be changed without notice",
+                     VN_RPC_MUTATING, VN_DEV_S_MASK(READY), struct debug_params, debug_params,
+                     method_debug);

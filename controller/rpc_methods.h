@@ -23,6 +23,13 @@ extern const size_t vn_rpc_n_methods;
         .name = #NAME, .summary = SUMMARY, .flags = FLAGS, .params = PTABLE,                 \
         .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE), .handler = HANDLER, \
     }
+/* A method that addresses one device, in the device states STATES (a VN_DEV_S_MASK). */
+#define VN_RPC_DEVICE_METHOD(NAME, SUMMARY, FLAGS, STATES, PTYPE, PTABLE, HANDLER)           \
+    const struct vn_rpc_method vn_rpc_method_##NAME = {                                      \
+        .name = #NAME, .summary = SUMMARY, .flags = FLAGS, .params = PTABLE,                 \
+        .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE), .handler = HANDLER, \
+        .states = STATES,                                                                    \
+    }
 #define VN_RPC_METHOD_NOPARAMS(NAME, SUMMARY, FLAGS, HANDLER)                                \
     const struct vn_rpc_method vn_rpc_method_##NAME = {                                      \
         .name = #NAME, .summary = SUMMARY, .flags = FLAGS, .params = NULL, .n_params = 0,    \

@@ -64,6 +64,7 @@ struct vn_rpc_request {
     struct vn_rpc_batch *batch;          /* NULL for a single request */
     cJSON *id;                           /* copy; NULL for a notification */
     char method[64];
+    const struct vn_rpc_method *def;     /* the method called, once found */
 };
 
 struct vn_rpc_server {
@@ -286,6 +287,11 @@ const char *vn_rpc_request_method(const struct vn_rpc_request *req)
     return req->method;
 }
 
+bool vn_rpc_request_accepts(const struct vn_rpc_request *req, unsigned state)
+{
+    return !req->def || !req->def->states || (state < 32 && (req->def->states & (1u << state)));
+}
+
 static const struct vn_rpc_method *find_method(const struct vn_rpc_server *srv, const char *name)
 {
     for (size_t i = 0; i < srv->n_methods; i++)
@@ -380,6 +386,7 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
         return;
     }
     VN_DBG(RPC, "client %llu: %s", (unsigned long long)c->serial, m->name);
+    req->def = m;
     m->handler(srv->ctx, req, p);
     free(p);
 }

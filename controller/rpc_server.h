@@ -50,6 +50,11 @@ struct vn_rpc_method {
     size_t n_params;
     size_t params_size;               /* sizeof the handler's params struct */
     vn_rpc_handler_fn *handler;
+    /*
+     * For a method that addresses one device: the device states it accepts
+     * (a mask of bits 1 << state, see vn_rpc_request_accepts()); 0 = any.
+     */
+    unsigned states;
 };
 
 struct vn_rpc_limits {
@@ -123,5 +128,8 @@ bool vn_rpc_request_privileged(const struct vn_rpc_request *req);
 
 /* The method name of 'req' (for logs). */
 const char *vn_rpc_request_method(const struct vn_rpc_request *req);
+
+/* True when the method of 'req' accepts a device in 'state' (its 'states' mask). */
+bool vn_rpc_request_accepts(const struct vn_rpc_request *req, unsigned state);
 
 #endif /* VN_RPC_SERVER_H */
