@@ -3,7 +3,8 @@ sbin_PROGRAMS += controller/virtio_net_controller
 controller_virtio_net_controller_SOURCES = \
 	controller/main.c \
 	controller/ctl.c controller/ctl.h \
-	controller/device.c controller/device.h \
+	controller/device.c controller/device.h controller/device_priv.h \
+	controller/device_rec.c controller/device_ops.c controller/device_json.c \
 	controller/provider.c controller/provider.h \
 	controller/rpc_device.c \
 	controller/rpc_server.c controller/rpc_server.h \

@@ -74,15 +74,14 @@
 #include "vhost_user.h"
 #include "virtq.h"
 
-#define BIT(n) (UINT64_C(1) << (n))
 #define VN_VHOST_SUBDIR "vhost" /* of the state dir */
 
 /* Protocol features offered: what this back-end implements. */
 #define PROTOCOL_FEATURES                                                                          \
-    (BIT(VN_VHOST_PROTOCOL_F_MQ) | BIT(VN_VHOST_PROTOCOL_F_REPLY_ACK) |                            \
-     BIT(VN_VHOST_PROTOCOL_F_NET_MTU) | BIT(VN_VHOST_PROTOCOL_F_RESET_DEVICE) |                    \
-     BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | BIT(VN_VHOST_PROTOCOL_F_STATUS) |            \
-     BIT(VN_VHOST_PROTOCOL_F_INFLIGHT_SHMFD))
+    (VN_BIT(VN_VHOST_PROTOCOL_F_MQ) | VN_BIT(VN_VHOST_PROTOCOL_F_REPLY_ACK) |                            \
+     VN_BIT(VN_VHOST_PROTOCOL_F_NET_MTU) | VN_BIT(VN_VHOST_PROTOCOL_F_RESET_DEVICE) |                    \
+     VN_BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | VN_BIT(VN_VHOST_PROTOCOL_F_STATUS) |            \
+     VN_BIT(VN_VHOST_PROTOCOL_F_INFLIGHT_SHMFD))
 
 /*
  * The in-flight region (INFLIGHT_SHMFD), split-ring layout of the vhost-user
@@ -165,12 +164,12 @@ static uint64_t offered_features(const struct vn_vhost_dev *vd)
         if (mask)
             f &= mask;
     }
-    return f | BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES);
+    return f | VN_BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES);
 }
 
 static bool has_feature(const struct vn_vhost_dev *vd, unsigned bit)
 {
-    return vd->features & BIT(bit);
+    return vd->features & VN_BIT(bit);
 }
 
 /* Virtio-net header bytes for the negotiated features. */

@@ -40,7 +40,6 @@
 #include "json.h"
 #include "util.h"
 
-#define BIT(n) (UINT64_C(1) << (n))
 
 /*
  * The feature bits the software DPU offers by default: what its datapath
@@ -60,14 +59,14 @@
  * until the datapath implements them.
  */
 #define CONF_EMU_DEFAULT_FEATURES                                                                  \
-    (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_MTU) |               \
-     BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6) |         \
-     BIT(VIRTIO_NET_F_GUEST_ECN) | BIT(VIRTIO_NET_F_GUEST_UFO) | BIT(VIRTIO_NET_F_HOST_TSO4) |     \
-     BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_HOST_ECN) | BIT(VIRTIO_NET_F_HOST_UFO) |       \
-     BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_CTRL_VQ) |          \
-     BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |  \
-     BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |   \
-     BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_SR_IOV))
+    (VN_BIT(VIRTIO_NET_F_CSUM) | VN_BIT(VIRTIO_NET_F_GUEST_CSUM) | VN_BIT(VIRTIO_NET_F_MTU) |               \
+     VN_BIT(VIRTIO_NET_F_MAC) | VN_BIT(VIRTIO_NET_F_GUEST_TSO4) | VN_BIT(VIRTIO_NET_F_GUEST_TSO6) |         \
+     VN_BIT(VIRTIO_NET_F_GUEST_ECN) | VN_BIT(VIRTIO_NET_F_GUEST_UFO) | VN_BIT(VIRTIO_NET_F_HOST_TSO4) |     \
+     VN_BIT(VIRTIO_NET_F_HOST_TSO6) | VN_BIT(VIRTIO_NET_F_HOST_ECN) | VN_BIT(VIRTIO_NET_F_HOST_UFO) |       \
+     VN_BIT(VIRTIO_NET_F_MRG_RXBUF) | VN_BIT(VIRTIO_NET_F_STATUS) | VN_BIT(VIRTIO_NET_F_CTRL_VQ) |          \
+     VN_BIT(VIRTIO_NET_F_CTRL_RX) | VN_BIT(VIRTIO_NET_F_CTRL_VLAN) | VN_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |  \
+     VN_BIT(VIRTIO_NET_F_MQ) | VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) |   \
+     VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) | VN_BIT(VIRTIO_F_SR_IOV))
 
 #define CONF_DEFAULT_SERIAL "VNETSW000001"
 
@@ -244,7 +243,7 @@ static const char *check_emu_features(const void *value)
 {
     uint64_t v = *(const uint64_t *)value;
 
-    return v & BIT(VIRTIO_F_VERSION_1) ? NULL : "must include VIRTIO_F_VERSION_1 (bit 32)";
+    return v & VN_BIT(VIRTIO_F_VERSION_1) ? NULL : "must include VIRTIO_F_VERSION_1 (bit 32)";
 }
 
 static const char *check_cpu_mask(const void *value)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define VN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define VN_BIT(n) (UINT64_C(1) << (n)) /* bit n of a 64-bit mask (feature bits) */
 
 #define vn_container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))

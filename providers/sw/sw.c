@@ -31,7 +31,6 @@
 #include "util.h"
 #include "virtnet/provider.h"
 
-#define BIT(n) (UINT64_C(1) << (n))
 
 /*
  * What this datapath implements: split rings (indirect, event index), both
@@ -41,16 +40,16 @@
  * themselves).  Not: packed rings, IOMMU, notification data, ring reset.
  */
 #define SW_FEATURES                                                                                \
-    (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) |                                       \
-     BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MAC) |       \
-     BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6) | BIT(VIRTIO_NET_F_GUEST_ECN) |   \
-     BIT(VIRTIO_NET_F_GUEST_UFO) | BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6) |     \
-     BIT(VIRTIO_NET_F_HOST_ECN) | BIT(VIRTIO_NET_F_HOST_UFO) | BIT(VIRTIO_NET_F_MRG_RXBUF) |       \
-     BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_CTRL_RX) |            \
-     BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | BIT(VIRTIO_NET_F_MQ) |       \
-     BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_F_ANY_LAYOUT) |                                  \
-     BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_F_VERSION_1) |   \
-     BIT(VIRTIO_F_SR_IOV) | BIT(VIRTIO_NET_F_SPEED_DUPLEX))
+    (VN_BIT(VIRTIO_NET_F_CSUM) | VN_BIT(VIRTIO_NET_F_GUEST_CSUM) |                                       \
+     VN_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VN_BIT(VIRTIO_NET_F_MTU) | VN_BIT(VIRTIO_NET_F_MAC) |       \
+     VN_BIT(VIRTIO_NET_F_GUEST_TSO4) | VN_BIT(VIRTIO_NET_F_GUEST_TSO6) | VN_BIT(VIRTIO_NET_F_GUEST_ECN) |   \
+     VN_BIT(VIRTIO_NET_F_GUEST_UFO) | VN_BIT(VIRTIO_NET_F_HOST_TSO4) | VN_BIT(VIRTIO_NET_F_HOST_TSO6) |     \
+     VN_BIT(VIRTIO_NET_F_HOST_ECN) | VN_BIT(VIRTIO_NET_F_HOST_UFO) | VN_BIT(VIRTIO_NET_F_MRG_RXBUF) |       \
+     VN_BIT(VIRTIO_NET_F_STATUS) | VN_BIT(VIRTIO_NET_F_CTRL_VQ) | VN_BIT(VIRTIO_NET_F_CTRL_RX) |            \
+     VN_BIT(VIRTIO_NET_F_CTRL_VLAN) | VN_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | VN_BIT(VIRTIO_NET_F_MQ) |       \
+     VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_F_ANY_LAYOUT) |                                  \
+     VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) |   \
+     VN_BIT(VIRTIO_F_SR_IOV) | VN_BIT(VIRTIO_NET_F_SPEED_DUPLEX))
 
 #define SW_GSO_MAX_FRAME 65550 /* 64 KiB of IP payload plus an Ethernet and VLAN header */
 

@@ -1,8 +1,8 @@
 /*
  * fuzz_devices.c - libFuzzer target: the device manager reading recovery
- * records (controller/device.c: collect_record, hotplug_restore,
- * device_apply_record, the static PF's num_vfs), with real tap representors
- * made through rtnetlink in a network namespace of its own.
+ * records (controller/device.c and device_rec.c: dev_collect_record,
+ * hotplug_restore, dev_apply_record, the static PF's num_vfs), with real tap
+ * representors made through rtnetlink in a network namespace of its own.
  *
  * Input: up to MAX_FILES records, each
  *     [slot: 1 byte] [file content, up to the next 0x00 byte or the end]
@@ -17,7 +17,7 @@
  *
  * Needs root (CAP_NET_ADMIN for unshare(CLONE_NEWNET) and the taps); without
  * it the target says so and exits 0 at once.  Built with (tests/fuzz/run.sh):
- * fuzz-links: controller/device.c controller/sfmgr.c controller/sfmgr_tap.c controller/sfmgr_dummy.c controller/emu.c controller/emu_vhost.c controller/emu_dummy.c lib/netlink.c
+ * fuzz-links: controller/device.c controller/device_rec.c controller/device_ops.c controller/device_json.c controller/sfmgr.c controller/sfmgr_tap.c controller/sfmgr_dummy.c controller/emu.c controller/emu_vhost.c controller/emu_dummy.c lib/netlink.c
  */
 #include <config.h>
 

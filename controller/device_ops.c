@@ -1,0 +1,254 @@
+/*
+ * device_ops.c - the device manager's lookups and the changes of a running
+ * device (modify device, modify queue).  See device.h.
+ */
+#include <config.h>
+
+#include "device_priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+
+uint32_t vn_dev_nrings(const struct vn_device *dev)
+{
+    return vn_emu_fn_nrings(dev->fn);
+}
+
+int vn_dev_queue_stats(const struct vn_device *dev, uint32_t index, struct vn_dp_queue_stats *out)
+{
+    return vn_emu_fn_queue_stats(dev->fn, index, out);
+}
+
+/* ---- lookups ----------------------------------------------------------------- */
+
+struct vn_device *vn_dev_find_pf(struct vn_dev_mgr *m, uint32_t pf_id)
+{
+    return pf_id < m->max_pfs ? m->pfs[pf_id] : NULL;
+}
+
+struct vn_device *vn_dev_find_vf(struct vn_dev_mgr *m, uint32_t pf_id, uint32_t vf_id)
+{
+    struct vn_device *pf = vn_dev_find_pf(m, pf_id);
+
+    return pf && vf_id < pf->num_vfs ? pf->vfs[vf_id] : NULL;
+}
+
+struct vn_device *vn_dev_find_vuid(struct vn_dev_mgr *m, const char *vuid)
+{
+    for (uint32_t i = 0; i < m->max_pfs; i++) {
+        struct vn_device *pf = m->pfs[i];
+
+        if (!pf)
+            continue;
+        if (!strcmp(pf->vuid, vuid))
+            return pf;
+        /* VF VUIDs extend their PF's. */
+        if (!strncmp(pf->vuid, vuid, strlen(pf->vuid)))
+            for (uint32_t j = 0; j < pf->num_vfs; j++)
+                if (!strcmp(pf->vfs[j]->vuid, vuid))
+                    return pf->vfs[j];
+    }
+    return NULL;
+}
+
+int vn_dev_select(struct vn_dev_mgr *m, bool has_pf, uint32_t pf, bool has_vf, uint32_t vf,
+                  const char *vuid, struct vn_device **out, char *err, size_t errlen)
+{
+    struct vn_device *dev;
+
+    if (vuid && (has_pf || has_vf)) {
+        snprintf(err, errlen, "give either a PF id (with an optional VF id) or a VUID, not both");
+        return -EINVAL;
+    }
+    if (has_vf && !has_pf) {
+        snprintf(err, errlen, "a VF id needs its PF id");
+        return -EINVAL;
+    }
+    if (!vuid && !has_pf) {
+        snprintf(err, errlen, "no device given: use a PF id (and VF id) or a VUID");
+        return -EINVAL;
+    }
+    if (vuid) {
+        dev = vn_dev_find_vuid(m, vuid);
+        if (!dev) {
+            snprintf(err, errlen, "no device with VUID '%.64s'", vuid);
+            return -ENODEV;
+        }
+    } else if (has_vf) {
+        dev = vn_dev_find_vf(m, pf, vf);
+        if (!dev) {
+            snprintf(err, errlen, "no VF %u on PF %u", vf, pf);
+            return -ENODEV;
+        }
+    } else {
+        dev = vn_dev_find_pf(m, pf);
+        if (!dev) {
+            snprintf(err, errlen, "no PF with id %u", pf);
+            return -ENODEV;
+        }
+    }
+    *out = dev;
+    return 0;
+}
+
+void vn_dev_for_each(struct vn_dev_mgr *m, vn_dev_visit_fn *fn, void *ctx)
+{
+    for (uint32_t i = 0; i < m->max_pfs; i++) {
+        struct vn_device *pf = m->pfs[i];
+
+        if (!pf)
+            continue;
+        fn(pf, ctx);
+        for (uint32_t j = 0; j < pf->num_vfs; j++)
+            fn(pf->vfs[j], ctx);
+    }
+}
+
+void vn_dev_counts(const struct vn_dev_mgr *m, struct vn_dev_counts *out)
+{
+    *out = m->counts;
+}
+
+/* ---- modify ------------------------------------------------------------------- */
+
+int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_modify_req *req,
+                  char *err, size_t errlen)
+{
+    const struct vn_conf *c = m->conf;
+    struct vn_device old = *dev;
+    uint8_t mac[VN_MAC_LEN];
+    uint32_t msix = req->has_msix ? req->msix : dev->msix;
+    int ret;
+
+    if (!req->has_mac && !req->has_mtu && !req->has_features && !req->has_max_queue_size &&
+        !req->has_msix) {
+        snprintf(err, errlen, "nothing to modify");
+        return -EINVAL;
+    }
+    /* Validate everything first. */
+    if (req->has_mac && (ret = dev_check_mac(req->mac, mac, err, errlen)) < 0)
+        return ret;
+    if (req->has_mtu && (ret = dev_check_mtu(req->mtu, err, errlen)) < 0)
+        return ret;
+    if (req->has_features && (ret = dev_check_features(c, req->features, dev->legacy, err, errlen)) < 0)
+        return ret;
+    if (req->has_max_queue_size &&
+        (ret = dev_check_queue_size(c, req->max_queue_size, err, errlen)) < 0)
+        return ret;
+    if (req->has_msix) {
+        if (dev->type != VN_DEV_VF) {
+            snprintf(err, errlen, "MSI-X can only be modified on VFs (dynamic MSI-X); "
+                                  "%s is a PF", dev->vuid);
+            return -EOPNOTSUPP;
+        }
+        if (req->msix < 2 || req->msix > c->emu.num_msix) {
+            snprintf(err, errlen, "MSI-X %u out of range [2, %u] (VIRTIO_NET_EMULATION_NUM_MSIX)",
+                     req->msix, c->emu.num_msix);
+            return -ERANGE;
+        }
+    }
+    /* Fewer vectors may leave fewer queues possible. */
+    if (dev->max_queues > dev_max_queues_for(c, msix)) {
+        snprintf(err, errlen, "%u MSI-X vectors cannot serve the device's %u queues", msix,
+                 dev->max_queues);
+        return -ERANGE;
+    }
+    if (req->has_mtu && dev->has_rep && req->mtu > dev->rep.mtu) {
+        ret = vn_sfmgr_set_mtu(m->sfm, &dev->rep, req->mtu);
+        if (ret < 0) {
+            snprintf(err, errlen, "cannot raise the representor's MTU to %u: %s", req->mtu,
+                     strerror(-ret));
+            return ret;
+        }
+    }
+    if (req->has_mac)
+        memcpy(dev->mac, mac, VN_MAC_LEN);
+    if (req->has_mtu)
+        dev->mtu = req->mtu;
+    if (req->has_features)
+        dev->features = req->features;
+    if (req->has_max_queue_size)
+        dev->max_queue_size = req->max_queue_size;
+    dev->msix = msix;
+    ret = dev_push(dev);
+    if (ret < 0)
+        snprintf(err, errlen, "the emulation backend refused the change: %s", strerror(-ret));
+    else if ((ret = dev_save(m, dev)) < 0)
+        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+    if (ret < 0) {
+        /* Keep memory, backend and disk in agreement (the representor's MTU may stay raised). */
+        memcpy(dev->mac, old.mac, VN_MAC_LEN);
+        dev->mtu = old.mtu;
+        dev->features = old.features;
+        dev->max_queue_size = old.max_queue_size;
+        dev->msix = old.msix;
+        (void)dev_push(dev);
+        return ret;
+    }
+    VN_INFO(DEV, "%s: modified; takes effect when the host driver next resets the device",
+            dev->vuid);
+    return 0;
+}
+
+int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t queue,
+                        const char *event_mode, const uint32_t *period, const uint32_t *max_count,
+                        char *err, size_t errlen)
+{
+    struct vn_queue_cfg *old;
+    int mode = -1, ret;
+
+    if (!event_mode && !period && !max_count) {
+        snprintf(err, errlen, "nothing to modify");
+        return -EINVAL;
+    }
+    if (event_mode) {
+        for (int i = 0; i < VN_EVENT_N_MODES; i++)
+            if (!strcmp(event_mode, vn_event_mode_names[i]))
+                mode = i;
+        if (mode < 0) {
+            snprintf(err, errlen, "unknown event mode '%.32s' (event, adaptive)", event_mode);
+            return -EINVAL;
+        }
+    }
+    if (queue >= (int64_t)dev->max_queues) {
+        snprintf(err, errlen, "queue %" PRId64 " out of range: the device has %u queues", queue,
+                 dev->max_queues);
+        return -ERANGE;
+    }
+    old = malloc(dev->max_queues * sizeof(*old));
+    if (!old)
+        return -ENOMEM;
+    memcpy(old, dev->queues, dev->max_queues * sizeof(*old));
+    for (uint32_t i = 0; i < dev->max_queues; i++) {
+        if (queue >= 0 && i != (uint32_t)queue)
+            continue;
+        if (mode >= 0)
+            dev->queues[i].event_mode = (uint8_t)mode;
+        if (period)
+            dev->queues[i].period_us = *period;
+        if (max_count)
+            dev->queues[i].max_count = *max_count;
+    }
+    /* Durable before it is acknowledged: a change that cannot be saved is undone. */
+    ret = dev_save(m, dev);
+    if (ret < 0)
+        snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+    else if ((ret = dev_push(dev)) < 0)
+        snprintf(err, errlen, "the emulation backend refused the change: %s", strerror(-ret));
+    if (ret < 0) {
+        memcpy(dev->queues, old, dev->max_queues * sizeof(*old));
+        (void)dev_save(m, dev);
+        (void)dev_push(dev);
+    }
+    free(old);
+    return ret;
+}
+
