@@ -87,7 +87,7 @@ CONF
         ip netns exec "$NS" ping -q -i 0.005 -c 600 -W 1 "$NET.2" >"$W/ping.$r" 2>&1 &
         local pp=$!
         sleep 1
-        vn update -s >"$W/u.json" || { echo "update failed" >&2; cat "$W/u.json" >&2; exit 1; }
+        vn update -s -w >"$W/u.json" || { echo "update failed" >&2; cat "$W/u.json" >&2; exit 1; }
         jq -r '.devices[]."downtime (ms)"' "$W/u.json" >>"$W/down"
         jq -r '."time_used (s)" * 1000' "$W/u.json" >>"$W/total"
         wait "$pp"

@@ -488,6 +488,8 @@ static int run_validate(const struct cli_cmd *cmd, int argc, char **argv)
 static const struct cli_opt update_opts[] = {
     { 's', "start", NULL, O_FLAG, "start", false, "start a live update to the installed controller" },
     { 't', "status", NULL, O_FLAG, "status", false, "show the live update status" },
+    { 'w', "wait", NULL, O_FLAG, "wait", false,
+      "with -s: answer when the update has ended (its outcome), not when it starts" },
 };
 
 /* The vendor's help strings (DOCA 2.10 guide). */
@@ -583,7 +585,8 @@ static const struct cli_cmd commands[] = {
     CMD("validate", "validate configurations", "[-h] [-f FILE]", validate_opts, run_validate,
         "Exit status 1 when the configuration is not valid; every problem is listed.\n", SEL_NONE,
         { 0 }),
-    CMD("update", "update controller", "[-h] {-s | -t}", update_opts, run_simple, NULL, SEL_NONE,
+    CMD("update", "update controller", "[-h] {-s [-w] | -t}", update_opts, run_simple, NULL,
+        SEL_NONE,
         { "start", "status" }),
     CMD_NOOPTS("health", "controller health utility", run_simple, NULL),
     { "debug", "For debug purpose, cmds can be changed without notice", "[-h] CMD [KEY=VALUE ...]",

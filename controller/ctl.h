@@ -24,6 +24,7 @@ struct vn_dev_mgr;
 struct vn_nl;
 struct vn_sfmgr;
 struct vn_emu;
+struct vn_update_run;
 struct vn_providers;
 
 /* What main() got on the command line; NULL = not given. */
@@ -48,7 +49,7 @@ struct vn_ctl_update {
         int fd;
     } *listen;                         /* new process: device sockets handed over */
     unsigned nlisten;
-    bool running;                      /* old process: a hand-over is under way */
+    struct vn_update_run *run;         /* old process: the hand-over under way, or NULL */
 };
 
 struct vn_ctl {

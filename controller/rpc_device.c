@@ -154,7 +154,7 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
     char err[ERRLEN] = "";
     int ret;
 
-    if (ctl->upd.running) {
+    if (ctl->upd.run) {
         vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "busy: %s: a live update is under way",
                            vn_dev_state_name(VN_DEV_S_UPDATING));
         return;

@@ -449,22 +449,51 @@ struct update_params {
     bool has_start;
     bool status;
     bool has_status;
+    bool wait;
+    bool has_wait;
 };
 
 static const struct vn_rpc_param update_params[] = {
     VN_RPC_OPT_BOOL(struct update_params, start),
     VN_RPC_OPT_BOOL(struct update_params, status),
+    VN_RPC_OPT_BOOL(struct update_params, wait),
 };
 
-/*
- * Hands every device to 'binary' (update.h); on success answers, then leaves
- * the loop (the new process serves from now on).  Blocking: requests that
- * come meanwhile wait for the hand-over to end.
- */
-static void hand_over(struct vn_ctl *ctl, struct vn_rpc_request *req, const char *binary)
+/* The request that waits for a hand-over's end (NULL: it was answered at the start). */
+struct update_wait {
+    struct vn_ctl *ctl;
+    struct vn_rpc_request *req;
+};
+
+static void update_done(void *ctx, int err, cJSON *report, const char *why)
 {
+    struct update_wait *w = ctx;
+    struct vn_ctl *ctl = w->ctl;
+
+    if (w->req && err)
+        vn_rpc_reply_error(w->req, VN_RPC_ERR_IO, "live update failed: %s", why);
+    else if (w->req)
+        vn_rpc_reply_result(w->req, cJSON_Duplicate(report, true));
+    cJSON_Delete(report);
+    free(w);
+    if (!err) {
+        /* Committed: the new process serves from now on. */
+        ctl->exit_requested = true;
+        ev_break(ctl->loop, EVBREAK_ALL);
+    }
+}
+
+/*
+ * Hands every device to 'binary' (update.h) on the loop.  'wait': the answer
+ * is the outcome, once the hand-over ended; else it is "started" at once and
+ * `update -t` tells the rest.  Either way requests keep being served.
+ */
+static void hand_over(struct vn_ctl *ctl, struct vn_rpc_request *req, const char *binary,
+                      bool wait)
+{
+    struct update_wait *w;
     char err[512];
-    cJSON *report;
+    cJSON *res;
     int ret;
 
     if (!vn_rpc_request_privileged(req)) {
@@ -472,8 +501,8 @@ static void hand_over(struct vn_ctl *ctl, struct vn_rpc_request *req, const char
                            "rpc_group", vn_rpc_request_method(req));
         return;
     }
-    if (ctl->upd.running || ctl->exit_requested) {
-        vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "a live update is already under way");
+    if (ctl->exit_requested) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_BUSY, "busy: the controller is handing over");
         return;
     }
     if (access(binary, X_OK) < 0) {
@@ -481,17 +510,24 @@ static void hand_over(struct vn_ctl *ctl, struct vn_rpc_request *req, const char
                            strerror(errno));
         return;
     }
-    ctl->upd.running = true;
-    ret = vn_update_run(ctl, binary, &report, err, sizeof(err));
-    ctl->upd.running = false;
-    if (ret < 0) {
-        cJSON_Delete(report);
-        vn_rpc_reply_error(req, VN_RPC_ERR_IO, "live update failed: %s", err);
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        vn_rpc_reply_errno(req, -ENOMEM, "out of memory");
         return;
     }
-    vn_rpc_reply_result(req, report);
-    ctl->exit_requested = true;
-    ev_break(ctl->loop, EVBREAK_ALL);
+    w->ctl = ctl;
+    w->req = wait ? req : NULL;
+    ret = vn_update_start(ctl, binary, update_done, w, err, sizeof(err));
+    if (ret < 0) {
+        free(w);
+        vn_rpc_reply_errno(req, ret, "live update not started: %s", err);
+        return;
+    }
+    if (wait)
+        return;
+    res = vn_update_status(ctl);
+    cJSON_ReplaceItemInObjectCaseSensitive(res, "current status", cJSON_CreateString("started"));
+    vn_rpc_reply_result(req, res);
 }
 
 static void method_update(void *ctx, struct vn_rpc_request *req, void *params)
@@ -505,11 +541,15 @@ static void method_update(void *ctx, struct vn_rpc_request *req, void *params)
                            "give exactly one of start (-s) and status (-t)");
         return;
     }
+    if (p->has_wait && !p->has_start) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS, "wait (-w) goes with start (-s)");
+        return;
+    }
     if (p->status) {
         vn_rpc_reply_result(req, vn_update_status(ctl));
         return;
     }
-    hand_over(ctl, req, ctl->update_binary);
+    hand_over(ctl, req, ctl->update_binary, p->wait);
 }
 
 static void method_restart(void *ctx, struct vn_rpc_request *req, void *params)
@@ -525,7 +565,8 @@ static void method_restart(void *ctx, struct vn_rpc_request *req, void *params)
     /* Replaced on disk (an upgrade): the file now at that path is what a restart runs. */
     if (n > 10 && !strcmp(self + n - 10, " (deleted)"))
         self[n - 10] = '\0';
-    hand_over(ctx, req, self);
+    /* A restart answers when it is done, as scripts expect of it. */
+    hand_over(ctx, req, self, true);
 }
 
 /* ---- the registry ---------------------------------------------------- */

@@ -47,15 +47,31 @@ int vn_update_follow(struct vn_ctl *ctl);
 int vn_update_adopt_listen(void *ctl, const char *vuid);
 
 /*
- * Old process: runs a whole hand-over to 'binary' (blocking, bounded by
- * timeouts).  Returns 0 once the new process committed (the caller answers
- * and exits), or -errno with 'err' saying why; then every device is served
- * here again.  '*report' gets the outcome (the live_update.json object).
+ * The end of a hand-over: 'err' 0 when the new process committed (the
+ * caller answers, then leaves the loop: the new process serves), or -errno
+ * and 'why' (every device is served here again).  'report' is the outcome
+ * (the live_update.json object), consumed.
  */
-int vn_update_run(struct vn_ctl *ctl, const char *binary, cJSON **report, char *err,
-                  size_t errlen);
+typedef void vn_update_done_fn(void *ctx, int err, cJSON *report, const char *why);
 
-/* The status object `update -t` shows (live_update.json, plus whether one is running). */
+/*
+ * Old process: starts a hand-over to 'binary' on the main loop and returns
+ * at once: 0 ('done' is called exactly once, later), or -errno with 'err'
+ * saying why nothing started (-EBUSY: one runs already, or a device is not
+ * ready).  Each wait on the new process is bounded (start-up 120 s, each
+ * device and the commit 10 s) and never blocks the loop; meanwhile RPC and
+ * vhost-user are served and every device is "updating".  Fault points
+ * "update_device" (before a device is exported) and "update_commit".
+ */
+int vn_update_start(struct vn_ctl *ctl, const char *binary, vn_update_done_fn *done, void *ctx,
+                    char *err, size_t errlen);
+
+/*
+ * The status object `update -t` shows: the last outcome (live_update.json),
+ * under the v24.07 keys ("current status", "last status") and the v24.10
+ * ones ("status", "last live update status"); while one runs, its phase and
+ * "devices moved" of "devices total".
+ */
 cJSON *vn_update_status(const struct vn_ctl *ctl);
 
 #endif /* VN_UPDATE_H */

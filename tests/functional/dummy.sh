@@ -120,20 +120,51 @@ check "after kill -9: list and query -a identical" cmp "$T/before" "$T/after"
 old=$CTL_PID
 check "update -s hands over" sh -c "'$VIRTNET' --socket '$SOCK' update -s >'$T/upd.json'"
 wait "$old" 2>/dev/null
+# The new process writes its pid into the lock once it committed.
+check "a new process serves" wait_until 10 sh -c "[ \$(cat '$STATE/virtio_net_controller.lock') != $old ]"
 CTL_PID=$(cat "$STATE/virtio_net_controller.lock")
-check "a new process serves" test "$CTL_PID" != "$old"
 ndev=$(vn query -a -b | jq '.devices | length')
 check "update -t: every device moved" sh -c "'$VIRTNET' --socket '$SOCK' update -t | jq -e --argjson n $ndev '.\"last status\" == \"success\" and (.devices | length == \$n)'"
 snapshot >"$T/after"
 check "after update -s: list and query -a identical" cmp "$T/before" "$T/after"
 # A new binary that cannot take a device (the fault point fires in the new process).
-rm -f "$T/newbin"
-printf '#!/bin/sh\nVIRTNET_FAULT=emu_import exec "%s" "$@"\n' "$DAEMON" >"$T/newbin"
-chmod +x "$T/newbin"
-check_fail "update -s fails when the new process cannot take a device" vn update -s
+newbin() { rm -f "$T/newbin"; printf '#!/bin/sh\n%s\n' "$1" >"$T/newbin"; chmod +x "$T/newbin"; }
+newbin "VIRTNET_FAULT=emu_import exec '$DAEMON' \"\$@\""
+check_fail "update -s -w fails when the new process cannot take a device" vn update -s -w
 check "the old process keeps every device" sh -c "'$VIRTNET' --socket '$SOCK' health >/dev/null && [ \$(cat '$STATE/virtio_net_controller.lock') = $CTL_PID ]"
 snapshot >"$T/after"
 check "after the failed update: list and query -a identical" cmp "$T/before" "$T/after"
+for p in update_device update_commit; do
+    vn debug fault point=$p >/dev/null
+    check_fail "update -s -w fails at $p" vn update -s -w
+    snapshot >"$T/after"
+    check "after a fault at $p: same process, list and query -a identical" sh -c \
+        "[ \$(cat '$STATE/virtio_net_controller.lock') = $CTL_PID ] && cmp '$T/before' '$T/after'"
+done
+
+# A new binary that hangs: the update waits for it without freezing the controller.
+newbin "exec sleep 60"
+check "update -s answers at once: started" sh -c "timeout 2 '$VIRTNET' --socket '$SOCK' update -s | jq -e '.\"current status\" == \"started\"'"
+vn update -t >"$T/ut.json"
+check "update -t: in progress, with devices moved of total and the v24.10 keys" jq -e '."current status" == "in progress" and .status == "in progress" and ."devices total" > 0 and ."devices moved" == 0 and has("last live update status")' "$T/ut.json"
+hung=$(jq -r '."new pid"' "$T/ut.json")
+slow=0
+for i in 1 2 3 4 5; do timeout 1 "$VIRTNET" --socket "$SOCK" health >/dev/null || slow=$((slow + 1)); done
+check "health answers within 1 s, 5 times in a row" test "$slow" -eq 0
+vuid=$(vn query -a -b | jq -r '[.devices[] | select(.device_type == "hotplug")][0].vuid')
+check "query shows the devices updating" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' -b | jq -e '.devices[0].state == \"updating\"'"
+vn unplug -u "$vuid" >/dev/null 2>"$T/err"
+check "unplug meanwhile: busy: updating" grep -q "busy: updating" "$T/err"
+hotplug 90 >/dev/null 2>"$T/err"
+check "hotplug meanwhile: busy: updating" grep -q "busy: updating" "$T/err"
+vn update -s >/dev/null 2>"$T/err"
+check "a second update -s meanwhile: busy" grep -q "busy" "$T/err"
+# The hanging binary was started for this test: it ends here, by its pid.
+kill "$hung" 2>/dev/null
+check "the update fails once the new binary is gone" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' update -t | jq -e '.\"last status\" == \"failed\" and .\"current status\" == \"inactive\" and (.error | test(\"went away\"))'"
+snapshot >"$T/after"
+check "after the hung update: same process, list and query -a identical" sh -c \
+    "[ \$(cat '$STATE/virtio_net_controller.lock') = $CTL_PID ] && cmp '$T/before' '$T/after'"
 
 last=$CTL_PID
 stop_controller # not our child after the update: its exit status cannot be read

@@ -49,7 +49,7 @@ peer_ping -q -i 0.005 -c 800 -W 1 "$NET.2" >"$T/flood.out" 2>&1 &
 flood=$!
 wait_until 5 sh -c "[ \$(cat /sys/class/net/$rep/statistics/tx_packets) -gt $((base + 50)) ]"
 vn stats -u "$vuid" | jq -r '.device.totals.tx_packets' >"$T/tx_before"
-check "update -s succeeds" sh -c "'$VIRTNET' --socket '$SOCK' update -s >'$T/upd.json'"
+check "update -s succeeds" sh -c "'$VIRTNET' --socket '$SOCK' update -s -w >'$T/upd.json'"
 wait "$old" 2>/dev/null
 check "the old controller exited 0" test $? -eq 0
 CTL_PID=$(lock_pid)
@@ -77,7 +77,7 @@ pings_ok "restart: traffic goes on" -c 20 -i 0.01 -W 1 "$NET.2"
 printf '#!/bin/sh\necho "new controller: broken on purpose" >&2\nexit 3\n' >"$T/broken"
 chmod +x "$T/broken"
 ln -sfn "$T/broken" "$T/newbin"
-"$VIRTNET" --socket "$SOCK" update -s >"$T/fail.out" 2>&1
+"$VIRTNET" --socket "$SOCK" update -s -w >"$T/fail.out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && grep -q "failed before taking over" "$T/fail.out" &&
     ok "update -s to a broken binary fails and says why" ||
@@ -86,7 +86,7 @@ check "the old controller still serves, same pid" sh -c "[ \$(cat '$STATE/virtio
 check "update -t: last status failed, with the reason" sh -c "'$VIRTNET' --socket '$SOCK' update -t | jq -e '.\"last status\" == \"failed\" and (.error | test(\"exited with status 3\"))'"
 pings_ok "traffic was never interrupted" -c 20 -i 0.01 -W 1 "$NET.2"
 ln -sfn "$DAEMON" "$T/newbin"
-check "then update -s works again" sh -c "'$VIRTNET' --socket '$SOCK' update -s >/dev/null"
+check "then update -s works again" sh -c "'$VIRTNET' --socket '$SOCK' update -s -w >/dev/null"
 wait_until 10 pid_gone "$CTL_PID" || not_ok "the previous process left"
 CTL_PID=$(lock_pid)
 check "update -s and -t together are refused" sh -c "! '$VIRTNET' --socket '$SOCK' update -s -t 2>/dev/null"
