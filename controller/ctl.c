@@ -276,6 +276,7 @@ int vn_ctl_start(struct vn_ctl *ctl)
     }
     struct vn_sfmgr_cfg scfg = {
         .backend = dummy ? "dummy" : "tap",
+        .serial = ctl->conf.emu.serial,
         .nl = ctl->nl,
         .total_sf = ctl->conf.emu.pf_total_sf,
         .sf_num_base = ctl->conf.emu.sf_num_base,
@@ -306,6 +307,7 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .recovery_dir = ctl->recovery_dir,
         .emu = ctl->emu,
         .sfm = ctl->sfm,
+        .reap_orphans = ctl->upd.fd < 0,
     };
 
     ret = vn_dev_mgr_create(&dcfg, &ctl->devs);

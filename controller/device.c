@@ -180,15 +180,22 @@ static void device_free(struct vn_device *dev)
 
 /*
  * Gives 'dev' its SF and representor: SF dev->rep.sf_num, or any (the SF
- * pool's first) when 0.  Returns 0 or -errno with the reason in 'err'.
+ * pool's first) when 0, marked as the device's.  'recorded': a recovery
+ * record names it (an unmarked representor of that name may be adopted).
+ * Returns 0 or -errno with the reason in 'err'.
  */
-static int device_attach_rep(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
-                             size_t errlen)
+static int device_attach_rep(struct vn_dev_mgr *m, struct vn_device *dev, bool recorded,
+                             char *err, size_t errlen)
 {
     struct vn_sf_rep rep;
     int ret;
 
-    ret = vn_sfmgr_acquire(m->sfm, dev->pf_num, dev->rep.sf_num, dev->mtu, &rep, err, errlen);
+    const struct vn_sf_req req = {
+        .pf_num = dev->pf_num, .sf_num = dev->rep.sf_num, .mtu = dev->mtu,
+        .owner = dev->vuid, .recorded = recorded,
+    };
+
+    ret = vn_sfmgr_acquire(m->sfm, &req, &rep, err, errlen);
     if (ret < 0)
         return ret;
     dev->rep = rep;
@@ -255,12 +262,15 @@ static void device_unlink(struct vn_dev_mgr *m, struct vn_device *dev)
 
 /*
  * The one construction sequence of every device, whatever its type and
- * origin: representor, emulated function, recovery file, with fault points
- * "<stage>_after_rep" and "<stage>_after_save" ('stage' names the caller:
- * hotplug, restore, device).  'is_new': the device had no recovery file
- * before (a failure removes the one written here).  On failure every step is
- * undone in reverse -- a representor made here is deleted, one adopted from
- * an earlier run is left as found -- and the caller frees 'dev'.
+ * origin: intent record, representor, emulated function, recovery file,
+ * with fault points "<stage>_after_rep" and "<stage>_after_save" ('stage'
+ * names the caller: hotplug, restore, device).  'is_new': the device had no
+ * recovery file before: one in state "creating" is written before any side
+ * effect, so that a crash midway is rolled back at the next start (the
+ * record removed, the representor reaped as an orphan), and a failure
+ * removes it again.  On failure every step is undone in reverse -- a
+ * representor made here is deleted, one adopted from an earlier run is left
+ * as found -- and the caller frees 'dev'.
  */
 static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new,
                         const char *stage, char *err, size_t errlen)
@@ -269,9 +279,16 @@ static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new
     int ret;
 
     dev->state = VN_DEV_S_CREATING;
-    ret = device_attach_rep(m, dev, err, errlen);
+    if (is_new) {
+        ret = dev_save(m, dev);
+        if (ret < 0) {
+            snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
+            return ret;
+        }
+    }
+    ret = device_attach_rep(m, dev, !is_new, err, errlen);
     if (ret < 0)
-        return ret;
+        goto err_unsave;
     ret = device_attach_fn(m, dev, err, errlen);
     if (ret < 0)
         goto err_detach_rep;
@@ -281,6 +298,7 @@ static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new
         ret = -EIO;
         goto err_detach_fn;
     }
+    dev->state = VN_DEV_S_READY;
     ret = dev_save(m, dev);
     if (ret < 0) {
         snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
@@ -290,33 +308,60 @@ static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new
     if (vn_fault(point)) {
         snprintf(err, errlen, "fault injected at %s", point);
         ret = -EIO;
-        goto err_unsave;
+        goto err_detach_fn;
     }
-    dev->state = VN_DEV_S_READY;
     return 0;
 
-err_unsave:
-    if (is_new)
-        dev_unsave(m, dev);
 err_detach_fn:
     device_detach_fn(dev);
 err_detach_rep:
     device_detach_rep(m, dev, !dev->rep.adopted);
+err_unsave:
+    if (is_new)
+        (void)dev_unsave(m, dev);
+    dev->state = VN_DEV_S_CREATING;
     return ret;
 }
 
 /*
  * The mirror of device_build(): ends the function, then lets the
- * representor go.  'forget' (the device is gone for good): the recovery
- * file is removed and the representor deleted; else both stay for the next
- * start.
+ * representor go.  'forget' (the device is gone for good): the representor
+ * is deleted, then the recovery file -- the last side effect undone -- so a
+ * crash midway leaves a record (in state "removing" when the caller marked
+ * it, see device_intent_remove()) that the next start completes; else both
+ * stay for the next start.
  */
 static void device_unbuild(struct vn_dev_mgr *m, struct vn_device *dev, bool forget)
 {
-    if (forget)
-        dev_unsave(m, dev);
+    int ret;
+
     device_detach_fn(dev);
     device_detach_rep(m, dev, forget);
+    if (forget && (ret = dev_unsave(m, dev)) < 0)
+        VN_ERR(REC, "%s: cannot remove its recovery file (%s): the next start removes it",
+               dev->vuid, strerror(-ret));
+}
+
+/*
+ * Before a device is removed for good: its recovery file says "removing",
+ * so that whatever happens next, the next start finishes the removal rather
+ * than bringing the device back.  Returns 0, or -errno (with the reason in
+ * 'err') and nothing changed.
+ */
+static int device_intent_remove(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
+                                size_t errlen)
+{
+    enum vn_dev_state was = dev->state;
+    int ret;
+
+    dev->state = VN_DEV_S_REMOVING;
+    ret = dev_save(m, dev);
+    if (ret < 0) {
+        dev->state = was;
+        snprintf(err, errlen, "cannot mark the recovery file of %s as removing: %s; nothing "
+                 "changed", dev->vuid, strerror(-ret));
+    }
+    return ret;
 }
 
 /*
@@ -400,7 +445,7 @@ int vn_dev_set_num_vfs(struct vn_dev_mgr *m, struct vn_device *pf, uint32_t num_
                        size_t errlen)
 {
     const struct vn_conf *c = m->conf;
-    uint32_t old = pf->num_vfs;
+    uint32_t old = pf->num_vfs, i;
     struct vn_device **vfs;
     int ret = 0;
 
@@ -413,34 +458,52 @@ int vn_dev_set_num_vfs(struct vn_dev_mgr *m, struct vn_device *pf, uint32_t num_
                  num_vfs, c->emu.num_vf);
         return -ERANGE;
     }
+    if (num_vfs == old)
+        return 0;
     if (num_vfs < old) {
+        /* The PF's record first: once it says fewer VFs, they are gone for good. */
+        pf->num_vfs = num_vfs;
+        ret = dev_save(m, pf);
+        if (ret < 0) {
+            pf->num_vfs = old;
+            snprintf(err, errlen, "cannot write the recovery file of %s: %s; nothing changed",
+                     pf->vuid, strerror(-ret));
+            return ret;
+        }
         /* The host destroyed VFs: their recovery files go too (vendor rule). */
-        for (uint32_t i = num_vfs; i < old; i++) {
+        for (i = num_vfs; i < old; i++) {
+            (void)device_intent_remove(m, pf->vfs[i], err, errlen);
             vf_destroy(m, pf->vfs[i], true);
             pf->vfs[i] = NULL;
         }
-        pf->num_vfs = num_vfs;
-    } else if (num_vfs > old) {
+    } else {
         vfs = realloc(pf->vfs, num_vfs * sizeof(*vfs));
         if (!vfs)
             return -ENOMEM;
         pf->vfs = vfs;
-        for (uint32_t i = old; i < num_vfs; i++) {
+        for (i = old; i < num_vfs; i++) {
             ret = vf_create(m, pf, i, &pf->vfs[i], err, errlen);
-            if (ret < 0) {
-                /* Back to where we were. */
-                for (uint32_t j = old; j < i; j++)
-                    vf_destroy(m, pf->vfs[j], true);
-                return ret;
-            }
+            if (ret < 0)
+                goto err_destroy_vfs;
         }
         pf->num_vfs = num_vfs;
+        ret = dev_save(m, pf);
+        if (ret < 0) {
+            snprintf(err, errlen, "cannot write the recovery file of %s: %s; nothing changed",
+                     pf->vuid, strerror(-ret));
+            pf->num_vfs = old;
+            i = num_vfs;
+            goto err_destroy_vfs;
+        }
     }
-    if (old != num_vfs) {
-        VN_INFO(DEV, "%s: %u VFs (was %u)", pf->vuid, num_vfs, old);
-        dev_save(m, pf);
-    }
+    VN_INFO(DEV, "%s: %u VFs (was %u)", pf->vuid, num_vfs, old);
     return 0;
+
+err_destroy_vfs:
+    /* Back to where we were. */
+    while (i-- > old)
+        vf_destroy(m, pf->vfs[i], true);
+    return ret;
 }
 
 static int static_pf_create(struct vn_dev_mgr *m, uint32_t i, char *err, size_t errlen)
@@ -604,11 +667,16 @@ err_free:
 
 int vn_dev_unplug(struct vn_dev_mgr *m, struct vn_device *dev, char *err, size_t errlen)
 {
+    int ret;
+
     if (dev->type != VN_DEV_HOTPLUG_PF) {
         snprintf(err, errlen, "%s is a %s %s: only hotplug PFs can be unplugged", dev->vuid,
                  vn_dev_type_name(dev->type), dev->type == VN_DEV_VF ? "" : "PF");
         return -EINVAL;
     }
+    ret = device_intent_remove(m, dev, err, errlen);
+    if (ret < 0)
+        return ret;
     VN_INFO(DEV, "%s: unplugging hotplug PF %u from port %u", dev->vuid, dev->pf_id, dev->port);
     pf_destroy(m, dev, true);
     return 0;
@@ -740,6 +808,9 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
                 rec->string);
     vn_sfmgr_unreserve_all(m->sfm);
     vn_sfmgr_pool_fill(m->sfm);
+    /* A live update's old process still holds its representors: only a cold start reaps. */
+    if (cfg->reap_orphans)
+        (void)vn_sfmgr_reap_orphans(m->sfm);
     cJSON_Delete(m->pending);
     m->pending = NULL;
     VN_INFO(DEV, "%u devices: %u static PFs, %u VFs, %u hotplug PFs", m->counts.total,

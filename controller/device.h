@@ -100,6 +100,7 @@ struct vn_dev_mgr_cfg {
     const char *recovery_dir;      /* used when conf->recovery */
     struct vn_emu *emu;            /* makes the functions (seam 1) */
     struct vn_sfmgr *sfm;          /* makes the representors, owns SF numbers (seam 2) */
+    bool reap_orphans;             /* cold start: delete our representors no device holds */
 };
 
 /*

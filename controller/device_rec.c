@@ -142,6 +142,11 @@ static cJSON *device_record(const struct vn_device *dev)
     vn_json_add_num(o, "msix_num", dev->msix);
     vn_json_add_bool(o, "transitional", dev->legacy);
     vn_json_add_str(o, "sf_rep_net_device", dev->rep.ifname);
+    /* An intent a crash may interrupt (device_build, device_intent_remove); else ready. */
+    vn_json_add_str(o, "state", vn_dev_state_name(dev->state == VN_DEV_S_CREATING ||
+                                                          dev->state == VN_DEV_S_REMOVING
+                                                      ? dev->state
+                                                      : VN_DEV_S_READY));
     if (dev->type == VN_DEV_STATIC_PF)
         vn_json_add_num(o, "num_vfs", dev->num_vfs);
     qs = cJSON_CreateArray();
@@ -268,6 +273,7 @@ int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx)
 {
     struct vn_dev_mgr *m = ctx;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "vuid");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "state");
     size_t sl = strlen(m->conf->emu.serial);
 
     if (strncmp(vuid, m->conf->emu.serial, sl) || strncmp(vuid + sl, "VNET", 4)) {
@@ -277,6 +283,19 @@ int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx)
     }
     if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, vuid))) {
         VN_WARN(REC, "skipping recovery file %s: its 'vuid' does not match its name", vuid);
+        return 0;
+    }
+    /*
+     * An operation a crash interrupted: a hotplug (or creation) is rolled
+     * back, a removal finished.  The representor, if one was made, is
+     * reaped as an orphan once every device has taken its own.
+     */
+    if (cJSON_IsString(st) && (!strcmp(st->valuestring, vn_dev_state_name(VN_DEV_S_CREATING)) ||
+                               !strcmp(st->valuestring, vn_dev_state_name(VN_DEV_S_REMOVING)))) {
+        int ret = vn_recovery_remove(m->recovery_dir, vuid);
+
+        VN_WARN(REC, "%s: interrupted while %s: %s", vuid, st->valuestring,
+                ret < 0 ? "cannot remove its recovery file" : "recovery file removed");
         return 0;
     }
     vn_json_add(m->pending, vuid, cJSON_Duplicate(obj, true));

@@ -16,6 +16,8 @@
 #include "util.h"
 
 #define POOL_PORT 0 /* the emulation manager's port */
+#define POOL_OWNER "pool"
+#define NO_PORT 0xff /* held_pf[] of a number nobody holds */
 
 struct vn_sfmgr {
     const struct vn_sfmgr_class *cls;
@@ -24,6 +26,7 @@ struct vn_sfmgr {
     uint8_t used[VN_SF_NUM_MAX / 8 + 1];     /* held by a device or the pool */
     uint8_t reserved[VN_SF_NUM_MAX / 8 + 1]; /* claimed by a recovery file during start */
     uint32_t in_use;
+    uint8_t held_pf[VN_SF_NUM_MAX + 1];      /* the port of the representor holding a number */
     struct vn_sf_rep *pool; /* free representors, pool_n of cfg.pool_size */
     uint32_t pool_n;
 };
@@ -66,8 +69,11 @@ static void bit_set(uint8_t *map, uint32_t sf, bool on)
         map[sf / 8] &= (uint8_t)~(1u << (sf % 8));
 }
 
-static void sf_mark(struct vn_sfmgr *sfm, uint32_t sf, bool used)
+/* Marks number 'sf' held (by a representor on port 'pf') or free. */
+static void sf_mark(struct vn_sfmgr *sfm, uint32_t sf, uint32_t pf, bool used)
 {
+    if (sf <= VN_SF_NUM_MAX)
+        sfm->held_pf[sf] = used && pf < NO_PORT ? (uint8_t)pf : NO_PORT;
     if (used == bit_get(sfm->used, sf))
         return;
     bit_set(sfm->used, sf, used);
@@ -96,7 +102,7 @@ int vn_sfmgr_open(const struct vn_sfmgr_cfg *cfg, struct vn_sfmgr **out)
         VN_ERR(SF, "no SF manager called '%s'", cfg->backend ? cfg->backend : "");
         return -ENOENT;
     }
-    if (!cls->create || !cls->destroy || !cls->set_mtu) {
+    if (!cls->create || !cls->destroy || !cls->set_mtu || !cls->set_owner) {
         VN_ERR(SF, "SF manager '%s' lacks a mandatory op", cls->name);
         return -EINVAL;
     }
@@ -105,6 +111,7 @@ int vn_sfmgr_open(const struct vn_sfmgr_cfg *cfg, struct vn_sfmgr **out)
         return -ENOMEM;
     sfm->cls = cls;
     sfm->cfg = *cfg;
+    memset(sfm->held_pf, NO_PORT, sizeof(sfm->held_pf));
     if (cfg->pool_size) {
         sfm->pool = calloc(cfg->pool_size, sizeof(*sfm->pool));
         if (!sfm->pool) {
@@ -166,25 +173,30 @@ void vn_sfmgr_pool_fill(struct vn_sfmgr *sfm)
 {
     while (sfm->pool_n < sfm->cfg.pool_size && sfm->in_use < sfm->cfg.total_sf) {
         int64_t sf = sf_alloc_any(sfm);
+        struct vn_sf_req req = {
+            .pf_num = POOL_PORT, .mtu = sfm->cfg.pool_mtu, .owner = POOL_OWNER,
+            /* A pool representor of an earlier run was never in a recovery file. */
+        };
         int ret;
 
         if (sf < 0)
             break;
-        ret = sfm->cls->create(sfm->priv, POOL_PORT, (uint32_t)sf, sfm->cfg.pool_mtu,
-                               &sfm->pool[sfm->pool_n]);
+        req.sf_num = (uint32_t)sf;
+        ret = sfm->cls->create(sfm->priv, &req, &sfm->pool[sfm->pool_n]);
         if (ret < 0) {
             VN_ERR(SF, "SF pool: cannot create SF %u: %s", (uint32_t)sf, strerror(-ret));
             break;
         }
-        sf_mark(sfm, (uint32_t)sf, true);
+        sf_mark(sfm, (uint32_t)sf, POOL_PORT, true);
         sfm->pool_n++;
     }
     if (sfm->cfg.pool_size)
         VN_INFO(SF, "SF pool: %u of %u representors ready", sfm->pool_n, sfm->cfg.pool_size);
 }
 
-/* Hands the last pool representor out when it can serve (MTU raised if needed). */
-static bool pool_take(struct vn_sfmgr *sfm, uint32_t mtu, struct vn_sf_rep *out)
+/* Hands the last pool representor to 'owner' when it can serve (MTU raised if needed). */
+static bool pool_take(struct vn_sfmgr *sfm, uint32_t mtu, const char *owner,
+                      struct vn_sf_rep *out)
 {
     struct vn_sf_rep rep;
 
@@ -193,6 +205,8 @@ static bool pool_take(struct vn_sfmgr *sfm, uint32_t mtu, struct vn_sf_rep *out)
     rep = sfm->pool[sfm->pool_n - 1];
     if (rep.mtu < mtu && sfm->cls->set_mtu(sfm->priv, &rep, mtu) < 0)
         return false;
+    if (sfm->cls->set_owner(sfm->priv, &rep, owner) < 0)
+        return false;
     sfm->pool_n--;
     *out = rep;
     VN_INFO(SF, "%s: SF %u taken from the SF pool (%u left)", rep.ifname, rep.sf_num,
@@ -200,13 +214,15 @@ static bool pool_take(struct vn_sfmgr *sfm, uint32_t mtu, struct vn_sf_rep *out)
     return true;
 }
 
-int vn_sfmgr_acquire(struct vn_sfmgr *sfm, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
-                     struct vn_sf_rep *out, char *err, size_t errlen)
+int vn_sfmgr_acquire(struct vn_sfmgr *sfm, const struct vn_sf_req *req, struct vn_sf_rep *out,
+                     char *err, size_t errlen)
 {
+    struct vn_sf_req r = *req;
+    uint32_t sf_num = req->sf_num;
     int64_t any;
     int ret;
 
-    if (!sf_num && pf_num == POOL_PORT && pool_take(sfm, mtu, out))
+    if (!sf_num && req->pf_num == POOL_PORT && pool_take(sfm, req->mtu, req->owner, out))
         return 0;
     if (sf_num && bit_get(sfm->used, sf_num)) {
         snprintf(err, errlen, "SF number %u is already in use", sf_num);
@@ -224,13 +240,19 @@ int vn_sfmgr_acquire(struct vn_sfmgr *sfm, uint32_t pf_num, uint32_t sf_num, uin
         }
         sf_num = (uint32_t)any;
     }
-    ret = sfm->cls->create(sfm->priv, pf_num, sf_num, mtu, out);
+    r.sf_num = sf_num;
+    ret = sfm->cls->create(sfm->priv, &r, out);
+    if (ret == -EEXIST) {
+        snprintf(err, errlen, "SF %u: a netdev with its representor's name exists and is not "
+                 "this controller's", sf_num);
+        return ret;
+    }
     if (ret < 0) {
         snprintf(err, errlen, "cannot create the representor of SF %u: %s", sf_num,
                  strerror(-ret));
         return ret;
     }
-    sf_mark(sfm, sf_num, true);
+    sf_mark(sfm, sf_num, req->pf_num, true);
     return 0;
 }
 
@@ -238,6 +260,8 @@ int vn_sfmgr_acquire(struct vn_sfmgr *sfm, uint32_t pf_num, uint32_t sf_num, uin
 static bool pool_give_back(struct vn_sfmgr *sfm, struct vn_sf_rep *rep)
 {
     if (sfm->pool_n >= sfm->cfg.pool_size || rep->pf_num != POOL_PORT)
+        return false;
+    if (sfm->cls->set_owner(sfm->priv, rep, POOL_OWNER) < 0)
         return false;
     sfm->pool[sfm->pool_n++] = *rep;
     VN_INFO(SF, "%s: SF %u back in the SF pool (%u free)", rep->ifname, rep->sf_num,
@@ -258,7 +282,7 @@ int vn_sfmgr_release(struct vn_sfmgr *sfm, struct vn_sf_rep *rep, bool destroy)
         if (ret < 0)
             return ret;
     }
-    sf_mark(sfm, rep->sf_num, false);
+    sf_mark(sfm, rep->sf_num, rep->pf_num, false);
 out_forget:
     rep->ifname[0] = '\0';
     rep->ifindex = 0;
@@ -278,6 +302,58 @@ int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *
     if (!sfm->cls->open_queue)
         return -EOPNOTSUPP;
     return sfm->cls->open_queue(sfm->priv, rep, fd_out);
+}
+
+struct reap {
+    struct vn_sfmgr *sfm;
+    struct vn_sf_rep *orphans;
+    unsigned n, cap;
+};
+
+static void reap_collect(const struct vn_sf_rep *rep, void *ctx)
+{
+    struct reap *r = ctx;
+    uint32_t pf, sf, pf2;
+    int end = 0;
+
+    /* Ours by its mark; an orphan when no device or pool holds that name. */
+    if (sscanf(rep->ifname, "en3f%upf%usf%u%n", &pf, &pf2, &sf, &end) == 3 &&
+        !rep->ifname[end] && pf == pf2 && sf <= VN_SF_NUM_MAX && bit_get(r->sfm->used, sf) &&
+        r->sfm->held_pf[sf] == pf)
+        return;
+    if (r->n == r->cap) {
+        unsigned cap = r->cap ? 2 * r->cap : 16;
+        void *g = realloc(r->orphans, cap * sizeof(*r->orphans));
+
+        if (!g)
+            return;
+        r->orphans = g;
+        r->cap = cap;
+    }
+    r->orphans[r->n++] = *rep;
+}
+
+int vn_sfmgr_reap_orphans(struct vn_sfmgr *sfm)
+{
+    struct reap r = {.sfm = sfm};
+    int ret, gone = 0;
+
+    if (!sfm->cls->for_each_owned)
+        return 0;
+    /* Collected first: the class's walk must not be interleaved with deletions. */
+    ret = sfm->cls->for_each_owned(sfm->priv, reap_collect, &r);
+    for (unsigned i = 0; ret == 0 && i < r.n; i++) {
+        char name[IFNAMSIZ];
+
+        vn_strlcpy(name, r.orphans[i].ifname, sizeof(name));
+        if (sfm->cls->destroy(sfm->priv, &r.orphans[i]) == 0) {
+            VN_WARN(SF, "%s: representor of this controller with no device (an interrupted "
+                        "hotplug or unplug, or a recovery file removed): deleted", name);
+            gone++;
+        }
+    }
+    free(r.orphans);
+    return ret < 0 ? ret : gone;
 }
 
 void vn_sfmgr_counts(const struct vn_sfmgr *sfm, struct vn_sfmgr_counts *out)

@@ -50,8 +50,18 @@ struct vn_sf_rep {
  */
 int vn_sf_rep_name(uint32_t pf_num, uint32_t sf_num, char buf[IFNAMSIZ]);
 
+/* What a device asks of vn_sfmgr_acquire(). */
+struct vn_sf_req {
+    uint32_t pf_num;
+    uint32_t sf_num;   /* 0: any (from the pool when pf_num is the pool's port) */
+    uint32_t mtu;      /* at least */
+    const char *owner; /* the device's VUID, marked on the representor */
+    bool recorded;     /* a recovery file names this representor (restore) */
+};
+
 struct vn_sfmgr_cfg {
     const char *backend;     /* "tap" or "dummy" */
+    const char *serial;      /* this controller's board serial: its representors' mark */
     struct vn_nl *nl;        /* tap: borrowed rtnetlink socket */
     uint32_t total_sf;       /* PF_TOTAL_SF: numbers in use at most */
     uint32_t sf_num_base;    /* lowest number handed out when none is asked for */
@@ -82,15 +92,16 @@ bool vn_sfmgr_sf_used(const struct vn_sfmgr *sfm, uint32_t sf);
 void vn_sfmgr_pool_fill(struct vn_sfmgr *sfm);
 
 /*
- * Gives a device its representor: SF 'sf_num' (or, when 0, one from the pool
- * if 'pf_num' is the pool's port, else the lowest free number), MTU at least
- * 'mtu'; a persistent representor of that name left by an earlier run is
- * adopted.  Returns 0 and '*out' (the caller owns it: vn_sfmgr_release()),
+ * Gives a device its representor: SF req->sf_num (or, when 0, one from the
+ * pool if req->pf_num is the pool's port, else the lowest free number), MTU
+ * at least req->mtu, marked as req->owner's; a persistent representor of
+ * that name left by an earlier run is adopted when it carries this
+ * controller's mark (-EEXIST when it is someone else's).  Returns 0 and '*out' (the caller owns it: vn_sfmgr_release()),
  * or a negative errno with a message for the user in 'err' and nothing
  * changed.  Fault points (class): "sf_create", "sf_link_up".
  */
-int vn_sfmgr_acquire(struct vn_sfmgr *sfm, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
-                     struct vn_sf_rep *out, char *err, size_t errlen);
+int vn_sfmgr_acquire(struct vn_sfmgr *sfm, const struct vn_sf_req *req, struct vn_sf_rep *out,
+                     char *err, size_t errlen);
 
 /*
  * Takes a device's representor back.  'destroy': it goes back into the pool
@@ -109,6 +120,15 @@ int vn_sfmgr_set_mtu(struct vn_sfmgr *sfm, struct vn_sf_rep *rep, uint32_t mtu);
  * (dummy), -ENODEV when the netdev is gone.
  */
 int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *fd_out);
+
+/*
+ * Cold start, after every device and the pool took their representors:
+ * deletes the representors that carry this controller's mark but belong to
+ * no device and not to the pool (a crash between making a representor and
+ * writing its recovery file, a recovery file deleted while the controller
+ * was stopped).  Each one is logged.  Returns how many went, or -errno.
+ */
+int vn_sfmgr_reap_orphans(struct vn_sfmgr *sfm);
 
 struct vn_sfmgr_counts {
     uint32_t in_use;    /* numbers held by devices and the pool */

@@ -3,9 +3,17 @@
  * sfmgr.h).  A class only makes, adopts, configures and deletes one
  * representor at a time; numbers and the pool are the core's (sfmgr.c).
  *
+ * Ownership: every representor a class makes carries a mark naming this
+ * controller (its serial) and the representor's owner (a device's VUID, or
+ * "pool"); a class adopts or deletes only representors with this
+ * controller's mark, and lists them for the core's orphan check.  (An
+ * unmarked one that a recovery file names -- made before marks existed --
+ * is adopted and marked.)
+ *
  * Lifecycle: init() when the SF manager opens, fini() when it closes.
- * Every op runs on the main loop's thread.  create, destroy and set_mtu are
- * mandatory (checked at open); open_queue is optional (-EOPNOTSUPP).
+ * Every op runs on the main loop's thread.  create, destroy, set_mtu and
+ * set_owner are mandatory (checked at open); open_queue (-EOPNOTSUPP) and
+ * for_each_owned (nothing to list) are optional.
  */
 #ifndef VN_SFMGR_CLASS_H
 #define VN_SFMGR_CLASS_H
@@ -25,8 +33,7 @@ struct vn_sfmgr_class {
      * another -errno: then what was created is gone, what was adopted is as
      * found, '*out' untouched.
      */
-    int (*create)(void *priv, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
-                  struct vn_sf_rep *out);
+    int (*create)(void *priv, const struct vn_sf_req *req, struct vn_sf_rep *out);
     /*
      * Deletes the representor; one already gone, or replaced by something
      * not ours, is success.  On success 'rep' has no netdev (ifname "",
@@ -37,6 +44,14 @@ struct vn_sfmgr_class {
     int (*set_mtu)(void *priv, struct vn_sf_rep *rep, uint32_t mtu);
     /* Attaches a datapath queue; 0 and '*fd_out' (caller owns), or -errno. */
     int (*open_queue)(void *priv, const struct vn_sf_rep *rep, int *fd_out);
+    /* Marks 'rep' as owned by 'owner' (a VUID or "pool"); 0 or -errno. */
+    int (*set_owner)(void *priv, const struct vn_sf_rep *rep, const char *owner);
+    /*
+     * Calls 'fn' with every representor that carries this controller's mark
+     * (its name and ifindex filled, the rest zero); 0 or -errno.
+     */
+    int (*for_each_owned)(void *priv, void (*fn)(const struct vn_sf_rep *rep, void *ctx),
+                          void *ctx);
 };
 
 extern const struct vn_sfmgr_class vn_sfmgr_tap_class;

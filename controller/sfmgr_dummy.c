@@ -17,9 +17,9 @@
 
 #define DUMMY_IFINDEX_BASE 1000000
 
-static int dummy_create(void *priv, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
-                        struct vn_sf_rep *out)
+static int dummy_create(void *priv, const struct vn_sf_req *req, struct vn_sf_rep *out)
 {
+    uint32_t pf_num = req->pf_num, sf_num = req->sf_num, mtu = req->mtu;
     struct vn_sf_rep rep = {.pf_num = pf_num, .sf_num = sf_num, .mtu = mtu};
     int ret;
 
@@ -52,9 +52,19 @@ static int dummy_set_mtu(void *priv, struct vn_sf_rep *rep, uint32_t mtu)
     return 0;
 }
 
+/* Owners are not marked anywhere: dummy representors end with the process. */
+static int dummy_set_owner(void *priv, const struct vn_sf_rep *rep, const char *owner)
+{
+    (void)priv;
+    (void)rep;
+    (void)owner;
+    return 0;
+}
+
 const struct vn_sfmgr_class vn_sfmgr_dummy_class = {
     .name = "dummy",
     .create = dummy_create,
     .destroy = dummy_destroy,
     .set_mtu = dummy_set_mtu,
+    .set_owner = dummy_set_owner,
 };

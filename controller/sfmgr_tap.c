@@ -336,28 +336,106 @@ err_close_queue:
 
 /* ---- the class ---------------------------------------------------------- */
 
+#define MARK_PREFIX "virtnet:" /* the alias of our representors: virtnet:<serial>:<owner> */
+
+struct tap_priv {
+    struct vn_nl *nl;
+    char mark[VN_NL_ALIAS_LEN]; /* "virtnet:<serial>:" */
+};
+
 static int tap_init(const struct vn_sfmgr_cfg *cfg, void **priv)
 {
-    if (!cfg->nl)
+    struct tap_priv *t;
+
+    if (!cfg->nl || !cfg->serial)
         return -EINVAL;
-    *priv = cfg->nl;
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->nl = cfg->nl;
+    if (vn_snprintf(t->mark, sizeof(t->mark), MARK_PREFIX "%s:", cfg->serial) < 0) {
+        free(t);
+        return -ENAMETOOLONG;
+    }
+    *priv = t;
     return 0;
 }
 
-static int tap_create(void *priv, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
-                      struct vn_sf_rep *out)
+static void tap_fini(void *priv)
 {
-    return vn_sf_rep_create(priv, pf_num, sf_num, mtu, out);
+    free(priv);
+}
+
+static bool is_ours(const struct tap_priv *t, const struct vn_nl_link *l)
+{
+    return !strncmp(l->alias, t->mark, strlen(t->mark));
+}
+
+static int tap_set_owner(void *priv, const struct vn_sf_rep *rep, const char *owner)
+{
+    struct tap_priv *t = priv;
+    char alias[VN_NL_ALIAS_LEN];
+    int ret;
+
+    if (vn_snprintf(alias, sizeof(alias), "%s%s", t->mark, owner) < 0)
+        return -ENAMETOOLONG;
+    ret = vn_nl_link_set_alias(t->nl, rep->ifindex, alias);
+    if (ret < 0)
+        VN_ERR(SF, "%s: cannot mark the representor as %s's: %s", rep->ifname, owner,
+               strerror(-ret));
+    return ret;
+}
+
+static int tap_create(void *priv, const struct vn_sf_req *req, struct vn_sf_rep *out)
+{
+    struct tap_priv *t = priv;
+    struct vn_sf_rep rep;
+    struct vn_nl_link l;
+    char name[IFNAMSIZ];
+    int ret;
+
+    /* A tap of that name is adopted only with our mark, or unmarked if a record names it. */
+    if (vn_sf_rep_name(req->pf_num, req->sf_num, name) == 0 &&
+        vn_nl_link_get(t->nl, name, &l) == 0 && is_rep_tap(&l) && !is_ours(t, &l) &&
+        (l.alias[0] || !req->recorded)) {
+        VN_ERR(SF, "%s: a tap of that name exists and is not this controller's (%s%s%s): left "
+                   "alone", name, l.alias[0] ? "alias '" : "no mark", l.alias,
+               l.alias[0] ? "'" : "");
+        return -EEXIST;
+    }
+    ret = vn_sf_rep_create(t->nl, req->pf_num, req->sf_num, req->mtu, &rep);
+    if (ret < 0)
+        return ret;
+    ret = tap_set_owner(t, &rep, req->owner);
+    if (ret < 0) {
+        if (!rep.adopted)
+            (void)vn_sf_rep_destroy(t->nl, &rep);
+        return ret;
+    }
+    *out = rep;
+    return 0;
 }
 
 static int tap_destroy(void *priv, struct vn_sf_rep *rep)
 {
-    return vn_sf_rep_destroy(priv, rep);
+    struct tap_priv *t = priv;
+    struct vn_nl_link l;
+
+    /* Someone else's now (same name, another mark): not ours to delete. */
+    if (vn_nl_link_get(t->nl, rep->ifname, &l) == 0 && l.alias[0] && !is_ours(t, &l)) {
+        VN_WARN(SF, "%s: the netdev of that name carries another mark ('%s'): left alone",
+                rep->ifname, l.alias);
+        rep->ifname[0] = '\0';
+        rep->ifindex = 0;
+        rep->adopted = false;
+        return 0;
+    }
+    return vn_sf_rep_destroy(t->nl, rep);
 }
 
 static int tap_set_mtu(void *priv, struct vn_sf_rep *rep, uint32_t mtu)
 {
-    return vn_sf_rep_set_mtu(priv, rep, mtu);
+    return vn_sf_rep_set_mtu(((struct tap_priv *)priv)->nl, rep, mtu);
 }
 
 static int tap_open_queue(void *priv, const struct vn_sf_rep *rep, int *fd_out)
@@ -366,11 +444,40 @@ static int tap_open_queue(void *priv, const struct vn_sf_rep *rep, int *fd_out)
     return vn_sf_rep_open_queue(rep, fd_out);
 }
 
+struct owned_walk {
+    const struct tap_priv *t;
+    void (*fn)(const struct vn_sf_rep *rep, void *ctx);
+    void *ctx;
+};
+
+static int owned_cb(const struct vn_nl_link *l, void *ctx)
+{
+    struct owned_walk *w = ctx;
+    struct vn_sf_rep rep = {.ifindex = l->ifindex, .mtu = l->mtu};
+
+    if (is_rep_tap(l) && is_ours(w->t, l)) {
+        vn_strlcpy(rep.ifname, l->name, sizeof(rep.ifname));
+        w->fn(&rep, w->ctx);
+    }
+    return 0;
+}
+
+static int tap_for_each_owned(void *priv, void (*fn)(const struct vn_sf_rep *rep, void *ctx),
+                              void *ctx)
+{
+    struct owned_walk w = {priv, fn, ctx};
+
+    return vn_nl_link_foreach(((struct tap_priv *)priv)->nl, owned_cb, &w);
+}
+
 const struct vn_sfmgr_class vn_sfmgr_tap_class = {
     .name = "tap",
     .init = tap_init,
+    .fini = tap_fini,
     .create = tap_create,
     .destroy = tap_destroy,
     .set_mtu = tap_set_mtu,
     .open_queue = tap_open_queue,
+    .set_owner = tap_set_owner,
+    .for_each_owned = tap_for_each_owned,
 };

@@ -196,16 +196,13 @@ static void parse_linkinfo(const struct nlattr *info, struct vn_nl_link *l)
         parse_tun(tb[IFLA_INFO_DATA], &l->tun);
 }
 
-/* Fills the struct vn_nl_link in 'data' from an RTM_NEWLINK answer. */
-static int link_cb(const struct nlmsghdr *nlh, void *data)
+/* Parses an RTM_NEWLINK message into '*l' (zeroed by the caller). */
+static int link_parse(const struct nlmsghdr *nlh, struct vn_nl_link *l)
 {
     const struct nlattr *tb[IFLA_MAX + 1] = {0};
     struct attr_table t = {tb, IFLA_MAX};
-    struct vn_nl_link *l = data;
     const struct ifinfomsg *ifm;
 
-    if (nlh->nlmsg_type != RTM_NEWLINK || l->ifindex)
-        return MNL_CB_OK;
     if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifm)) {
         errno = EPROTO;
         return MNL_CB_ERROR;
@@ -219,9 +216,70 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
     l->up = (ifm->ifi_flags & IFF_UP) != 0;
     attr_str(tb[IFLA_IFNAME], l->name, sizeof(l->name));
     attr_u32(tb[IFLA_MTU], &l->mtu);
+    if (!attr_str(tb[IFLA_IFALIAS], l->alias, sizeof(l->alias)))
+        l->alias[0] = '\0';
     if (tb[IFLA_LINKINFO] && mnl_attr_validate(tb[IFLA_LINKINFO], MNL_TYPE_NESTED) >= 0)
         parse_linkinfo(tb[IFLA_LINKINFO], l);
     return MNL_CB_OK;
+}
+
+/* Fills the struct vn_nl_link in 'data' from an RTM_NEWLINK answer. */
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct vn_nl_link *l = data;
+
+    if (nlh->nlmsg_type != RTM_NEWLINK || l->ifindex)
+        return MNL_CB_OK;
+    return link_parse(nlh, l);
+}
+
+struct link_walk {
+    vn_nl_link_fn *fn;
+    void *ctx;
+    bool stopped;
+};
+
+static int link_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct link_walk *w = data;
+    struct vn_nl_link l = {0};
+    int ret;
+
+    if (nlh->nlmsg_type != RTM_NEWLINK || w->stopped)
+        return MNL_CB_OK;
+    ret = link_parse(nlh, &l);
+    if (ret != MNL_CB_OK)
+        return ret;
+    /* The rest of the dump is still read (and dropped) so the socket stays in step. */
+    if (w->fn(&l, w->ctx))
+        w->stopped = true;
+    return MNL_CB_OK;
+}
+
+int vn_nl_link_foreach(struct vn_nl *nl, vn_nl_link_fn *fn, void *ctx)
+{
+    char buf[NL_REQ_SIZE];
+    struct link_walk w = {fn, ctx, false};
+    struct nlmsghdr *nlh;
+
+    nlh = link_msg(buf, RTM_GETLINK, 0);
+    nlh->nlmsg_flags |= NLM_F_DUMP;
+    mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    return nl_talk(nl, nlh, link_walk_cb, &w);
+}
+
+int vn_nl_link_set_alias(struct vn_nl *nl, int ifindex, const char *alias)
+{
+    char buf[NL_REQ_SIZE];
+    struct nlmsghdr *nlh;
+
+    if (ifindex <= 0)
+        return -EINVAL;
+    if (strlen(alias) >= VN_NL_ALIAS_LEN)
+        return -ENAMETOOLONG;
+    nlh = link_msg(buf, RTM_NEWLINK, ifindex);
+    mnl_attr_put_str(nlh, IFLA_IFALIAS, alias);
+    return nl_talk(nl, nlh, NULL, NULL);
 }
 
 int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out)

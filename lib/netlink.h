@@ -19,6 +19,7 @@
 struct vn_nl;
 
 #define VN_NL_KIND_LEN 16
+#define VN_NL_ALIAS_LEN 128 /* IFLA_IFALIAS we read and write (the kernel allows 255) */
 
 /* What the tun driver reports about a tun/tap netdev (IFLA_INFO_DATA, Linux >= 4.15). */
 struct vn_nl_tun {
@@ -38,6 +39,7 @@ struct vn_nl_link {
     uint32_t mtu;
     bool up;                   /* administratively up (IFF_UP) */
     char kind[VN_NL_KIND_LEN]; /* IFLA_INFO_KIND ("tun", "veth", ...), "" when none */
+    char alias[VN_NL_ALIAS_LEN]; /* IFLA_IFALIAS, "" when none (or longer than we keep) */
     struct vn_nl_tun tun;      /* when 'kind' is "tun" */
 };
 
@@ -57,6 +59,17 @@ void vn_nl_close(struct vn_nl *nl);
  * name, or another negative errno.  '*out' is written only on success.
  */
 int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out);
+
+/*
+ * Calls 'fn' for every link of the namespace (one RTM_GETLINK dump), in the
+ * kernel's order; 'fn' returning non-zero stops the walk.  Returns 0 or a
+ * negative errno.  'fn' must not send requests on 'nl'.
+ */
+typedef int vn_nl_link_fn(const struct vn_nl_link *link, void *ctx);
+int vn_nl_link_foreach(struct vn_nl *nl, vn_nl_link_fn *fn, void *ctx);
+
+/* Sets the alias (IFLA_IFALIAS) of link 'ifindex'; "" clears it.  0 or a negative errno. */
+int vn_nl_link_set_alias(struct vn_nl *nl, int ifindex, const char *alias);
 
 /* Sets the MTU of link 'ifindex'.  Returns 0 or the kernel's negative errno. */
 int vn_nl_link_set_mtu(struct vn_nl *nl, int ifindex, uint32_t mtu);

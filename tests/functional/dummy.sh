@@ -102,6 +102,23 @@ for p in emu_create device_after_rep device_after_save; do
 done
 fault_case "modify device" emu_modify vn modify -p 1 device -t 1500
 fault_case "modify queue" emu_modify vn modify -p 1 queue -n 100
+# A recovery dir that cannot be written: every change is refused and nothing moves.
+chmod 0555 "$STATE/recovery"
+victim=$(vn query -a -b | jq -r '[.devices[] | select(.device_type == "hotplug")][0].vuid')
+readonly_case() { # DESC CMD...
+    local desc=$1; shift
+    if "$@" >/dev/null 2>"$T/err"; then not_ok "$desc: refused (it succeeded)"; return; fi
+    state >"$T/after"
+    if cmp -s "$T/before" "$T/after"; then ok "$desc: refused, nothing changed"
+    else not_ok "$desc: refused, nothing changed"; diff "$T/before" "$T/after" | head | diag; fi
+}
+readonly_case "read-only recovery dir: unplug" vn unplug -u "$victim"
+readonly_case "read-only recovery dir: modify queue" vn modify -u "$victim" queue -n 99
+readonly_case "read-only recovery dir: modify device" vn modify -u "$victim" device -t 4000
+readonly_case "read-only recovery dir: num_vfs 1 -> 0" vn debug num_vfs pf=0 num_vfs=0
+readonly_case "read-only recovery dir: num_vfs 1 -> 2" vn debug num_vfs pf=0 num_vfs=2
+readonly_case "read-only recovery dir: hotplug" hotplug 83
+chmod 0755 "$STATE/recovery"
 check "then hotplug works" hotplug 82
 check "then num_vfs works" sh -c "'$VIRTNET' --socket '$SOCK' debug num_vfs pf=0 num_vfs=3 | jq -e '.sriov.num_vfs == 3'"
 

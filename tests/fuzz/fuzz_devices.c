@@ -90,7 +90,7 @@ static void print_dev(struct vn_device *dev, void *ctx)
 static char *start_and_print(void)
 {
     const struct vn_sfmgr_cfg scfg = {
-        .backend = "tap", .nl = nl, .total_sf = conf.emu.pf_total_sf,
+        .backend = "tap", .serial = conf.emu.serial, .nl = nl, .total_sf = conf.emu.pf_total_sf,
         .sf_num_base = conf.emu.sf_num_base,
     };
     const struct vn_emu_env env = { 0 };

@@ -501,7 +501,7 @@ static void test_set_mtu(void **state)
 static struct vn_sfmgr *sfm_open(const char *backend, uint32_t total, uint32_t pool, bool force)
 {
     struct vn_sfmgr_cfg cfg = {
-        .backend = backend, .nl = nl, .total_sf = total, .sf_num_base = base,
+        .backend = backend, .serial = "TESTSF", .nl = nl, .total_sf = total, .sf_num_base = base,
         .pool_size = pool, .pool_mtu = 1500, .pool_force_destroy = force,
     };
     struct vn_sfmgr *sfm = NULL;
@@ -510,28 +510,37 @@ static struct vn_sfmgr *sfm_open(const char *backend, uint32_t total, uint32_t p
     return sfm;
 }
 
+static int acquire(struct vn_sfmgr *sfm, uint32_t pf, uint32_t sf, uint32_t mtu,
+                   struct vn_sf_rep *out)
+{
+    const struct vn_sf_req req = {.pf_num = pf, .sf_num = sf, .mtu = mtu, .owner = "T"};
+    char err[128];
+
+    return vn_sfmgr_acquire(sfm, &req, out, err, sizeof(err));
+}
+
 static void test_sfmgr_numbers(void **state)
 {
     struct vn_sfmgr *sfm = sfm_open("dummy", 3, 0, false);
     struct vn_sfmgr_counts n;
     struct vn_sf_rep a, b, c, d;
-    char err[128], name[IFNAMSIZ];
+    char name[IFNAMSIZ];
 
     (void)state;
     /* A number a recovery file claims is not handed out as "any". */
     vn_sfmgr_reserve(sfm, base);
-    assert_int_equal(vn_sfmgr_acquire(sfm, 0, 0, 1500, &a, err, sizeof(err)), 0);
+    assert_int_equal(acquire(sfm, 0, 0, 1500, &a), 0);
     assert_int_equal(a.sf_num, base + 1);
-    assert_int_equal(vn_sfmgr_acquire(sfm, 0, base, 9000, &b, err, sizeof(err)), 0);
+    assert_int_equal(acquire(sfm, 0, base, 9000, &b), 0);
     assert_int_equal(b.mtu, 9000);
     assert_true(vn_sfmgr_sf_used(sfm, base));
     vn_sfmgr_unreserve_all(sfm);
     /* A number in use is refused; past PF_TOTAL_SF nothing is made. */
-    assert_int_equal(vn_sfmgr_acquire(sfm, 0, base, 1500, &d, err, sizeof(err)), -EEXIST);
-    assert_int_equal(vn_sfmgr_acquire(sfm, 1, 0, 1500, &c, err, sizeof(err)), 0);
+    assert_int_equal(acquire(sfm, 0, base, 1500, &d), -EEXIST);
+    assert_int_equal(acquire(sfm, 1, 0, 1500, &c), 0);
     assert_int_equal(vn_sf_rep_name(1, base + 2, name), 0);
     assert_string_equal(c.ifname, name);
-    assert_int_equal(vn_sfmgr_acquire(sfm, 0, 0, 1500, &d, err, sizeof(err)), -ENOSPC);
+    assert_int_equal(acquire(sfm, 0, 0, 1500, &d), -ENOSPC);
     vn_sfmgr_counts(sfm, &n);
     assert_int_equal(n.in_use, 3);
     /* Released, kept or deleted: the number is free again and the caller's copy empty. */
@@ -550,7 +559,7 @@ static void test_sfmgr_pool(void **state)
     struct vn_sfmgr *sfm;
     struct vn_sfmgr_counts n;
     struct vn_sf_rep a, x;
-    char err[128], name[IFNAMSIZ];
+    char name[IFNAMSIZ];
     int ifindex[3];
 
     NEED_NETDEVS();
@@ -565,12 +574,12 @@ static void test_sfmgr_pool(void **state)
         assert_true(ifindex[i] > 0);
     }
     /* "Any" on the pool's port comes from the pool, with its MTU raised. */
-    assert_int_equal(vn_sfmgr_acquire(sfm, 0, 0, 1600, &a, err, sizeof(err)), 0);
+    assert_int_equal(acquire(sfm, 0, 0, 1600, &a), 0);
     assert_rep_netdev(&a, 1600);
     vn_sfmgr_counts(sfm, &n);
     assert_int_equal(n.pool_free, 2);
     /* A given number is made for the device; given back to a full pool it is deleted. */
-    assert_int_equal(vn_sfmgr_acquire(sfm, 0, base + 5, 1500, &x, err, sizeof(err)), 0);
+    assert_int_equal(acquire(sfm, 0, base + 5, 1500, &x), 0);
     assert_int_equal(vn_sfmgr_release(sfm, &a, true), 0);
     vn_sfmgr_counts(sfm, &n);
     assert_int_equal(n.pool_free, 3);
