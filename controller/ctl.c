@@ -260,7 +260,8 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .dp_cpu_mask = ctl->conf.emu.worker_cpu_mask,
     };
 
-    ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv, &ctl->providers);
+    ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv,
+                            ctl->conf.provider_sw_fallback, &ctl->providers);
     if (ret < 0)
         return ret;
 

@@ -30,6 +30,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "provider.h"
 #include "update.h"
 #include "util.h"
 
@@ -269,7 +270,19 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     cJSON *res = cJSON_CreateObject(), *lat = cJSON_CreateObject();
     cJSON *devs = cJSON_CreateObject(), *rpc = cJSON_CreateObject();
 
-    vn_json_add_str(res, "status", "ok");
+    /* Degraded: the controller answers but devices cannot move traffic. */
+    const char *dp = vn_providers_active_name(ctl->providers);
+
+    vn_json_add_str(res, "status", dp ? "ok" : "degraded");
+    if (!dp) {
+        cJSON *problems = cJSON_CreateArray();
+
+        vn_json_add_str(problems, NULL,
+                        "no datapath provider could be loaded (see provider.candidates): "
+                        "hotplug is refused");
+        vn_json_add(res, "problems", problems);
+    }
+    vn_json_add(res, "provider", vn_providers_to_json(ctl->providers));
     vn_json_add_str(res, "version", VERSION_STRING);
     vn_json_add_num(res, "pid", getpid());
     vn_json_add_num(res, "uptime_s", (double)(long long)(vn_ctl_uptime(ctl) * 1000) / 1000.0);

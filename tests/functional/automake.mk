@@ -9,6 +9,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/guest_boot.sh \
 	tests/functional/guest_e2e.sh \
 	tests/functional/ovs.sh \
+	tests/functional/providers.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
 	tests/functional/states.sh \
