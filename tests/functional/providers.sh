@@ -7,13 +7,14 @@
 PDIR=$T/providers
 mkdir -p "$PDIR"
 
-# start_with CONF_EXTRA: a controller reading provider files from $PDIR.
+# start_with CONF_EXTRA [ARGS...]: a controller reading provider files from $PDIR.
 start_with() {
     cat >"$T/virtnet.conf" <<CONF
 { "providers_dir": "$PDIR", "emulation": { "serial": "$SERIAL" } $1 }
 CONF
+    shift
     : >"$CTL_LOG"
-    start_controller --config "$T/virtnet.conf"
+    start_controller --config "$T/virtnet.conf" "$@"
 }
 
 # ---- the vendor's two files, verbatim: both probes fail here, sw runs.
@@ -89,5 +90,75 @@ vn list >"$T/list.json"
 check "sw.provider score 500: sw wins first, dpa not tried" \
     jq -e '.controller.provider | .name == "sw" and .score == 500 and ([.candidates[] | "\(.name):\(.status)"] == ["sw:active", "dpa:not tried"])' "$T/list.json"
 stop_controller
+
+# ---- the choice among providers that can run: two test providers
+# (tests/providers/, their probe and init told by the environment) next to sw.
+LIBS=$T/lib
+mkdir -p "$LIBS"
+for so in "$top_builddir"/providers/.libs/{sw,ace,dpa}.so "$top_builddir"/tests/providers/.libs/test{a,b}.so; do
+    [ -f "$so" ] && ln -s "$so" "$LIBS/"
+done
+# choose NAME:SCORE[:BEHAVIOUR]...: provider files for these, then a controller
+# with the test providers' library dir; prints nothing, fills $T/list.json.
+choose() {
+    local spec name score beh
+    rm -f "$PDIR"/*.provider
+    unset VIRTNET_TEST_PROVIDER_testa VIRTNET_TEST_PROVIDER_testb
+    for spec in "$@"; do
+        IFS=: read -r name score beh <<<"$spec"
+        printf 'provider=%s\nscore=%s\n' "$name" "$score" >"$PDIR/$name.provider"
+        [ -n "$beh" ] && export "VIRTNET_TEST_PROVIDER_$name=$beh"
+    done
+    start_with "" --provider-lib-dir "$LIBS" || return 1
+    vn list >"$T/list.json"
+    stop_controller
+}
+# order: the candidates as "name:status", in the order tried.
+order() { jq -c '[.controller.provider.candidates[] | "\(.name):\(.status)"]' "$T/list.json"; }
+# expect_choice DESC ACTIVE ORDER-JSON NAME:SCORE[:BEHAVIOUR]...
+expect_choice() {
+    local desc=$1 active=$2 want=$3; shift 3
+    if ! choose "$@"; then
+        not_ok "$desc (controller did not start)"
+    elif [ "$(jq -r .controller.provider.name "$T/list.json")" = "$active" ] && [ "$(order)" = "$want" ]; then
+        ok "$desc"
+    else
+        not_ok "$desc (want $active, $want)"
+        jq -c .controller.provider "$T/list.json" | diag
+    fi
+}
+if [ -f "$LIBS/testa.so" ] && [ -f "$LIBS/testb.so" ]; then
+    expect_choice "highest score wins (testa 50 over testb 40)" testa \
+        '["testa:active","testb:not tried","sw:not tried"]' testa:50 testb:40
+    expect_choice "highest score wins, whatever the names (testb 60 over testa 50)" testb \
+        '["testb:active","testa:not tried","sw:not tried"]' testa:50 testb:60
+    expect_choice "a probe failure passes to the next score (testa 50 fails, testb 40)" testb \
+        '["testa:probe failed","testb:active","sw:not tried"]' testa:50:probe-fail testb:40
+    check "the failed probe's reason is in list" \
+        jq -e '.controller.provider.candidates[0].reason | test("told to fail by VIRTNET_TEST_PROVIDER_testa=probe-fail")' "$T/list.json"
+    expect_choice "an init failure passes to the next score too" testb \
+        '["testa:init failed","testb:active","sw:not tried"]' testa:50:init-fail testb:40
+    expect_choice "a tie goes to the name sorting first (testa, testb both 40)" testa \
+        '["testa:active","testb:not tried","sw:not tried"]' testa:40 testb:40
+    check "the tie is named in the loser's reason" \
+        jq -e '.controller.provider.candidates[1].reason | test("a tie")' "$T/list.json"
+    expect_choice "a tie whose first fails goes to the other (testa fails)" testb \
+        '["testa:probe failed","testb:active","sw:not tried"]' testa:40:probe-fail testb:40
+    expect_choice "every file's provider fails: sw, the fallback" sw \
+        '["testb:probe failed","testa:probe failed","sw:active"]' testa:5:probe-fail testb:7:probe-fail
+    expect_choice "the fallback comes last even above a negative score" testa \
+        '["testa:active","sw:not tried"]' testa:-5
+    expect_choice "sw by file takes its place by score (sw 30 > testa 20)" sw \
+        '["sw:active","testa:not tried"]' sw:30 testa:20
+    expect_choice "sw by file loses to a higher score (testa 40 > sw 30)" testa \
+        '["testa:active","sw:not tried"]' sw:30 testa:40
+    expect_choice "a provider without a library: cannot load, next one" testa \
+        '["nosuch:load failed","testa:active","sw:not tried"]' nosuch:90 testa:10
+    check "the missing library is named" \
+        jq -e '.controller.provider.candidates[0].reason | test("cannot load: .*nosuch.so")' "$T/list.json"
+    unset VIRTNET_TEST_PROVIDER_testa VIRTNET_TEST_PROVIDER_testb
+else
+    skip "provider choice among test providers: tests/providers/.libs/test{a,b}.so not built (make check builds them)"
+fi
 
 done_testing
