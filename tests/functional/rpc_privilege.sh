@@ -91,7 +91,9 @@ for row in "${table[@]}"; do
     done
 done
 
-# The mutating forms through the CLI, as an operator would type them.
+# The mutating forms through the CLI, as an operator would type them.  (The
+# hotplug's representor is tracked in case a bug lets it through.)
+track_rep "en3f0pf0sf$((sfbase + 1))"
 for args in "log -l debug" "log -m rpc -l error" "update -s" "restart" "unplug -p 0" \
     "modify -p 0 device -t 9000" "modify -p 0 queue -e event -n 10 -c 30" "debug fault point=sf_create" \
     "hotplug -i mlx5_0 -m 02:00:00:00:00:12 -t 1500 -n 2 -s 256 -u $((sfbase + 1))"; do
