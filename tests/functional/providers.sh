@@ -55,11 +55,9 @@ vn hotplug -i mlx5_0 -m 02:00:00:00:00:01 -t 1500 -n 2 -s 256 -u "$((sfbase + 1)
     ok "no fallback: virtnet hotplug exits 1 with one error line" || { not_ok "no fallback: virtnet hotplug (rc $rc)"; diag <"$T/err"; }
 check "no fallback: nothing was created" jq -e '.devices == []' <(vn list)
 check "no fallback: the log says why" grep -q "no datapath provider could be loaded (provider_sw_fallback is 0)" "$CTL_LOG"
-stop_controller
 vn validate -f "$T/virtnet.conf" >"$T/val.json"
 check "provider_sw_fallback 0 is a valid config" jq -e '.valid == true' "$T/val.json"
 sed 's/"provider_sw_fallback": 0/"provider_sw_fallback": "no"/' "$T/virtnet.conf" >"$T/bad.conf"
-start_with "" || { not_ok "controller restarts"; done_testing; }
 vn validate -f "$T/bad.conf" >"$T/val.json"
 check "provider_sw_fallback must be 0 or 1" jq -e '.valid == false and ([.errors[] | select(contains("provider_sw_fallback"))] | length == 1)' "$T/val.json"
 stop_controller
