@@ -19,7 +19,7 @@ declare -A MUTATING_PARAMS=([log]=level [update]=start)
 declare -A SAMPLE=([level]='"debug"' [start]='true')
 
 asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-# A python3 that nobody may run (a per-user one, e.g. pyenv's under /root, is not).
+# A python3 that nobody may run (a per-user one in root's home is not).
 PY=/usr/bin/python3
 asnobody "$PY" -c pass 2>/dev/null || skip_all "user nobody cannot run $PY"
 rpc_nobody() { asnobody "$PY" "$top_srcdir/tests/functional/rpc_raw.py" "$SOCK" "$1"; }
