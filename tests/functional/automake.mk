@@ -13,8 +13,8 @@ FUNCTIONAL_TESTS = \
 	tests/functional/providers.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
-	tests/functional/states.sh \
 	tests/functional/rpc_privilege.sh \
+	tests/functional/states.sh \
 	tests/functional/static_vf.sh \
 	tests/functional/update.sh \
 	tests/functional/vhost_proto.sh
