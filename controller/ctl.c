@@ -378,6 +378,11 @@ double vn_ctl_uptime(const struct vn_ctl *ctl)
     return (double)(vn_now_ns() - ctl->start_ns) / 1e9;
 }
 
+bool vn_ctl_needs_datapath(const struct vn_ctl *ctl)
+{
+    return strcmp(ctl->conf.emu.backend, "dummy") != 0;
+}
+
 void vn_ctl_sd_notify(const char *state)
 {
     const char *path = getenv("NOTIFY_SOCKET");

@@ -271,10 +271,10 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     cJSON *devs = cJSON_CreateObject(), *rpc = cJSON_CreateObject();
 
     /* Degraded: the controller answers but devices cannot move traffic. */
-    const char *dp = vn_providers_active_name(ctl->providers);
+    bool no_dp = vn_ctl_needs_datapath(ctl) && !vn_providers_active_name(ctl->providers);
 
-    vn_json_add_str(res, "status", dp ? "ok" : "degraded");
-    if (!dp) {
+    vn_json_add_str(res, "status", no_dp ? "degraded" : "ok");
+    if (no_dp) {
         cJSON *problems = cJSON_CreateArray();
 
         vn_json_add_str(problems, NULL,

@@ -62,6 +62,20 @@ vn validate -f "$T/bad.conf" >"$T/val.json"
 check "provider_sw_fallback must be 0 or 1" jq -e '.valid == false and ([.errors[] | select(contains("provider_sw_fallback"))] | length == 1)' "$T/val.json"
 stop_controller
 
+# ---- the dummy emulation backend moves no frames: no datapath is not a problem there.
+cat >"$T/virtnet.conf" <<CONF
+{ "providers_dir": "$PDIR", "provider_sw_fallback": 0,
+  "emulation": { "backend": "dummy", "serial": "$SERIAL", "sf_num_base": $sfbase } }
+CONF
+: >"$CTL_LOG"
+start_controller --config "$T/virtnet.conf" || { not_ok "controller starts (dummy backend)"; done_testing; }
+check "dummy backend, no provider: health ok" jq -e '.status == "ok" and .provider.name == null' <(vn health)
+vn hotplug -i mlx5_0 -m 02:00:00:00:00:02 -t 1500 -n 2 -s 256 -u "$((sfbase + 2))" >"$T/hp.json" 2>&1
+check "dummy backend, no provider: hotplug works" jq -e '.vuid | length > 0' "$T/hp.json"
+# (unplugged again: a dummy function holds no socket, which the fd check would miss)
+check "dummy backend: unplug" vn unplug -u "$(jq -r .vuid "$T/hp.json")"
+stop_controller
+
 # ---- an unknown keyword: the file loads, a warning names the keyword.
 printf '# dpa.so with a keyword of a newer release\nProvider=dpa\nScore=200\nPriority=high\n' >"$PDIR/dpa.provider"
 start_with "" || { not_ok "controller starts with an unknown keyword"; done_testing; }
