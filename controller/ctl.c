@@ -260,7 +260,8 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .dp_cpu_mask = ctl->conf.emu.worker_cpu_mask,
     };
 
-    ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv, &ctl->providers);
+    ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv,
+                            ctl->conf.provider_sw_fallback, &ctl->providers);
     if (ret < 0)
         return ret;
 
@@ -377,6 +378,11 @@ void vn_ctl_fini(struct vn_ctl *ctl)
 double vn_ctl_uptime(const struct vn_ctl *ctl)
 {
     return (double)(vn_now_ns() - ctl->start_ns) / 1e9;
+}
+
+bool vn_ctl_needs_datapath(const struct vn_ctl *ctl)
+{
+    return !ctl->emu || vn_emu_needs_datapath(ctl->emu);
 }
 
 void vn_ctl_sd_notify(const char *state)

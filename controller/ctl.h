@@ -112,6 +112,13 @@ void vn_ctl_fini(struct vn_ctl *ctl);
 /* Seconds since start. */
 double vn_ctl_uptime(const struct vn_ctl *ctl);
 
+/*
+ * True when devices move frames through a datapath provider, so a controller
+ * without one cannot serve them (health degraded, hotplug refused).  The
+ * emulation backend says (vn_emu_needs_datapath(); the dummy moves no frames).
+ */
+bool vn_ctl_needs_datapath(const struct vn_ctl *ctl);
+
 /* Tells systemd (NOTIFY_SOCKET) something like "READY=1"; a no-op outside systemd. */
 void vn_ctl_sd_notify(const char *state);
 

@@ -80,6 +80,11 @@ const char *vn_emu_name(const struct vn_emu *emu)
     return emu->cls->name;
 }
 
+bool vn_emu_needs_datapath(const struct vn_emu *emu)
+{
+    return emu->cls->needs_datapath;
+}
+
 int vn_emu_fn_create(struct vn_emu *emu, const struct vn_emu_spec *spec, struct vn_emu_fn **out)
 {
     struct vn_emu_fn *fn;

@@ -139,6 +139,8 @@ int vn_emu_open(const char *name, const struct vn_emu_env *env, struct vn_emu **
 /* Closes a backend whose functions are all destroyed.  Accepts NULL. */
 void vn_emu_close(struct vn_emu *emu);
 const char *vn_emu_name(const struct vn_emu *emu);
+/* Whether the backend's functions need a datapath provider to carry traffic. */
+bool vn_emu_needs_datapath(const struct vn_emu *emu);
 
 /*
  * Creates function 'spec' (copied).  Returns 0 and '*out' (the caller owns

@@ -31,6 +31,8 @@ struct vn_emu {
 
 struct vn_emu_class {
     const char *name;
+    /* Its functions move frames through the datapath provider (none: the dummy). */
+    bool needs_datapath;
 
     /* ---- management ---- */
 

@@ -1604,6 +1604,7 @@ static void vhost_serve_adopted(struct vn_emu_fn *fn)
 
 const struct vn_emu_class vn_emu_vhost_class = {
     .name = "vhost",
+    .needs_datapath = true,
     .init = vhost_init,
     .fini = vhost_fini,
     .create = vhost_create,

@@ -159,6 +159,12 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
                            vn_dev_state_name(VN_DEV_S_UPDATING));
         return;
     }
+    if (vn_ctl_needs_datapath(ctl) && !vn_providers_active(ctl->providers)) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_STATE,
+                           "no datapath provider is loaded: a device would carry no traffic "
+                           "(see `virtnet health`)");
+        return;
+    }
     ret = vn_dev_hotplug(ctl->devs, &hr, &dev, err, sizeof(err));
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);

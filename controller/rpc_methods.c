@@ -30,6 +30,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "provider.h"
 #include "update.h"
 #include "util.h"
 
@@ -269,7 +270,19 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     cJSON *res = cJSON_CreateObject(), *lat = cJSON_CreateObject();
     cJSON *devs = cJSON_CreateObject(), *rpc = cJSON_CreateObject();
 
-    vn_json_add_str(res, "status", "ok");
+    /* Degraded: the controller answers but devices cannot move traffic. */
+    bool no_dp = vn_ctl_needs_datapath(ctl) && !vn_providers_active_name(ctl->providers);
+
+    vn_json_add_str(res, "status", no_dp ? "degraded" : "ok");
+    if (no_dp) {
+        cJSON *problems = cJSON_CreateArray();
+
+        vn_json_add_str(problems, NULL,
+                        "no datapath provider could be loaded (see provider.candidates): "
+                        "hotplug is refused");
+        vn_json_add(res, "problems", problems);
+    }
+    vn_json_add(res, "provider", vn_providers_to_json(ctl->providers));
     vn_json_add_str(res, "version", VERSION_STRING);
     vn_json_add_num(res, "pid", getpid());
     vn_json_add_num(res, "uptime_s", (double)(long long)(vn_ctl_uptime(ctl) * 1000) / 1000.0);
@@ -571,15 +584,19 @@ static void method_restart(void *ctx, struct vn_rpc_request *req, void *params)
 
 /* ---- the registry ---------------------------------------------------- */
 
-VN_RPC_METHOD(log, "set log level", 0, struct log_params, log_params, method_log);
+/* log: reading the levels is open, setting one (-l) is not. */
+static const char *const log_mutating[] = { "level", NULL };
+VN_RPC_METHOD_MUTATING_WITH(log, "set log level", log_mutating, struct log_params, log_params,
+                            method_log);
 VN_RPC_METHOD_NOPARAMS(version, "show virtio net controller version info", 0, method_version);
 VN_RPC_METHOD_NOPARAMS(restart, "Do fast restart of controller without killing the service",
                        VN_RPC_MUTATING, method_restart);
 VN_RPC_METHOD(validate, "validate configurations", 0, struct validate_params, validate_params,
               method_validate);
-/* update: -t (status) is open; -s (start) is checked in the handler. */
-VN_RPC_METHOD(update, "update controller", 0, struct update_params, update_params,
-              method_update);
+/* update: -t (status) is open; -s (start) is not. */
+static const char *const update_mutating[] = { "start", NULL };
+VN_RPC_METHOD_MUTATING_WITH(update, "update controller", update_mutating, struct update_params,
+                            update_params, method_update);
 VN_RPC_METHOD_NOPARAMS(health, "controller health utility", 0, method_health);
 VN_RPC_METHOD(stats, "stats of virtnet device", 0, struct stats_params, stats_params,
               method_stats);

@@ -30,6 +30,14 @@ extern const size_t vn_rpc_n_methods;
         .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE), .handler = HANDLER, \
         .states = STATES,                                                                    \
     }
+/* As VN_RPC_METHOD, for a read-only method that some params make mutating
+   (NULL-terminated list MPARAMS, vn_rpc_method.mutating_params). */
+#define VN_RPC_METHOD_MUTATING_WITH(NAME, SUMMARY, MPARAMS, PTYPE, PTABLE, HANDLER)          \
+    const struct vn_rpc_method vn_rpc_method_##NAME = {                                      \
+        .name = #NAME, .summary = SUMMARY, .flags = 0, .mutating_params = MPARAMS,           \
+        .params = PTABLE, .n_params = VN_ARRAY_SIZE(PTABLE), .params_size = sizeof(PTYPE),   \
+        .handler = HANDLER,                                                                  \
+    }
 #define VN_RPC_METHOD_NOPARAMS(NAME, SUMMARY, FLAGS, HANDLER)                                \
     const struct vn_rpc_method vn_rpc_method_##NAME = {                                      \
         .name = #NAME, .summary = SUMMARY, .flags = FLAGS, .params = NULL, .n_params = 0,    \

@@ -292,11 +292,61 @@ bool vn_rpc_request_accepts(const struct vn_rpc_request *req, unsigned state)
     return !req->def || !req->def->states || (state < 32 && (req->def->states & (1u << state)));
 }
 
+static cJSON *method_json(const struct vn_rpc_method *m)
+{
+    cJSON *o = cJSON_CreateObject(), *mp = cJSON_CreateArray();
+
+    vn_json_add_str(o, "name", m->name);
+    vn_json_add_str(o, "summary", m->summary);
+    vn_json_add(o, "mutating", cJSON_CreateBool(m->flags & VN_RPC_MUTATING));
+    for (const char *const *n = m->mutating_params; n && *n; n++)
+        vn_json_add_str(mp, NULL, *n);
+    vn_json_add(o, "mutating_params", mp);
+    return o;
+}
+
+static const struct vn_rpc_method rpc_get_methods_method;
+
+/* rpc_get_methods: the registry as the server dispatches it. */
+static void method_rpc_get_methods(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    const struct vn_rpc_server *srv = req->client->srv;
+    cJSON *res = cJSON_CreateObject(), *list = cJSON_CreateArray();
+
+    (void)ctx, (void)params;
+    for (size_t i = 0; i < srv->n_methods; i++)
+        vn_json_add(list, NULL, method_json(srv->methods[i]));
+    vn_json_add(list, NULL, method_json(&rpc_get_methods_method));
+    vn_json_add(res, "methods", list);
+    vn_rpc_reply_result(req, res);
+}
+
+static const struct vn_rpc_method rpc_get_methods_method = {
+    .name = "rpc_get_methods",
+    .summary = "list the JSON-RPC methods and which of them change the controller",
+    .flags = 0,
+    .params = NULL,
+    .n_params = 0,
+    .params_size = 1,
+    .handler = method_rpc_get_methods,
+};
+
 static const struct vn_rpc_method *find_method(const struct vn_rpc_server *srv, const char *name)
 {
     for (size_t i = 0; i < srv->n_methods; i++)
         if (!strcmp(srv->methods[i]->name, name))
             return srv->methods[i];
+    if (!strcmp(name, rpc_get_methods_method.name))
+        return &rpc_get_methods_method;
+    return NULL;
+}
+
+/* The first of m->mutating_params present in 'params', or NULL. */
+static const char *mutating_param_given(const struct vn_rpc_method *m, const cJSON *params)
+{
+    for (const char *const *n = m->mutating_params; n && *n; n++)
+        if (cJSON_IsObject(params) && cJSON_GetObjectItemCaseSensitive(params, *n))
+            return *n;
     return NULL;
 }
 
@@ -312,6 +362,7 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
     struct vn_rpc_request *req;
     const struct vn_rpc_method *m;
     const cJSON *ver, *method, *id, *params;
+    const char *mparam;
     char err[256];
     void *p;
 
@@ -375,6 +426,15 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
         return;
     }
     params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+    if ((mparam = mutating_param_given(m, params)) && !c->privileged) {
+        VN_WARN_RL(RPC, "client %llu (pid %d uid %u): '%s' with '%s' denied: not privileged",
+                   (unsigned long long)c->serial, (int)c->pid, (unsigned)c->uid, m->name, mparam);
+        vn_rpc_reply_error(req, VN_RPC_ERR_PERMISSION,
+                           "'%s' with '%s' changes the controller: it needs root or the "
+                           "controller's group",
+                           m->name, mparam);
+        return;
+    }
     p = calloc(1, m->params_size ? m->params_size : 1);
     if (!p) {
         vn_rpc_reply_error(req, VN_RPC_ERR_INTERNAL, "out of memory");

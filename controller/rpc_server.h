@@ -9,6 +9,11 @@
  * vn_rpc_reply_error(); the request stays valid until it is answered, even if
  * its client has gone away (the answer is then dropped).
  *
+ * One method is the server's own: "rpc_get_methods" (read-only, no params)
+ * lists every method of the registry and itself, with its summary, whether
+ * it is mutating and which params make it so, so tools and tests can walk
+ * the table instead of copying it.
+ *
  * Malformed input gets an error reply; input that breaks framing (too big,
  * too deep, not JSON) gets an error reply and the connection is closed.
  * Nothing a client sends can affect another client.
@@ -46,6 +51,11 @@ struct vn_rpc_method {
     const char *name;
     const char *summary;              /* one line, shown by tools */
     unsigned flags;                   /* enum vn_rpc_method_flags */
+    const char *const *mutating_params; /* NULL, or NULL-terminated names of params that make
+                                           a call of a read-only method change the controller
+                                           (`log -l`, `update -s`): when one is present the
+                                           server asks for a privileged caller, as for
+                                           VN_RPC_MUTATING */
     const struct vn_rpc_param *params;
     size_t n_params;
     size_t params_size;               /* sizeof the handler's params struct */

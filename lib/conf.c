@@ -84,6 +84,7 @@ void vn_conf_init_defaults(struct vn_conf *conf)
         .ib_dev_lag = "mlx5_bond_0",
         .ib_dev_for_static_pf = "mlx5_0",
         .recovery = true,
+        .provider_sw_fallback = true,
         .static_pf.features.is_auto = true,
         .vf.features.is_auto = true,
         .mrg_rxbuf = -1,
@@ -341,6 +342,7 @@ static const struct conf_key top_keys[] = {
     KEY_STRING("state_dir", TOP, state_dir, check_path),
     KEY_STRING("recovery_dir", TOP, recovery_dir, check_path),
     KEY_STRING("providers_dir", TOP, providers_dir, check_path),
+    KEY_FLAG("provider_sw_fallback", TOP, provider_sw_fallback),
     KEY_STRING("rpc_socket", TOP, rpc_socket, check_path),
     KEY_STRING("rpc_group", TOP, rpc_group, check_group),
     KEY_SECTION("emulation", TOP, emu, &emu_section),
@@ -776,6 +778,7 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += vn_json_add_str(root, "state_dir", conf->state_dir) < 0;
     fails += vn_json_add_str(root, "recovery_dir", conf->recovery_dir) < 0;
     fails += vn_json_add_str(root, "providers_dir", conf->providers_dir) < 0;
+    fails += vn_json_add_num(root, "provider_sw_fallback", conf->provider_sw_fallback) < 0;
     fails += vn_json_add_str(root, "rpc_socket", conf->rpc_socket) < 0;
     fails += vn_json_add_str(root, "rpc_group", conf->rpc_group) < 0;
 

@@ -118,6 +118,8 @@ struct vn_conf {
     char state_dir[VN_CONF_PATH_MAX];
     char recovery_dir[VN_CONF_PATH_MAX];
     char providers_dir[VN_CONF_PATH_MAX];
+    bool provider_sw_fallback;        /* default true: sw is tried when every provider file's
+                                         candidate fails; false = no datapath then */
     char rpc_socket[VN_CONF_PATH_MAX];
     char rpc_group[64];               /* group allowed to call mutating methods */
 

@@ -11,7 +11,9 @@
  * the vendor's case; a trailing one is accepted too).  Keys are matched
  * without regard to case; blank lines are skipped; whitespace around keys and
  * values is dropped; a key given twice keeps its last value.  "provider" is
- * mandatory.  "score" is optional and defaults to 0: the vendor does not say,
+ * mandatory.  Any other key is ignored with a warning that names it (the
+ * vendor documents two keys; one more must not cost an operator the whole
+ * file).  "score" is optional and defaults to 0: the vendor does not say,
  * and 0 ranks a file without a score below any file that gives a positive
  * one.  Which provider names exist is for the controller to decide; here a
  * name only has to be usable as a file name ([A-Za-z0-9_-], 1 to 31
@@ -133,9 +135,13 @@ static int parse_line(char *line, unsigned lineno, struct vn_provider_conf *out,
             return -EINVAL;
         }
     } else {
-        set_error(err, errlen, "line %u: unknown key '%s' (expected 'provider' or 'score')", lineno,
-                  echo(key, quoted, sizeof(quoted)));
-        return -EINVAL;
+        size_t used = strlen(out->warning);
+
+        if (used < sizeof(out->warning) - 1)
+            snprintf(out->warning + used, sizeof(out->warning) - used,
+                     "%sline %u: unknown key '%s' ignored (expected 'provider' or 'score')",
+                     used ? "; " : "", lineno, echo(key, quoted, sizeof(quoted)));
+        out->n_unknown++;
     }
     return 0;
 }
@@ -143,7 +149,7 @@ static int parse_line(char *line, unsigned lineno, struct vn_provider_conf *out,
 int vn_provider_conf_parse(const char *text, size_t len, struct vn_provider_conf *out, char *err,
                            size_t errlen)
 {
-    struct vn_provider_conf conf = { .score = 0 };
+    struct vn_provider_conf conf = { .score = 0, .n_unknown = 0 };
     bool has_name = false;
     unsigned lineno = 0;
     size_t pos = 0;

@@ -8,10 +8,13 @@ FUNCTIONAL_TESTS = \
 	tests/functional/dummy.sh \
 	tests/functional/guest_boot.sh \
 	tests/functional/guest_e2e.sh \
+	tests/functional/limits.sh \
 	tests/functional/ovs.sh \
 	tests/functional/ownership.sh \
+	tests/functional/providers.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
+	tests/functional/rpc_privilege.sh \
 	tests/functional/states.sh \
 	tests/functional/static_vf.sh \
 	tests/functional/update.sh \

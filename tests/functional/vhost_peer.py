@@ -381,6 +381,39 @@ def sc_inflight(p, args):
             "mmap_size": mmap_size, "set_ack": set_ack, "bad_ack": bad_ack}
 
 
+def sc_inflight_geometry(p, args):
+    """GET_INFLIGHT_FD for --nq queues of --qs descriptors; --expect accept: a
+    region comes back with its fd, sized for what was asked; --expect refuse:
+    no region, the back-end closes that connection."""
+    p.setup()
+    if not p.call_u64(GET_PROTOCOL_FEATURES) & PF_INFLIGHT_SHMFD:
+        return {"ok": False, "error": "INFLIGHT_SHMFD not offered"}
+    p.send(GET_INFLIGHT_FD, struct.pack("<QQHH4x", 0, 0, args.nq, args.qs))
+    p.sock.settimeout(TIMEOUT)
+    try:
+        data, fds, _, _ = socket.recv_fds(p.sock, 12 + 24, 1)
+    except ConnectionResetError:
+        data, fds = b"", []
+    except socket.timeout:
+        return {"ok": False, "error": "neither a reply nor a close"}
+    res = {"nq": args.nq, "qs": args.qs}
+    if not data:
+        res["outcome"] = "refuse"
+    else:
+        r, _, size = struct.unpack_from("<III", data)
+        msg = data[12:] + p.recv_exact(12 + size - len(data)) if len(data) < 12 + size else data[12:]
+        for fd in fds:
+            os.close(fd)
+        if r != GET_INFLIGHT_FD or len(fds) != 1 or len(msg) != 24:
+            res.update(outcome="bad reply", error=f"reply {r}, {len(fds)} fds, {len(msg)} bytes")
+        else:
+            mmap_size, _, nq, qs = struct.unpack("<QQHH4x", msg)
+            res.update(mmap_size=mmap_size, outcome="accept" if nq == args.nq and qs == args.qs
+                       and mmap_size >= nq * (16 + 16 * qs) else "bad geometry")
+    res["ok"] = res["outcome"] == args.expect
+    return res
+
+
 def sc_bad_queue(p, args):
     """SET_VRING_NUM for a ring the device does not have."""
     p.send(SET_OWNER)
@@ -528,7 +561,7 @@ SCENARIOS = {
     "mid-setup": sc_mid_setup, "mid-message": sc_mid_message, "stall": sc_stall, "mem-change": sc_mem_change,
     "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob,
     "guest-idx-back": sc_guest_idx_back, "hold": sc_hold,
-    "second": sc_second, "inflight": sc_inflight,
+    "second": sc_second, "inflight": sc_inflight, "inflight-geometry": sc_inflight_geometry,
 }
 
 
@@ -545,6 +578,9 @@ def main():
     ap.add_argument("--ifname", default="")
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--rx-buf", type=int, default=256)
+    ap.add_argument("--nq", type=int, default=2)
+    ap.add_argument("--qs", type=int, default=QSIZE)
+    ap.add_argument("--expect", choices=["accept", "refuse"], default="accept")
     args = ap.parse_args()
     try:
         p = Peer(args.socket)

@@ -70,6 +70,18 @@ check "query: the last refusal is shown" sh -c "'$VIRTNET' --socket '$SOCK' quer
 
 check_peer "INFLIGHT_SHMFD: a region handed out (split layout, nothing in flight), taken back; a short one refused" inflight
 check "inflight: the controller is alive" vn health
+# The geometry GET_INFLIGHT_FD asks for, against the device (-n 2: 2 rings of at most 256):
+# the edges inside are granted (so a refusal below is not the peer's doing), each outside refused.
+check_peer "inflight: 2 queues of 256 (the device's maximum) granted" inflight-geometry --nq 2 --qs 256 --expect accept
+check_peer "inflight: 1 queue of 2 granted" inflight-geometry --nq 1 --qs 2 --expect accept
+for g in "2 512 queue size above the device's maximum" "2 65535 queue size far above, not a power of two" \
+    "2 192 queue size not a power of two" "2 255 queue size not a power of two" \
+    "3 256 more queues than the device has" "0 256 no queue" "2 0 queue size 0"; do
+    read -r nq qs why <<<"$g"
+    check_peer "inflight: $nq queues of $qs refused ($why)" inflight-geometry --nq "$nq" --qs "$qs" --expect refuse
+    check "inflight $nq x $qs: the refusal is named in query" sh -c "'$VIRTNET' --socket '$SOCK' query -p 0 | jq -e '.devices[0].vhost_last_error | test(\"in-flight region for $nq queues of $qs descriptors refused\")'"
+done
+check_peer "inflight refusals: then a fresh front-end works" good
 check_peer "memory table replaced (two regions) while rings run: traffic goes on" mem-change
 check_peer "a descriptor loop stops the ring: NEEDS_RESET, error eventfd, reset clears it" guest-loop
 check_peer "a buffer outside guest memory stops the ring with NEEDS_RESET" guest-oob

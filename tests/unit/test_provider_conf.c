@@ -180,18 +180,38 @@ static void test_provider_names(void **state)
 
 static void test_errors_name_the_line(void **state)
 {
-    parse_fails("# ok\nprovider=sw\n\nweight=3\n",
-                "line 4: unknown key 'weight' (expected 'provider' or 'score')");
     parse_fails("provider=sw\n  just some text\n",
                 "line 2: expected key=value, got 'just some text'");
     parse_fails("provider=sw\r\nscore\r\n", "line 2: expected key=value, got 'score'");
     parse_fails("=sw\n", "line 1: missing key before '='");
     parse_fails("provider sw\n", "line 1: expected key=value, got 'provider sw'");
-    parse_fails("provider\t=sw\nprovider name=sw\n",
-                "line 2: unknown key 'provider name' (expected 'provider' or 'score')");
-    /* Unprintable bytes are not echoed. */
-    parse_fails("provider=sw\n\x01\x02=1\n", "line 2: unknown key '?"
-                                             "?' (expected 'provider' or 'score')");
+}
+
+/* The vendor documents two keys; any other is ignored, and named in the warning. */
+static void test_unknown_keys_warn(void **state)
+{
+    struct vn_provider_conf p;
+
+    parse_ok("# ok\nprovider=sw\n\nweight=3\nscore=7\n", &p);
+    assert_string_equal(p.name, "sw");
+    assert_int_equal(p.score, 7);
+    assert_int_equal(p.n_unknown, 1);
+    assert_string_equal(p.warning,
+                        "line 4: unknown key 'weight' ignored (expected 'provider' or 'score')");
+
+    parse_ok("provider\t=sw\nprovider name=dpa\n\x01\x02=1\n", &p);
+    assert_string_equal(p.name, "sw");
+    assert_int_equal(p.n_unknown, 2);
+    assert_string_equal(p.warning,
+                        "line 2: unknown key 'provider name' ignored (expected 'provider' or "
+                        "'score'); line 3: unknown key '?"
+                        "?' ignored (expected 'provider' or "
+                        "'score')");
+
+    /* Known keys only: no warning. */
+    parse_ok("Provider=ace\nScore=100\n", &p);
+    assert_int_equal(p.n_unknown, 0);
+    assert_string_equal(p.warning, "");
 }
 
 static void test_missing_provider(void **state)
@@ -272,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_provider_names),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_unknown_keys_warn),
         cmocka_unit_test(test_missing_provider),
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_error_buffer),
