@@ -232,9 +232,15 @@ int vn_providers_load(const char *conf_dir, const char *lib_dir, const struct vn
     for (unsigned i = 0; i < p->n; i++) {
         struct candidate *c = &p->cand[i];
 
+        /* A library that does not load (a missing optional dependency such as
+           libibverbs, a wrong ABI) is worth a warning; a probe that finds no
+           hardware, or a lower score, is the normal case. */
         if ((int)i == p->active)
             VN_INFO(PROV, "provider '%s' (score %lld, %s) is active", c->name,
                     (long long)c->score, c->source);
+        else if (!strcmp(c->status, "not loaded"))
+            VN_WARN(PROV, "provider '%s' (score %lld, %s): %s: %s", c->name, (long long)c->score,
+                    c->source, c->status, c->why);
         else
             VN_INFO(PROV, "provider '%s' (score %lld, %s): %s: %s", c->name, (long long)c->score,
                     c->source, c->status, c->why);
