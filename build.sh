@@ -11,8 +11,11 @@
 #   ./build.sh run            build and start the controller in the foreground
 #                             on the built-in software DPU
 #   ./build.sh check          build and run the whole test suite (also under
-#                             ASan+UBSan); the last line is "N passed, N failed"
+#                             ASan+UBSan, and the package test once); the last
+#                             line is "N passed, N failed"
 # and:
+#   ./build.sh deb [OUTDIR]   build the Debian packages (dpkg-buildpackage on
+#                             debian/) into OUTDIR (default: build/deb)
 #   ./build.sh deps           install the Debian packages only
 set -euo pipefail
 
@@ -26,6 +29,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # Packages to build and to test (the test peers come with the features that use them).
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmnl-dev libcjson-dev liburing-dev"
 OPT_PKGS="libibverbs-dev"
+# Building and testing the Debian packages (tests/package/).
+DEB_PKGS="debhelper dpkg-dev devscripts fakeroot lintian debootstrap"
 TEST_PKGS="libcmocka-dev dpdk dpdk-dev iputils-ping ethtool python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio file"
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -47,7 +52,7 @@ need_pkgs() {
 
 deps() {
     command -v dpkg-query >/dev/null || { say "not a Debian system: skipping package installation"; return 0; }
-    need_pkgs $BUILD_PKGS $TEST_PKGS
+    need_pkgs $BUILD_PKGS $TEST_PKGS $DEB_PKGS
     # Optional: the hardware path; its absence only disables that path.
     need_pkgs $OPT_PKGS || say "optional $OPT_PKGS not installed: hardware path disabled"
 }
@@ -101,6 +106,31 @@ MSG
         ${VIRTNET_CONF:+--config "$VIRTNET_CONF"}
 }
 
+# deb [OUTDIR]: the Debian packages, built by dpkg-buildpackage in a copy of the tree.
+cmd_deb() {
+    local out=${1:-$BUILD_DIR/deb}
+    command -v dpkg-query >/dev/null || die "not a Debian system: cannot build .deb packages"
+    need_pkgs $BUILD_PKGS $OPT_PKGS $DEB_PKGS
+    mkdir -p "$out"
+    say "Debian packages into $out"
+    "$top/scripts/build-deb.sh" "$out"
+}
+
+# The package test (tests/package/deb.sh) runs once, outside the ASan pass,
+# through automake's TAP driver so that its results land in a .trs file.
+run_package_test() {
+    local dir=$BUILD_DIR/tests/package rc=0
+    say "package test (tests/package/deb.sh)"
+    mkdir -p "$dir"
+    top_srcdir=$top top_builddir=$BUILD_DIR AM_TAP_AWK=awk \
+        sh "$top/build-aux/tap-driver.sh" --test-name package/deb.sh --log-file "$dir/deb.log" \
+        --trs-file "$dir/deb.trs" --color-tests no --enable-hard-errors yes --expect-failure no -- \
+        bash "$top/tests/package/deb.sh" >"$dir/deb.out" 2>&1 || rc=$?
+    sed 's/^/[package] /' "$dir/deb.out" >&2
+    [ $rc -eq 0 ] || say "package test: see $dir/deb.log"
+    return 0
+}
+
 # Counts TAP results in the .trs files under DIR: prints "pass fail skip".
 count_results() {
     local dir=$1
@@ -130,6 +160,7 @@ cmd_check() {
     say "build"
     make_in "$BUILD_DIR" -s
     run_suite "$BUILD_DIR" normal
+    [ "${VIRTNET_NO_PACKAGE_TEST:-0}" = 1 ] || run_package_test
     if [ "${VIRTNET_NO_ASAN:-0}" != 1 ]; then
         [ -f "$ASAN_DIR/Makefile" ] || configure_in "$ASAN_DIR" --enable-werror --enable-sanitizers --enable-debug
         say "build (ASan+UBSan)"
@@ -166,9 +197,10 @@ do_autogen=0 do_configure=0 do_build=0 debug=0 clean=0 verbose=0
 case "${1:-}" in
     run) shift; cmd_run "$@"; exit ;;
     check) shift; cmd_check "$@"; exit ;;
+    deb) shift; cmd_deb "$@"; exit ;;
     deps) deps; exit ;;
     -h|--help|help)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 
 if [ $# -eq 0 ]; then
@@ -182,7 +214,7 @@ while getopts "agdbcvh" opt; do
         b) do_build=1 ;;
         c) clean=1 ;;
         v) verbose=1 ;;
-        h) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        h) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option; see ./build.sh -h" ;;
     esac
 done

@@ -604,7 +604,7 @@ static void main_help(FILE *f)
     for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++)
         fprintf(f, "%s%s", i ? "," : "", commands[i].name);
     fprintf(f, "} ...\n\nvirtio-net-controller command line interface v%s\n\n"
-               "positional arguments:\n", PACKAGE_VERSION);
+               "positional arguments:\n", VN_VERSION);
     for (size_t i = 0; i < VN_ARRAY_SIZE(commands); i++)
         fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\noptions:\n"
@@ -639,7 +639,7 @@ int main(int argc, char **argv)
             main_help(stdout);
             return 0;
         case 'v':
-            printf("v%s\n", PACKAGE_VERSION);
+            printf("v%s\n", VN_VERSION);
             return 0;
         case 's':
             if (!*optarg)

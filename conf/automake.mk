@@ -1,5 +1,6 @@
 # conf/: sample configuration, provider files, systemd unit, bash completion.
-EXTRA_DIST += conf/virtnet.conf conf/virtio-net-controller.service.in
+EXTRA_DIST += conf/virtnet.conf conf/virtio-net-controller.service.in \
+	conf/providers/sw.provider conf/providers/ace.provider conf/providers/dpa.provider
 
 bashcompletiondir = $(datadir)/bash-completion/completions
 dist_bashcompletion_DATA = conf/completion/virtnet

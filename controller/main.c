@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "                           (default %s/providers)\n"
             "  -V, --version            print the version and exit\n"
             "  -h, --help               print this help and exit\n",
-            PACKAGE_VERSION, VN_DEFAULT_CONFIG, VN_DEFAULT_RPC_SOCKET, VN_DEFAULT_STATE_DIR,
+            VN_VERSION, VN_DEFAULT_CONFIG, VN_DEFAULT_RPC_SOCKET, VN_DEFAULT_STATE_DIR,
             VN_SBINDIR, VN_PKGLIBDIR);
 }
 
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'V':
-            printf("virtio_net_controller v%s\n", PACKAGE_VERSION);
+            printf("virtio_net_controller v%s\n", VN_VERSION);
             return 0;
         case 'h':
             usage(stdout);
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
         return 1;
     }
     VN_INFO(MAIN, "virtio_net_controller v%s ready (pid %d): virtnet --socket %s list",
-            PACKAGE_VERSION, (int)getpid(), ctl.rpc_socket);
+            VN_VERSION, (int)getpid(), ctl.rpc_socket);
     if (opts.handover_fd >= 0) {
         char mainpid[32];
 

@@ -258,8 +258,15 @@ int vn_providers_load(const char *conf_dir, const char *lib_dir, const struct vn
             snprintf(c->why, sizeof(c->why), "'%s' comes first (score %lld%s)", winner->name,
                      (long long)winner->score,
                      winner->score == c->score ? ", a tie: the name sorting first wins" : "");
-        VN_INFO(PROV, "provider '%s' (score %lld, %s): %s: %s", c->name, (long long)c->score,
-                c->source, c->status, c->why);
+        /* A library that does not load (a missing optional dependency such as
+           libibverbs, a wrong ABI) is worth a warning; a probe that finds no
+           hardware, or a lower score, is the normal case. */
+        if (!strcmp(c->status, "load failed"))
+            VN_WARN(PROV, "provider '%s' (score %lld, %s): %s: %s", c->name, (long long)c->score,
+                    c->source, c->status, c->why);
+        else
+            VN_INFO(PROV, "provider '%s' (score %lld, %s): %s: %s", c->name, (long long)c->score,
+                    c->source, c->status, c->why);
     }
     if (!winner)
         VN_ERR(PROV, "no datapath provider could be loaded%s: devices have no datapath and "

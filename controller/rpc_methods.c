@@ -34,7 +34,7 @@
 #include "update.h"
 #include "util.h"
 
-#define VERSION_STRING "v" PACKAGE_VERSION
+#define VERSION_STRING "v" VN_VERSION
 #define VERSION_PROBE_TIMEOUT_MS 3000
 
 /* ---- version --------------------------------------------------------- */

@@ -27,7 +27,11 @@ providers_dpa_la_LDFLAGS = $(PROVIDER_LDFLAGS)
 providers_dpa_la_LIBADD = $(IBVERBS_LIBS)
 
 
+# The SDK for out-of-tree providers: the header and a pkg-config file
+# (configure writes it from providers/virtnet-provider.pc.in).
 virtnetincludedir = $(includedir)/virtnet
 virtnetinclude_HEADERS = include/virtnet/provider.h
-
-EXTRA_DIST += conf/providers/sw.provider
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = providers/virtnet-provider.pc
+DISTCLEANFILES += providers/virtnet-provider.pc
+EXTRA_DIST += providers/virtnet-provider.pc.in

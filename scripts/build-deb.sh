@@ -1,56 +1,46 @@
 #!/usr/bin/env bash
-# build-deb.sh - build a Debian package of virtnet: the daemon, the CLI, the
-# providers, man pages, bash completion, sample config and systemd unit.
+# build-deb.sh - build the Debian packages (debian/) with dpkg-buildpackage.
 #
-#   scripts/build-deb.sh [OUTDIR]      (default: the current directory)
+#   scripts/build-deb.sh [--version-suffix SUFFIX] [OUTDIR]   (default: .)
 #
-# The package follows the vendor's flow: install the newer package, then run
-# `virtnet update -s`.  Its maintainer scripts therefore never restart a
-# running controller; they only reload systemd's view of the unit.
+# It builds in a copy of the tree: dpkg-buildpackage writes its output next
+# to the source directory, and the tree stays as it was.  --version-suffix
+# adds a changelog entry with the version plus SUFFIX (e.g. +test1) to that
+# copy only, for a test of an upgrade.  Prints the paths of the .deb files.
+# The packages it needs come from ./build.sh deb (which calls this script).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+suffix=
+if [ "${1:-}" = --version-suffix ]; then
+    suffix=$2
+    shift 2
+fi
 out=$(cd "${1:-.}" && pwd)
-work=$(mktemp -d /tmp/virtnet-deb.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/virtnet-deb.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-version=$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
-arch=$(dpkg --print-architecture)
-[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null)
-
-mkdir -p "$work/build" "$work/root"
-(cd "$work/build" && "$top/configure" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
-    --with-systemdunitdir=/lib/systemd/system --enable-werror >/dev/null)
-make -C "$work/build" -s -j"$(nproc)"
-make -C "$work/build" -s install DESTDIR="$work/root"
-# Libtool archives are of no use in a package.
-find "$work/root" -name '*.la' -delete
-
-mkdir -p "$work/root/DEBIAN"
-cat >"$work/root/DEBIAN/control" <<CONTROL
-Package: virtio-net-controller
-Version: $version
-Architecture: $arch
-Maintainer: virtnet developers <virtnet@localhost>
-Depends: libev4, libmnl0, libcjson1
-Recommends: openvswitch-switch
-Section: net
-Priority: optional
-Description: virtio-net device emulation controller for SmartNICs/DPUs
- virtio_net_controller emulates virtio-net PCIe functions (hotplug PFs,
- static PFs, VFs) backed by SF representors, driven with the virtnet CLI.
- Without a DPU it runs on a software DPU (vhost-user devices, tap
- representors).
-CONTROL
-cat >"$work/root/DEBIAN/postinst" <<'POSTINST'
-#!/bin/sh
-set -e
-# Never restart a running controller here: `virtnet update -s` hands devices
-# over to the newly installed binary without the hosts noticing.
-if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload >/dev/null 2>&1 || true
+# The tracked and untracked-but-not-ignored files, without build products.
+mkdir "$work/src"
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$top" && git ls-files -z --cached --others --exclude-standard |
+        xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+        tar --null -T - -cf -) | tar -xf - -C "$work/src"
+else
+    (cd "$top" && tar --exclude='./build*' --exclude=./run -cf - .) | tar -xf - -C "$work/src"
 fi
-exit 0
-POSTINST
-chmod 0755 "$work/root/DEBIAN/postinst"
-dpkg-deb --root-owner-group --build "$work/root" "$out/virtio-net-controller_${version}_${arch}.deb" >/dev/null
-echo "$out/virtio-net-controller_${version}_${arch}.deb"
+
+if [ -n "$suffix" ]; then
+    version=$(cd "$work/src" && dpkg-parsechangelog -S Version)
+    (cd "$work/src" && DEBFULLNAME="virtnet build-deb.sh" DEBEMAIL="nobody@localhost" \
+        dch --newversion "$version$suffix" --distribution unstable --force-distribution \
+        "Test build $version$suffix (scripts/build-deb.sh --version-suffix)." >/dev/null 2>&1)
+fi
+
+(cd "$work/src" && dpkg-buildpackage -us -uc -b -j"$(nproc 2>/dev/null || echo 2)") \
+    >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; echo "build-deb.sh: dpkg-buildpackage failed" >&2; exit 1; }
+for f in "$work"/*.deb "$work"/*.ddeb; do
+    [ -e "$f" ] || continue
+    mv "$f" "$out/"
+    echo "$out/$(basename "$f")"
+done
+cp "$work"/*.buildinfo "$work"/*.changes "$out/" 2>/dev/null || true
