@@ -17,7 +17,8 @@ controller_virtio_net_controller_SOURCES = \
 	controller/emu_dummy.c \
 	controller/update.c controller/update.h \
 	controller/qmp.c controller/qmp.h \
-	controller/host.c controller/host.h
+	controller/host.c controller/host.h \
+	controller/metrics.c controller/metrics.h
 controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
 # Providers resolve the log functions from the controller (see provider.sym).
 controller_virtio_net_controller_LDFLAGS = -Wl,--dynamic-list=$(top_srcdir)/controller/provider.sym

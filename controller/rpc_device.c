@@ -312,9 +312,8 @@ static void add_device(struct vn_device *dev, void *ctx)
     vn_json_add(v->array, NULL, v->list_form ? vn_dev_to_list_json(dev) : device_json(dev, v->brief));
 }
 
-static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
+cJSON *vn_rpc_list_json(struct vn_ctl *ctl)
 {
-    struct vn_ctl *ctl = ctx;
     struct json_visit v = { .array = cJSON_CreateArray(), .list_form = true };
     cJSON *res = cJSON_CreateObject();
 
@@ -324,7 +323,12 @@ static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add(res, "controller", ctrl);
     vn_dev_for_each(ctl->devs, add_device, &v);
     vn_json_add(res, "devices", v.array);
-    vn_rpc_reply_result(req, res);
+    return res;
+}
+
+static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    vn_rpc_reply_result(req, vn_rpc_list_json(ctx));
 }
 
 VN_RPC_METHOD_NOPARAMS(list, "list all virtnet devices", 0, method_list);

@@ -92,6 +92,32 @@ struct vn_conf_host {
     uint32_t timeout_ms;              /* one QMP exchange (default 20000) */
 };
 
+/*
+ * The Prometheus endpoint (controller/metrics_http.c): off unless 'listen' is
+ * set.  'listen' is "ADDR:PORT", "[ADDR6]:PORT" or a bare "PORT" (loopback).
+ */
+#define VN_METRICS_DEFAULT_PORT 9465
+struct vn_conf_metrics {
+    char listen[64];                  /* "" = no HTTP listener (the default) */
+    uint32_t connection_limit;        /* clients connected at once (default 16) */
+    uint32_t per_ip_limit;            /* clients from one address at once (default 4) */
+    uint32_t timeout_s;               /* a client idle this long is dropped (default 10) */
+};
+
+/*
+ * Owner group and mode of the vhost-user sockets and of the directory that
+ * holds them (controller/sock_perms.h), so that a VMM running as another user
+ * (libvirt's QEMU runs as libvirt-qemu) can connect.  Left as the controller
+ * makes them (0660, its own user and group) when neither is set.
+ */
+struct vn_conf_vhost_socket {
+    char group[64];                   /* "" = the controller's own group */
+    char mode[8];                     /* octal, e.g. "0660"; "" = 0660 */
+};
+
+/* Parses an octal file mode "0660" (at most 0777, never world-writable).  0 or -EINVAL. */
+int vn_conf_parse_sock_mode(const char *s, uint32_t *out);
+
 struct vn_conf {
     /* Vendor keys. */
     char ib_dev_p0[VN_IBDEV_NAME_MAX];
@@ -123,6 +149,8 @@ struct vn_conf {
 
     struct vn_emu_profile emu;
     struct vn_conf_host host;
+    struct vn_conf_metrics metrics;
+    struct vn_conf_vhost_socket vhost_socket;
 };
 
 /* Every problem found in one parse, in the order found. */
