@@ -19,6 +19,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "paths.h"
 #include "provider.h"
@@ -328,6 +329,12 @@ int vn_ctl_start(struct vn_ctl *ctl)
     if (ret < 0)
         return ret;
 
+    if (ctl->conf.metrics.listen[0]) {
+        ret = vn_metrics_http_start(ctl->loop, ctl, &ctl->conf.metrics, &ctl->metrics);
+        if (ret < 0)
+            return ret;
+    }
+
     ev_timer_init(&ctl->latency_timer, latency_cb, LATENCY_PERIOD, 0);
     ctl->latency_expected = ev_time() + LATENCY_PERIOD;
     ev_timer_start(ctl->loop, &ctl->latency_timer);
@@ -337,6 +344,8 @@ int vn_ctl_start(struct vn_ctl *ctl)
 void vn_ctl_stop(struct vn_ctl *ctl)
 {
     ev_timer_stop(ctl->loop, &ctl->latency_timer);
+    vn_metrics_http_stop(ctl->metrics);
+    ctl->metrics = NULL;
     vn_rpc_server_destroy(ctl->rpc);
     ctl->rpc = NULL;
     vn_dev_mgr_destroy(ctl->devs);

@@ -42,6 +42,9 @@ int vn_metrics_http_start(struct ev_loop *loop, struct vn_ctl *ctl,
 /* Stops the listener (joins its thread) and frees it; accepts NULL. */
 void vn_metrics_http_stop(struct vn_metrics_http *h);
 
+/* {"listen": the address bound, "path", "served", "refused"} for `health`; NULL on ENOMEM. */
+struct cJSON *vn_metrics_http_to_json(const struct vn_metrics_http *h);
+
 #define VN_METRICS_MIN_INTERVAL_MS 250
 #define VN_METRICS_REFRESH_WAIT_MS 1000
 

@@ -30,6 +30,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "update.h"
 #include "util.h"
 
@@ -295,6 +296,8 @@ cJSON *vn_rpc_health_json(struct vn_ctl *ctl)
     vn_json_add_u64(rpc, "clients_rejected", st->clients_rejected);
     vn_json_add(res, "rpc", rpc);
     vn_json_add(res, "memory", memory_json());
+    if (ctl->metrics)
+        vn_json_add(res, "metrics_http", vn_metrics_http_to_json(ctl->metrics));
     return res;
 }
 

@@ -312,7 +312,7 @@ static const struct conf_key host_keys[] = {
 
 /*
  * "PORT", "ADDR:PORT" or "[ADDR6]:PORT" with a numeric address and a port in
- * [1, 65535]; "" = off.  (Resolved again when the listener starts.)
+ * [0, 65535] (0: any free port); "" = off.  (Parsed again when the listener starts.)
  */
 static const char *check_listen(const void *value)
 {
@@ -344,7 +344,7 @@ static const char *check_listen(const void *value)
             goto bad;
         port = colon + 1;
     }
-    if (vn_parse_u64(port, 10, 1, 65535, &p) < 0)
+    if (vn_parse_u64(port, 10, 0, 65535, &p) < 0)
         goto bad;
     return NULL;
 bad:

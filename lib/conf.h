@@ -98,7 +98,7 @@ struct vn_conf_host {
  */
 #define VN_METRICS_DEFAULT_PORT 9465
 struct vn_conf_metrics {
-    char listen[64];                  /* "" = no HTTP listener (the default) */
+    char listen[64];                  /* "" = no HTTP listener (the default); port 0 = any */
     uint32_t connection_limit;        /* clients connected at once (default 16) */
     uint32_t per_ip_limit;            /* clients from one address at once (default 4) */
     uint32_t timeout_s;               /* a client idle this long is dropped (default 10) */
