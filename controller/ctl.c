@@ -25,6 +25,7 @@
 #include "provider.h"
 #include "rpc_methods.h"
 #include "rpc_server.h"
+#include "sock_perms.h"
 #include "update.h"
 #include "util.h"
 #include "emu.h"
@@ -230,6 +231,23 @@ static void latency_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_start(loop, w);
 }
 
+/*
+ * vhost_socket (group, mode): checked before anything is created, so that a
+ * group that does not exist stops the start with its name.  The socket
+ * directory and the sockets get them where the emulation backend makes them
+ * (sock_perms.h).
+ */
+static int check_vhost_socket_conf(struct vn_ctl *ctl)
+{
+    struct vn_sock_perms perms;
+    char err[256];
+    int ret = vn_sock_perms_resolve(&ctl->conf.vhost_socket, &perms, err, sizeof(err));
+
+    if (ret < 0)
+        VN_ERR(MAIN, "%s", err);
+    return ret;
+}
+
 int vn_ctl_start(struct vn_ctl *ctl)
 {
     struct vn_rpc_server_cfg cfg = {
@@ -261,6 +279,9 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .dp_cpu_mask = ctl->conf.emu.worker_cpu_mask,
     };
 
+    ret = check_vhost_socket_conf(ctl);
+    if (ret < 0)
+        return ret;
     ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv, &ctl->providers);
     if (ret < 0)
         return ret;
