@@ -24,7 +24,7 @@ RUN_DIR=${RUN_DIR:-$top/run}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Packages to build and to test (the test peers come with the features that use them).
-BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmnl-dev libcjson-dev liburing-dev libmicrohttpd-dev"
+BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmnl-dev libcjson-dev liburing-dev libmicrohttpd-dev libvirt-dev"
 OPT_PKGS="libibverbs-dev"
 TEST_PKGS="libcmocka-dev dpdk dpdk-dev iputils-ping ethtool python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio file prometheus curl"
 

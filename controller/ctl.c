@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "host_libvirt.h"
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
@@ -367,6 +368,7 @@ void vn_ctl_stop(struct vn_ctl *ctl)
     ev_timer_stop(ctl->loop, &ctl->latency_timer);
     vn_metrics_http_stop(ctl->metrics);
     ctl->metrics = NULL;
+    vn_host_libvirt_stop(ctl);
     vn_rpc_server_destroy(ctl->rpc);
     ctl->rpc = NULL;
     vn_dev_mgr_destroy(ctl->devs);

@@ -17,6 +17,7 @@
 #include "device.h"
 #include "fault.h"
 #include "host.h"
+#include "host_libvirt.h"
 #include "json.h"
 #include "provider.h"
 #include "jsonrpc.h"
@@ -295,6 +296,11 @@ static cJSON *device_json(const struct vn_device *dev, bool brief)
     qemu = vn_host_cmdline(dev);
     if (qemu)
         vn_json_add_str(o, "qemu_args", qemu);
+    free(qemu);
+    /* The libvirt interface that attaches it (docs/host.md). */
+    qemu = vn_host_libvirt_xml(dev, false);
+    if (qemu)
+        vn_json_add_str(o, "libvirt_xml", qemu);
     free(qemu);
     return o;
 }

@@ -302,8 +302,29 @@ static const char *check_root_ports(const void *value)
     return NULL;
 }
 
+static const char *check_host_type(const void *value)
+{
+    const char *s = value;
+
+    return !*s || !strcmp(s, "qmp") || !strcmp(s, "libvirt") ? NULL
+                                                              : "must be \"qmp\" or \"libvirt\"";
+}
+
+/* Printable text without quotes or angle brackets (it goes into XML and log lines). */
+static const char *check_printable(const void *value)
+{
+    for (const char *c = value; *c; c++)
+        if (!isprint((unsigned char)*c) || strchr("'\"<>&", *c))
+            return "printable characters only, without quotes, '<', '>' or '&'";
+    return NULL;
+}
+
 #define HOST struct vn_conf_host
 static const struct conf_key host_keys[] = {
+    KEY_STRING("type", HOST, type, check_host_type),
+    KEY_STRING("uri", HOST, uri, check_printable),
+    KEY_STRING("domain", HOST, domain, check_printable),
+    KEY_FLAG("persistent", HOST, persistent),
     KEY_STRING("qmp_socket", HOST, qmp_socket, check_path),
     KEY_STRING("root_ports", HOST, root_ports, check_root_ports),
     KEY_U32("timeout_ms", HOST, timeout_ms, 100, 600000, NULL),
@@ -726,6 +747,21 @@ static void check_consistency(struct conf_parser *p, const cJSON *root, struct v
             c->has_dpa_cores = true;
     }
 
+    if (!strcmp(c->host.type, "libvirt")) {
+        if (!c->host.domain[0] && key_ok(p, &host_section, "domain"))
+            conf_error(p, "host.domain: mandatory when host.type is \"libvirt\"");
+        if (c->host.qmp_socket[0])
+            conf_error(p, "host.qmp_socket: cannot be set together with host.type \"libvirt\" "
+                          "(libvirt owns the VM's monitor)");
+    } else {
+        if (!strcmp(c->host.type, "qmp") && !c->host.qmp_socket[0] &&
+            key_ok(p, &host_section, "qmp_socket"))
+            conf_error(p, "host.qmp_socket: mandatory when host.type is \"qmp\"");
+        if (c->host.uri[0] || c->host.domain[0] || c->host.persistent)
+            conf_error(p, "host.%s: only with host.type \"libvirt\"",
+                       c->host.uri[0] ? "uri" : c->host.domain[0] ? "domain" : "persistent");
+    }
+
     if ((uint64_t)emu->num_pf * emu->num_vf > VN_EMU_MAX_VF_TOTAL)
         conf_error(p,
                    "emulation.num_vf: num_pf x num_vf must not be more than %d (%" PRIu32
@@ -881,8 +917,20 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     if (conf->host.qmp_socket[0]) {
         cJSON *host = cJSON_CreateObject();
 
+        if (conf->host.type[0])
+            fails += vn_json_add_str(host, "type", conf->host.type) < 0;
         fails += vn_json_add_str(host, "qmp_socket", conf->host.qmp_socket) < 0;
         fails += vn_json_add_str(host, "root_ports", conf->host.root_ports) < 0;
+        fails += vn_json_add_u64(host, "timeout_ms", conf->host.timeout_ms) < 0;
+        fails += vn_json_add(root, "host", host) < 0;
+    } else if (!strcmp(conf->host.type, "libvirt")) {
+        cJSON *host = cJSON_CreateObject();
+
+        fails += vn_json_add_str(host, "type", conf->host.type) < 0;
+        if (conf->host.uri[0])
+            fails += vn_json_add_str(host, "uri", conf->host.uri) < 0;
+        fails += vn_json_add_str(host, "domain", conf->host.domain) < 0;
+        fails += vn_json_add_num(host, "persistent", conf->host.persistent) < 0;
         fails += vn_json_add_u64(host, "timeout_ms", conf->host.timeout_ms) < 0;
         fails += vn_json_add(root, "host", host) < 0;
     }

@@ -83,13 +83,21 @@ struct vn_emu_profile {
                                  "dummy" (functions and representors in memory only) */
 };
 
-/* The host the software DPU plugs devices into: a QEMU VM over QMP (docs/host.md). */
+/*
+ * The host the software DPU plugs devices into (docs/host.md): a QEMU VM over
+ * QMP ("type" "qmp", the default when qmp_socket is set), or a running libvirt
+ * domain through libvirt's API ("type" "libvirt").
+ */
 #define VN_HOST_PORTS_MAX 256
 struct vn_conf_host {
+    char type[16];                    /* "", "qmp" or "libvirt" */
     char qmp_socket[108];             /* QEMU's QMP unix socket; "" = no host attached */
     char root_ports[VN_HOST_PORTS_MAX]; /* pcie-root-port ids, comma separated: hotplug port
                                            n is the n-th */
-    uint32_t timeout_ms;              /* one QMP exchange (default 20000) */
+    uint32_t timeout_ms;              /* one QMP exchange / libvirt detach (default 20000) */
+    char uri[256];                    /* libvirt: connection URI (default "qemu:///system") */
+    char domain[128];                 /* libvirt: the domain's name or UUID */
+    bool persistent;                  /* libvirt: also change the persistent definition */
 };
 
 /*

@@ -792,6 +792,30 @@ static void test_metrics(void **state)
     parse_fails_prefix("{ \"metrics\": { \"port\": 1 } }", "metrics.port: unknown key");
 }
 
+static void test_host_libvirt(void **state)
+{
+    struct vn_conf c;
+
+    parse_ok("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"vm0\" } }", &c);
+    assert_string_equal(c.host.type, "libvirt");
+    assert_string_equal(c.host.domain, "vm0");
+    assert_false(c.host.persistent);
+    parse_ok("{ \"host\": { \"type\": \"libvirt\", \"uri\": \"qemu+ssh://h/system\", "
+             "\"domain\": \"4b7336c8-a13d-4aa2-8bc8-d5331c2622af\", \"persistent\": 1 } }", &c);
+    assert_true(c.host.persistent);
+    parse_ok("{ \"host\": { \"type\": \"qmp\", \"qmp_socket\": \"/run/q.sock\" } }", &c);
+    parse_fails("{ \"host\": { \"type\": \"libvirt\" } }",
+                "host.domain: mandatory when host.type is \"libvirt\"");
+    parse_fails_prefix("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"v\", "
+                       "\"qmp_socket\": \"/q\" } }", "host.qmp_socket: cannot be set together");
+    parse_fails_prefix("{ \"host\": { \"type\": \"xen\" } }", "host.type: must be");
+    parse_fails_prefix("{ \"host\": { \"type\": \"qmp\" } }", "host.qmp_socket: mandatory");
+    parse_fails_prefix("{ \"host\": { \"domain\": \"vm0\" } }",
+                       "host.domain: only with host.type \"libvirt\"");
+    parse_fails_prefix("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"a'b\" } }",
+                       "host.domain: printable characters only");
+}
+
 static void test_vhost_socket(void **state)
 {
     struct vn_conf c;
@@ -1045,6 +1069,7 @@ static void test_round_trip(void **state)
     round_trip(full_conf);
     round_trip("{ \"is_lag\": 1, \"ib_dev_for_static_pf\": \"mlx5_bond_0\" }");
     round_trip("{ \"ib_dev_lag\": \"bond7\" }");
+    round_trip("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"vm0\", \"persistent\": 1 } }");
     round_trip("{ \"metrics\": { \"listen\": \"[::1]:9100\", \"timeout_s\": 5 }, "
                "\"vhost_socket\": { \"group\": \"kvm\", \"mode\": \"0770\" } }");
     for (size_t i = 0; i < VN_ARRAY_SIZE(files); i++) {
@@ -1153,6 +1178,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_vhost_socket),
+        cmocka_unit_test(test_host_libvirt),
         cmocka_unit_test(test_empty_object_is_defaults),
         cmocka_unit_test(test_vendor_nonlag),
         cmocka_unit_test(test_vendor_lag),
