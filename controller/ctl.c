@@ -351,6 +351,9 @@ int vn_ctl_start(struct vn_ctl *ctl)
     if (ret < 0)
         return ret;
 
+    ret = vn_host_libvirt_start(ctl);
+    if (ret < 0)
+        return ret;
     if (ctl->conf.metrics.listen[0]) {
         ret = vn_metrics_http_start(ctl->loop, ctl, &ctl->conf.metrics, &ctl->metrics);
         if (ret < 0)

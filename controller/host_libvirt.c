@@ -221,12 +221,33 @@ static int lv_open(struct vn_host_libvirt *h, struct lv_op *op, virConnectPtr *c
     return 0;
 }
 
+static void lv_tick(int timer, void *opaque)
+{
+}
+
+/*
+ * Closes the connection.  libvirt frees a connection's event-loop handles
+ * (and with them its socket and eventfds) only on a later pass of the loop:
+ * run passes until none is pending, bounded.
+ */
 static void lv_close(virConnectPtr conn, virDomainPtr dom)
 {
+    int timer;
+
     if (dom)
         virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
+    if (!conn)
+        return;
+    virConnectClose(conn);
+    if (lv_event_impl < 0)
+        return;
+    timer = virEventAddTimeout(0, lv_tick, NULL, NULL);
+    for (int i = 0; i < 3; i++)
+        if (virEventRunDefaultImpl() < 0)
+            break;
+    if (timer >= 0)
+        virEventRemoveTimeout(timer);
+    virEventRunDefaultImpl();
 }
 
 /* True when the domain's XML (live, or its definition with 'flags' INACTIVE) has 'alias'. */
@@ -287,10 +308,6 @@ static void lv_removal_failed_cb(virConnectPtr conn, virDomainPtr dom, const cha
 
     if (alias && !strcmp(alias, op->alias))
         op->removal_failed = true;
-}
-
-static void lv_tick(int timer, void *opaque)
-{
 }
 
 /*
@@ -447,9 +464,6 @@ static void *lv_worker(void *arg)
     /* Signals are the main loop's. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-#ifdef HAVE_LIBVIRT
-    pthread_once(&lv_once, lv_global_init);
-#endif
     pthread_mutex_lock(&h->lock);
     for (;;) {
         while (!h->todo && !h->stop)
@@ -507,6 +521,10 @@ static struct vn_host_libvirt *lv_get(struct vn_ctl *ctl, char *why, size_t whyl
         snprintf(why, whylen, "out of memory");
         return NULL;
     }
+#ifdef HAVE_LIBVIRT
+    /* Process-wide, before any connection: libvirt's error handler and event loop. */
+    pthread_once(&lv_once, lv_global_init);
+#endif
     h->loop = ctl->loop;
     vn_strlcpy(h->uri, ctl->conf.host.uri, sizeof(h->uri));
     vn_strlcpy(h->domain, ctl->conf.host.domain, sizeof(h->domain));
@@ -596,6 +614,16 @@ int vn_host_libvirt_detach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_do
     if (!op)
         return -ENOMEM;
     return lv_submit(ctl, op, why, whylen);
+}
+
+int vn_host_libvirt_start(struct vn_ctl *ctl)
+{
+    char why[256];
+
+    if (!vn_host_libvirt_enabled(ctl) || lv_get(ctl, why, sizeof(why)))
+        return 0;
+    VN_ERR(HOST, "%s", why);
+    return -EAGAIN;
 }
 
 void vn_host_libvirt_stop(struct vn_ctl *ctl)

@@ -47,6 +47,13 @@ int vn_host_libvirt_detach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_do
 char *vn_host_libvirt_xml(const struct vn_device *dev, bool live);
 
 /*
+ * Starts the worker (and sets libvirt's process-wide error handler and event
+ * loop) when the host is a libvirt domain; a no-op otherwise.  0 or -errno
+ * (logged).  Attach and detach start it too when it is not running.
+ */
+int vn_host_libvirt_start(struct vn_ctl *ctl);
+
+/*
  * Main loop: lets the worker finish what it was given (each operation is
  * bounded), joins it, runs the 'done' callbacks of what finished, and frees
  * it.  Accepts NULL.  'ctl->libvirt' is reset.
