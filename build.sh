@@ -27,11 +27,11 @@ RUN_DIR=${RUN_DIR:-$top/run}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Packages to build and to test (the test peers come with the features that use them).
-BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmnl-dev libcjson-dev liburing-dev"
+BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmnl-dev libcjson-dev liburing-dev libmicrohttpd-dev libvirt-dev"
 OPT_PKGS="libibverbs-dev"
 # Building and testing the Debian packages (tests/package/).
 DEB_PKGS="debhelper dpkg-dev devscripts fakeroot lintian debootstrap"
-TEST_PKGS="libcmocka-dev dpdk dpdk-dev iputils-ping ethtool python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio file"
+TEST_PKGS="libcmocka-dev dpdk dpdk-dev iputils-ping ethtool python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio file prometheus curl"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }

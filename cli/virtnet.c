@@ -143,10 +143,12 @@ static int print_json(const cJSON *j)
 
 /*
  * Calls 'method' with 'params' (consumed; an empty object is sent as no
- * params) and prints the answer.  Returns the exit status; on success with
- * 'keep_result', the result is handed to the caller.
+ * params) and prints the answer with 'print' (pretty JSON when NULL).
+ * Returns the exit status; on success with 'keep_result', the result is
+ * handed to the caller.
  */
-static int call(const char *method, cJSON *params, cJSON **keep_result)
+static int call_print(const char *method, cJSON *params, cJSON **keep_result,
+                      int (*print)(const cJSON *result))
 {
     struct vn_rpc_response resp;
     int ret;
@@ -179,7 +181,7 @@ static int call(const char *method, cJSON *params, cJSON **keep_result)
         vn_rpc_response_fini(&resp);
         return EXIT_RPC_ERROR;
     }
-    ret = print_json(resp.result);
+    ret = (print ? print : print_json)(resp.result);
     if (ret < 0) {
         fprintf(stderr, "virtnet: error: cannot print the answer: %s\n", strerror(-ret));
         vn_rpc_response_fini(&resp);
@@ -191,6 +193,11 @@ static int call(const char *method, cJSON *params, cJSON **keep_result)
     }
     vn_rpc_response_fini(&resp);
     return 0;
+}
+
+static int call(const char *method, cJSON *params, cJSON **keep_result)
+{
+    return call_print(method, params, keep_result, NULL);
 }
 
 /* ---- option parsing ------------------------------------------------------ */
@@ -549,6 +556,34 @@ out:
     return ret == HELP_SHOWN ? 0 : ret;
 }
 
+/* Prints the "text" member of a `metrics` result as it is. */
+static int print_metrics_text(const cJSON *result)
+{
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(result, "text");
+
+    if (!cJSON_IsString(text))
+        return -EPROTO;
+    errno = 0;
+    if (fputs(text->valuestring, stdout) == EOF || fflush(stdout) == EOF)
+        return errno ? -errno : -EIO;
+    return 0;
+}
+
+/* metrics: the Prometheus text, not JSON (for node_exporter's textfile collector). */
+static int run_metrics(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    cJSON *params = cJSON_CreateObject();
+    int ret = parse_opts(cmd, NULL, 0, argc, argv, params, false);
+
+    if (!ret && optind < argc)
+        ret = usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (ret) {
+        cJSON_Delete(params);
+        return ret == HELP_SHOWN ? 0 : ret;
+    }
+    return call_print(cmd->name, params, NULL, print_metrics_text);
+}
+
 #define CMD(NAME, HELP, SYN, OPTS, RUN, EPI, ...) \
     { NAME, HELP, SYN, OPTS, VN_ARRAY_SIZE(OPTS), RUN, EPI, __VA_ARGS__ }
 #define CMD_NOOPTS(NAME, HELP, RUN, EPI) { NAME, HELP, "[-h]", NULL, 0, RUN, EPI, SEL_NONE, { 0 } }
@@ -596,6 +631,12 @@ static const struct cli_cmd commands[] = {
     CMD("stats", "stats of virtnet device", "[-h] {[-p PF] [-v VF] | [-u VUID]} [-q QUEUE_ID]",
         stats_opts, run_simple, "The controller needs -p PF [-v VF] or -u VUID.\n", SEL_OPTIONAL,
         { 0 }),
+    CMD_NOOPTS("metrics", "Prometheus text exposition of the counters and health", run_metrics,
+               "Prints the text format 0.0.4 (not JSON), e.g. for node_exporter's textfile\n"
+               "collector:\n"
+               "  virtnet metrics > /var/lib/node_exporter/virtnet.prom.$$ &&\n"
+               "    mv /var/lib/node_exporter/virtnet.prom.$$ /var/lib/node_exporter/virtnet.prom\n"
+               "The same text is served over HTTP when virtnet.conf sets metrics.listen.\n"),
 };
 
 static void main_help(FILE *f)

@@ -17,10 +17,12 @@ controller_virtio_net_controller_SOURCES = \
 	controller/emu_dummy.c \
 	controller/update.c controller/update.h \
 	controller/qmp.c controller/qmp.h \
-	controller/host.c controller/host.h
-controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery
+	controller/host.c controller/host.h \
+	controller/host_libvirt.c controller/host_libvirt.h \
+	controller/metrics.c controller/metrics.h controller/metrics_http.c
+controller_virtio_net_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/recovery $(MHD_CFLAGS) $(LIBVIRT_CFLAGS)
 # Providers resolve the log functions from the controller (see provider.sym).
 controller_virtio_net_controller_LDFLAGS = -Wl,--dynamic-list=$(top_srcdir)/controller/provider.sym
 EXTRA_DIST += controller/provider.sym
 controller_virtio_net_controller_LDADD = recovery/librecovery.la lib/libvirtnet.la \
-	$(CJSON_LIBS) $(MNL_LIBS) $(LIBS)
+	$(CJSON_LIBS) $(MNL_LIBS) $(MHD_LIBS) $(LIBVIRT_LIBS) $(LIBS)

@@ -18,12 +18,15 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "host_libvirt.h"
 #include "log.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "paths.h"
 #include "provider.h"
 #include "rpc_methods.h"
 #include "rpc_server.h"
+#include "sock_perms.h"
 #include "update.h"
 #include "util.h"
 #include "emu.h"
@@ -229,6 +232,23 @@ static void latency_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_start(loop, w);
 }
 
+/*
+ * vhost_socket (group, mode): checked before anything is created, so that a
+ * group that does not exist stops the start with its name.  The socket
+ * directory and the sockets get them where the emulation backend makes them
+ * (sock_perms.h).
+ */
+static int check_vhost_socket_conf(struct vn_ctl *ctl)
+{
+    struct vn_sock_perms perms;
+    char err[256];
+    int ret = vn_sock_perms_resolve(&ctl->conf.vhost_socket, &perms, err, sizeof(err));
+
+    if (ret < 0)
+        VN_ERR(MAIN, "%s", err);
+    return ret;
+}
+
 int vn_ctl_start(struct vn_ctl *ctl)
 {
     struct vn_rpc_server_cfg cfg = {
@@ -260,6 +280,9 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .dp_cpu_mask = ctl->conf.emu.worker_cpu_mask,
     };
 
+    ret = check_vhost_socket_conf(ctl);
+    if (ret < 0)
+        return ret;
     ret = vn_providers_load(ctl->providers_dir, ctl->provider_lib_dir, &penv,
                             ctl->conf.provider_sw_fallback, &ctl->providers);
     if (ret < 0)
@@ -296,6 +319,7 @@ int vn_ctl_start(struct vn_ctl *ctl)
         .sfm = ctl->sfm,
         .dp = vn_providers_active(ctl->providers),
         .dp_priv = vn_providers_active_priv(ctl->providers),
+        .sock_perms = &ctl->conf.vhost_socket,
         .adopt_listen = ctl->upd.fd >= 0 ? vn_update_adopt_listen : NULL,
         .adopt_ctx = ctl,
     };
@@ -329,6 +353,15 @@ int vn_ctl_start(struct vn_ctl *ctl)
     if (ret < 0)
         return ret;
 
+    ret = vn_host_libvirt_start(ctl);
+    if (ret < 0)
+        return ret;
+    if (ctl->conf.metrics.listen[0]) {
+        ret = vn_metrics_http_start(ctl->loop, ctl, &ctl->conf.metrics, &ctl->metrics);
+        if (ret < 0)
+            return ret;
+    }
+
     ev_timer_init(&ctl->latency_timer, latency_cb, LATENCY_PERIOD, 0);
     ctl->latency_expected = ev_time() + LATENCY_PERIOD;
     ev_timer_start(ctl->loop, &ctl->latency_timer);
@@ -338,6 +371,9 @@ int vn_ctl_start(struct vn_ctl *ctl)
 void vn_ctl_stop(struct vn_ctl *ctl)
 {
     ev_timer_stop(ctl->loop, &ctl->latency_timer);
+    vn_metrics_http_stop(ctl->metrics);
+    ctl->metrics = NULL;
+    vn_host_libvirt_stop(ctl);
     vn_rpc_server_destroy(ctl->rpc);
     ctl->rpc = NULL;
     vn_dev_mgr_destroy(ctl->devs);

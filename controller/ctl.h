@@ -26,6 +26,8 @@ struct vn_sfmgr;
 struct vn_emu;
 struct vn_update_run;
 struct vn_providers;
+struct vn_metrics_http;
+struct vn_host_libvirt;
 
 /* What main() got on the command line; NULL = not given. */
 struct vn_ctl_opts {
@@ -72,6 +74,8 @@ struct vn_ctl {
     struct vn_emu *emu;                /* emulation backend (seam 1) */
     struct vn_dev_mgr *devs;           /* every emulated function */
     struct vn_rpc_server *rpc;
+    struct vn_metrics_http *metrics;   /* the Prometheus listener, NULL when off */
+    struct vn_host_libvirt *libvirt;   /* the libvirt host's worker, from its first use */
 
     ev_signal sig_term, sig_int, sig_hup;
     ev_timer latency_timer;            /* measures how late the loop runs timers */

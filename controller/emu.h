@@ -122,6 +122,8 @@ struct vn_emu_env {
     struct vn_sfmgr *sfm;             /* representors: datapath queues come from here */
     const struct vn_provider_ops *dp; /* the active datapath provider, or NULL */
     void *dp_priv;
+    /* Group and mode of the sockets the host's VMM connects to (vhost_socket); NULL: none. */
+    const struct vn_conf_vhost_socket *sock_perms;
     /* Live update (new process): the running controller's listening fd of 'vuid', or -1;
        NULL = always create.  An adopted function is not served until import/serve_adopted. */
     int (*adopt_listen)(void *ctx, const char *vuid);

@@ -71,6 +71,7 @@
 #include "json.h"
 #include "log.h"
 #include "util.h"
+#include "sock_perms.h"
 #include "vhost_user.h"
 #include "virtq.h"
 
@@ -120,6 +121,7 @@ struct vn_vhost_dev {
     struct vn_emu_fn up;
     struct vn_emu_spec spec;   /* what the function is (a copy) */
     struct vn_sfmgr *sfm;      /* borrowed: representor queues */
+    const struct vn_conf_vhost_socket *sock_perms; /* borrowed, NULL: 0660, our group */
     struct ev_loop *loop;
     const struct vn_provider_ops *dp;
     void *dp_priv;
@@ -1069,6 +1071,15 @@ static int listen_open(struct vn_vhost_dev *vd)
         ret = -errno;
         goto err_unlink;
     }
+    if (vd->sock_perms) {
+        char err[256];
+
+        ret = vn_sock_apply_perms(vd->path, vd->sock_perms, err, sizeof(err));
+        if (ret < 0) {
+            VN_ERR(VHOST, "%s: %s", vd->spec.vuid, err);
+            goto err_unlink;
+        }
+    }
     vd->listen_fd = fd;
     return 0;
 
@@ -1091,6 +1102,7 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
         return -ENOMEM;
     vd->spec = *spec;
     vd->sfm = cfg->sfm;
+    vd->sock_perms = cfg->sock_perms;
     vd->loop = cfg->loop;
     vd->dp = cfg->dp;
     vd->dp_priv = cfg->dp_priv;
@@ -1120,8 +1132,13 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
     /* Live update: the running controller's listening socket, served once the session moves. */
     vd->listen_fd = cfg->adopt_listen ? cfg->adopt_listen(cfg->adopt_ctx, dev->vuid) : -1;
     if (vd->listen_fd >= 0) {
+        char err[256];
+
         vd->adopt_pending = true;
         vd->socket_not_ours = true;
+        /* The settings may have changed with the update: applied again, a failure logged. */
+        if (vd->sock_perms && vn_sock_apply_perms(vd->path, vd->sock_perms, err, sizeof(err)) < 0)
+            VN_WARN(VHOST, "%s: %s", dev->vuid, err);
     } else {
         ret = listen_open(vd);
         if (ret < 0)
@@ -1522,6 +1539,18 @@ static int vhost_init(struct vn_emu *emu)
         VN_ERR(VHOST, "cannot create the vhost-user socket dir %s: %s", dir, strerror(-ret));
         free(dir);
         return ret;
+    }
+    if (emu->env.sock_perms) {
+        char err[256];
+
+        ret = vn_sock_dir_apply_perms(dir, emu->env.sock_perms, err, sizeof(err));
+        if (ret == -EACCES) {
+            VN_WARN(VHOST, "%s", err); /* a parent dir keeps the group out: named, not changed */
+        } else if (ret < 0) {
+            VN_ERR(VHOST, "%s", err);
+            free(dir);
+            return ret;
+        }
     }
     emu->priv = dir;
     return 0;

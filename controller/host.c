@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "device.h"
 #include "host.h"
+#include "host_libvirt.h"
 #include "json.h"
 #include "log.h"
 #include "qmp.h"
@@ -37,7 +38,7 @@ struct host_op {
 
 bool vn_host_enabled(const struct vn_ctl *ctl)
 {
-    return ctl->conf.host.qmp_socket[0] != '\0';
+    return ctl->conf.host.qmp_socket[0] != '\0' || vn_host_libvirt_enabled(ctl);
 }
 
 /* A new operation on the device 'vuid', its QEMU ids set; NULL when out of memory. */
@@ -271,6 +272,8 @@ int vn_host_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *d
     struct host_op *op;
     cJSON *steps;
 
+    if (vn_host_libvirt_enabled(ctl))
+        return vn_host_libvirt_attach(ctl, dev, done, ctx, why, whylen);
     if (vn_emu_fn_host_info(dev->fn, &hi) < 0 || hi.kind != VN_EMU_ATTACH_VHOST_USER) {
         snprintf(why, whylen, "the emulation backend gives the device no vhost-user socket");
         return -ENODEV;
@@ -318,9 +321,12 @@ static void unplug_done(void *ctx, int err, const char *why, const cJSON *ret)
 int vn_host_detach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *done, void *ctx,
                    char *why, size_t whylen)
 {
-    struct host_op *op = op_new(ctl, dev->vuid, done, ctx);
+    struct host_op *op;
     cJSON *steps, *w;
 
+    if (vn_host_libvirt_enabled(ctl))
+        return vn_host_libvirt_detach(ctl, dev, done, ctx, why, whylen);
+    op = op_new(ctl, dev->vuid, done, ctx);
     if (!op)
         return -ENOMEM;
     steps = cJSON_CreateArray();

@@ -17,6 +17,7 @@
 #include "device.h"
 #include "fault.h"
 #include "host.h"
+#include "host_libvirt.h"
 #include "json.h"
 #include "provider.h"
 #include "jsonrpc.h"
@@ -302,6 +303,11 @@ static cJSON *device_json(const struct vn_device *dev, bool brief)
     if (qemu)
         vn_json_add_str(o, "qemu_args", qemu);
     free(qemu);
+    /* The libvirt interface that attaches it (docs/host.md). */
+    qemu = vn_host_libvirt_xml(dev, false);
+    if (qemu)
+        vn_json_add_str(o, "libvirt_xml", qemu);
+    free(qemu);
     return o;
 }
 
@@ -318,9 +324,8 @@ static void add_device(struct vn_device *dev, void *ctx)
     vn_json_add(v->array, NULL, v->list_form ? vn_dev_to_list_json(dev) : device_json(dev, v->brief));
 }
 
-static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
+cJSON *vn_rpc_list_json(struct vn_ctl *ctl)
 {
-    struct vn_ctl *ctl = ctx;
     struct json_visit v = { .array = cJSON_CreateArray(), .list_form = true };
     cJSON *res = cJSON_CreateObject();
 
@@ -330,7 +335,12 @@ static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add(res, "controller", ctrl);
     vn_dev_for_each(ctl->devs, add_device, &v);
     vn_json_add(res, "devices", v.array);
-    vn_rpc_reply_result(req, res);
+    return res;
+}
+
+static void method_list(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    vn_rpc_reply_result(req, vn_rpc_list_json(ctx));
 }
 
 VN_RPC_METHOD_NOPARAMS(list, "list all virtnet devices", 0, method_list);

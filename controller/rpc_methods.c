@@ -30,6 +30,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 #include "update.h"
 #include "util.h"
@@ -263,9 +264,8 @@ static cJSON *memory_json(void)
     return mem;
 }
 
-static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
+cJSON *vn_rpc_health_json(struct vn_ctl *ctl)
 {
-    struct vn_ctl *ctl = ctx;
     const struct vn_rpc_stats *st = vn_rpc_server_stats(ctl->rpc);
     cJSON *res = cJSON_CreateObject(), *lat = cJSON_CreateObject();
     cJSON *devs = cJSON_CreateObject(), *rpc = cJSON_CreateObject();
@@ -309,7 +309,14 @@ static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add_u64(rpc, "clients_rejected", st->clients_rejected);
     vn_json_add(res, "rpc", rpc);
     vn_json_add(res, "memory", memory_json());
-    vn_rpc_reply_result(req, res);
+    if (ctl->metrics)
+        vn_json_add(res, "metrics_http", vn_metrics_http_to_json(ctl->metrics));
+    return res;
+}
+
+static void method_health(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    vn_rpc_reply_result(req, vn_rpc_health_json(ctx));
 }
 
 /* ---- stats ------------------------------------------------------------ */
@@ -408,34 +415,16 @@ static cJSON *totals_json(const struct vn_dp_queue_stats t[2])
  * "totals" over the queues listed.  Queues are the rings the vhost-user
  * back-end serves (a control queue is the front-end's and has none).
  */
-static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
+cJSON *vn_rpc_stats_json(struct vn_device *dev, int64_t queue)
 {
-    struct vn_ctl *ctl = ctx;
-    struct stats_params *p = params;
     struct vn_dp_queue_stats st, totals[2];
-    struct vn_device *dev;
-    char err[256];
+    uint32_t n = vn_dev_nrings(dev);
     cJSON *res, *d, *qs;
-    uint32_t n;
-    int ret;
 
-    ret = vn_dev_select(ctl->devs, p->has_pf, p->pf, p->has_vf, p->vf,
-                        p->has_vuid ? p->vuid : NULL, &dev, err, sizeof(err));
-    if (ret < 0) {
-        vn_rpc_reply_errno(req, ret, "%s", err);
-        return;
-    }
-    n = vn_dev_nrings(dev);
-    if (p->has_queue_id && p->queue_id >= n) {
-        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
-                           "queue %u out of range: %s has %u data queues (0..%u)", p->queue_id,
-                           dev->vuid, n, n ? n - 1 : 0);
-        return;
-    }
     memset(totals, 0, sizeof(totals));
     qs = cJSON_CreateArray();
     for (uint32_t i = 0; i < n; i++) {
-        if (p->has_queue_id && i != p->queue_id)
+        if (queue >= 0 && i != queue)
             continue;
         if (vn_dev_queue_stats(dev, i, &st) < 0)
             continue;
@@ -452,7 +441,32 @@ static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
     vn_json_add(d, "totals", totals_json(totals));
     res = cJSON_CreateObject();
     vn_json_add(res, "device", d);
-    vn_rpc_reply_result(req, res);
+    return res;
+}
+
+static void method_stats(void *ctx, struct vn_rpc_request *req, void *params)
+{
+    struct vn_ctl *ctl = ctx;
+    struct stats_params *p = params;
+    struct vn_device *dev;
+    char err[256];
+    uint32_t n;
+    int ret;
+
+    ret = vn_dev_select(ctl->devs, p->has_pf, p->pf, p->has_vf, p->vf,
+                        p->has_vuid ? p->vuid : NULL, &dev, err, sizeof(err));
+    if (ret < 0) {
+        vn_rpc_reply_errno(req, ret, "%s", err);
+        return;
+    }
+    n = vn_dev_nrings(dev);
+    if (p->has_queue_id && p->queue_id >= n) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
+                           "queue %u out of range: %s has %u data queues (0..%u)", p->queue_id,
+                           dev->vuid, n, n ? n - 1 : 0);
+        return;
+    }
+    vn_rpc_reply_result(req, vn_rpc_stats_json(dev, p->has_queue_id ? (int64_t)p->queue_id : -1));
 }
 
 /* ---- live update and restart ------------------------------------------ */
@@ -607,7 +621,7 @@ const struct vn_rpc_method *const vn_rpc_methods[] = {
     &vn_rpc_method_query,   &vn_rpc_method_modify,   &vn_rpc_method_log,
     &vn_rpc_method_version, &vn_rpc_method_restart,  &vn_rpc_method_validate,
     &vn_rpc_method_update,  &vn_rpc_method_health,   &vn_rpc_method_debug,
-    &vn_rpc_method_stats,
+    &vn_rpc_method_stats,   &vn_rpc_method_metrics,
 };
 
 const size_t vn_rpc_n_methods = VN_ARRAY_SIZE(vn_rpc_methods);

@@ -60,8 +60,22 @@ extern const size_t vn_rpc_n_methods;
 extern const struct vn_rpc_method vn_rpc_method_log, vn_rpc_method_version,
     vn_rpc_method_restart, vn_rpc_method_validate, vn_rpc_method_update, vn_rpc_method_health,
     vn_rpc_method_stats;
+/* metrics.c: the Prometheus text exposition. */
+extern const struct vn_rpc_method vn_rpc_method_metrics;
 /* rpc_device.c: devices. */
 extern const struct vn_rpc_method vn_rpc_method_hotplug, vn_rpc_method_unplug,
     vn_rpc_method_list, vn_rpc_method_query, vn_rpc_method_modify, vn_rpc_method_debug;
+
+/*
+ * The results of `health`, `list` and `stats`, for the methods and for
+ * whoever shows the same data another way (metrics.c).  Main loop only; the
+ * caller owns the object returned.  'queue' < 0: every queue.
+ */
+struct vn_ctl;
+struct vn_device;
+struct cJSON;
+struct cJSON *vn_rpc_health_json(struct vn_ctl *ctl);
+struct cJSON *vn_rpc_list_json(struct vn_ctl *ctl);
+struct cJSON *vn_rpc_stats_json(struct vn_device *dev, int64_t queue);
 
 #endif /* VN_RPC_METHODS_H */

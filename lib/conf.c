@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -99,6 +100,9 @@ void vn_conf_init_defaults(struct vn_conf *conf)
         .emu.max_queue_size = 4096,
         .emu.features = CONF_EMU_DEFAULT_FEATURES,
         .host.timeout_ms = 20000,
+        .metrics.connection_limit = 16,
+        .metrics.per_ip_limit = 4,
+        .metrics.timeout_s = 10,
         .emu.serial = CONF_DEFAULT_SERIAL,
         .emu.backend = "vhost",
     };
@@ -299,13 +303,112 @@ static const char *check_root_ports(const void *value)
     return NULL;
 }
 
+static const char *check_host_type(const void *value)
+{
+    const char *s = value;
+
+    return !*s || !strcmp(s, "qmp") || !strcmp(s, "libvirt") ? NULL
+                                                              : "must be \"qmp\" or \"libvirt\"";
+}
+
+/* Printable text without quotes or angle brackets (it goes into XML and log lines). */
+static const char *check_printable(const void *value)
+{
+    for (const char *c = value; *c; c++)
+        if (!isprint((unsigned char)*c) || strchr("'\"<>&", *c))
+            return "printable characters only, without quotes, '<', '>' or '&'";
+    return NULL;
+}
+
 #define HOST struct vn_conf_host
 static const struct conf_key host_keys[] = {
+    KEY_STRING("type", HOST, type, check_host_type),
+    KEY_STRING("uri", HOST, uri, check_printable),
+    KEY_STRING("domain", HOST, domain, check_printable),
+    KEY_FLAG("persistent", HOST, persistent),
     KEY_STRING("qmp_socket", HOST, qmp_socket, check_path),
     KEY_STRING("root_ports", HOST, root_ports, check_root_ports),
     KEY_U32("timeout_ms", HOST, timeout_ms, 100, 600000, NULL),
 };
 #undef HOST
+
+/*
+ * "PORT", "ADDR:PORT" or "[ADDR6]:PORT" with a numeric address and a port in
+ * [0, 65535] (0: any free port); "" = off.  (Parsed again when the listener starts.)
+ */
+static const char *check_listen(const void *value)
+{
+    const char *s = value, *port = s;
+    char host[64];
+    unsigned char addr[16];
+    uint64_t p;
+
+    if (!*s)
+        return NULL;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+
+        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+            goto bad;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        if (inet_pton(AF_INET6, host, addr) != 1)
+            goto bad;
+        port = end + 2;
+    } else if (strchr(s, ':')) {
+        const char *colon = strrchr(s, ':');
+
+        if ((size_t)(colon - s) >= sizeof(host))
+            goto bad;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        if (inet_pton(AF_INET, host, addr) != 1)
+            goto bad;
+        port = colon + 1;
+    }
+    if (vn_parse_u64(port, 10, 0, 65535, &p) < 0)
+        goto bad;
+    return NULL;
+bad:
+    return "must be \"PORT\", \"IPV4:PORT\" or \"[IPV6]:PORT\" with a numeric address "
+           "(or \"\" for no listener)";
+}
+
+int vn_conf_parse_sock_mode(const char *s, uint32_t *out)
+{
+    uint64_t m;
+
+    if (s[0] != '0' || vn_parse_u64(s, 8, 0, 0777, &m) < 0 || (m & 0002))
+        return -EINVAL;
+    *out = (uint32_t)m;
+    return 0;
+}
+
+static const char *check_sock_mode(const void *value)
+{
+    const char *s = value;
+    uint32_t m;
+
+    if (!*s || vn_conf_parse_sock_mode(s, &m) == 0)
+        return NULL;
+    return "must be an octal mode like \"0660\" (at most 0777, not writable by others)";
+}
+
+#define MET struct vn_conf_metrics
+static const struct conf_key metrics_keys[] = {
+    KEY_STRING("listen", MET, listen, check_listen),
+    KEY_U32("connection_limit", MET, connection_limit, 1, 1024, NULL),
+    KEY_U32("per_ip_limit", MET, per_ip_limit, 1, 1024, NULL),
+    KEY_U32("timeout_s", MET, timeout_s, 1, 3600, NULL),
+};
+#undef MET
+
+#define VSOCK struct vn_conf_vhost_socket
+static const struct conf_key vhost_socket_keys[] = {
+    KEY_STRING("group", VSOCK, group, check_group),
+    KEY_STRING("mode", VSOCK, mode, check_sock_mode),
+};
+#undef VSOCK
 
 /* clang-format off */
 #define SECTION(PREFIX, KEYS) { .prefix = PREFIX, .keys = KEYS, .n_keys = VN_ARRAY_SIZE(KEYS) }
@@ -314,6 +417,8 @@ static const struct conf_section static_pf_section = SECTION("static_pf.", stati
 static const struct conf_section vf_section = SECTION("vf.", vf_keys);
 static const struct conf_section emu_section = SECTION("emulation.", emu_keys);
 static const struct conf_section host_section = SECTION("host.", host_keys);
+static const struct conf_section metrics_section = SECTION("metrics.", metrics_keys);
+static const struct conf_section vhost_socket_section = SECTION("vhost_socket.", vhost_socket_keys);
 
 #define TOP struct vn_conf
 static const struct conf_key top_keys[] = {
@@ -347,6 +452,8 @@ static const struct conf_key top_keys[] = {
     KEY_STRING("rpc_group", TOP, rpc_group, check_group),
     KEY_SECTION("emulation", TOP, emu, &emu_section),
     KEY_SECTION("host", TOP, host, &host_section),
+    KEY_SECTION("metrics", TOP, metrics, &metrics_section),
+    KEY_SECTION("vhost_socket", TOP, vhost_socket, &vhost_socket_section),
 };
 #undef TOP
 
@@ -355,7 +462,8 @@ static const struct conf_section top_section = SECTION("", top_keys);
 
 #define CONF_N_KEYS                                                                                \
     (VN_ARRAY_SIZE(top_keys) + VN_ARRAY_SIZE(static_pf_keys) + VN_ARRAY_SIZE(vf_keys) +            \
-     VN_ARRAY_SIZE(emu_keys) + VN_ARRAY_SIZE(host_keys))
+     VN_ARRAY_SIZE(emu_keys) + VN_ARRAY_SIZE(host_keys) + VN_ARRAY_SIZE(metrics_keys) +          \
+     VN_ARRAY_SIZE(vhost_socket_keys))
 
 /* ---- error collection ------------------------------------------------ */
 
@@ -641,6 +749,21 @@ static void check_consistency(struct conf_parser *p, const cJSON *root, struct v
             c->has_dpa_cores = true;
     }
 
+    if (!strcmp(c->host.type, "libvirt")) {
+        if (!c->host.domain[0] && key_ok(p, &host_section, "domain"))
+            conf_error(p, "host.domain: mandatory when host.type is \"libvirt\"");
+        if (c->host.qmp_socket[0])
+            conf_error(p, "host.qmp_socket: cannot be set together with host.type \"libvirt\" "
+                          "(libvirt owns the VM's monitor)");
+    } else {
+        if (!strcmp(c->host.type, "qmp") && !c->host.qmp_socket[0] &&
+            key_ok(p, &host_section, "qmp_socket"))
+            conf_error(p, "host.qmp_socket: mandatory when host.type is \"qmp\"");
+        if (c->host.uri[0] || c->host.domain[0] || c->host.persistent)
+            conf_error(p, "host.%s: only with host.type \"libvirt\"",
+                       c->host.uri[0] ? "uri" : c->host.domain[0] ? "domain" : "persistent");
+    }
+
     if ((uint64_t)emu->num_pf * emu->num_vf > VN_EMU_MAX_VF_TOTAL)
         conf_error(p,
                    "emulation.num_vf: num_pf x num_vf must not be more than %d (%" PRIu32
@@ -797,10 +920,38 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     if (conf->host.qmp_socket[0]) {
         cJSON *host = cJSON_CreateObject();
 
+        if (conf->host.type[0])
+            fails += vn_json_add_str(host, "type", conf->host.type) < 0;
         fails += vn_json_add_str(host, "qmp_socket", conf->host.qmp_socket) < 0;
         fails += vn_json_add_str(host, "root_ports", conf->host.root_ports) < 0;
         fails += vn_json_add_u64(host, "timeout_ms", conf->host.timeout_ms) < 0;
         fails += vn_json_add(root, "host", host) < 0;
+    } else if (!strcmp(conf->host.type, "libvirt")) {
+        cJSON *host = cJSON_CreateObject();
+
+        fails += vn_json_add_str(host, "type", conf->host.type) < 0;
+        if (conf->host.uri[0])
+            fails += vn_json_add_str(host, "uri", conf->host.uri) < 0;
+        fails += vn_json_add_str(host, "domain", conf->host.domain) < 0;
+        fails += vn_json_add_num(host, "persistent", conf->host.persistent) < 0;
+        fails += vn_json_add_u64(host, "timeout_ms", conf->host.timeout_ms) < 0;
+        fails += vn_json_add(root, "host", host) < 0;
+    }
+    if (conf->metrics.listen[0]) {
+        cJSON *met = cJSON_CreateObject();
+
+        fails += vn_json_add_str(met, "listen", conf->metrics.listen) < 0;
+        fails += vn_json_add_u64(met, "connection_limit", conf->metrics.connection_limit) < 0;
+        fails += vn_json_add_u64(met, "per_ip_limit", conf->metrics.per_ip_limit) < 0;
+        fails += vn_json_add_u64(met, "timeout_s", conf->metrics.timeout_s) < 0;
+        fails += vn_json_add(root, "metrics", met) < 0;
+    }
+    if (conf->vhost_socket.group[0] || conf->vhost_socket.mode[0]) {
+        cJSON *vs = cJSON_CreateObject();
+
+        fails += vn_json_add_str(vs, "group", conf->vhost_socket.group) < 0;
+        fails += vn_json_add_str(vs, "mode", conf->vhost_socket.mode) < 0;
+        fails += vn_json_add(root, "vhost_socket", vs) < 0;
     }
 
     if (fails) {

@@ -83,14 +83,48 @@ struct vn_emu_profile {
                                  "dummy" (functions and representors in memory only) */
 };
 
-/* The host the software DPU plugs devices into: a QEMU VM over QMP (docs/host.md). */
+/*
+ * The host the software DPU plugs devices into (docs/host.md): a QEMU VM over
+ * QMP ("type" "qmp", the default when qmp_socket is set), or a running libvirt
+ * domain through libvirt's API ("type" "libvirt").
+ */
 #define VN_HOST_PORTS_MAX 256
 struct vn_conf_host {
+    char type[16];                    /* "", "qmp" or "libvirt" */
     char qmp_socket[108];             /* QEMU's QMP unix socket; "" = no host attached */
     char root_ports[VN_HOST_PORTS_MAX]; /* pcie-root-port ids, comma separated: hotplug port
                                            n is the n-th */
-    uint32_t timeout_ms;              /* one QMP exchange (default 20000) */
+    uint32_t timeout_ms;              /* one QMP exchange / libvirt detach (default 20000) */
+    char uri[256];                    /* libvirt: connection URI (default "qemu:///system") */
+    char domain[128];                 /* libvirt: the domain's name or UUID */
+    bool persistent;                  /* libvirt: also change the persistent definition */
 };
+
+/*
+ * The Prometheus endpoint (controller/metrics_http.c): off unless 'listen' is
+ * set.  'listen' is "ADDR:PORT", "[ADDR6]:PORT" or a bare "PORT" (loopback).
+ */
+#define VN_METRICS_DEFAULT_PORT 9465
+struct vn_conf_metrics {
+    char listen[64];                  /* "" = no HTTP listener (the default); port 0 = any */
+    uint32_t connection_limit;        /* clients connected at once (default 16) */
+    uint32_t per_ip_limit;            /* clients from one address at once (default 4) */
+    uint32_t timeout_s;               /* a client idle this long is dropped (default 10) */
+};
+
+/*
+ * Owner group and mode of the vhost-user sockets and of the directory that
+ * holds them (controller/sock_perms.h), so that a VMM running as another user
+ * (libvirt's QEMU runs as libvirt-qemu) can connect.  Left as the controller
+ * makes them (0660, its own user and group) when neither is set.
+ */
+struct vn_conf_vhost_socket {
+    char group[64];                   /* "" = the controller's own group */
+    char mode[8];                     /* octal, e.g. "0660"; "" = 0660 */
+};
+
+/* Parses an octal file mode "0660" (at most 0777, never world-writable).  0 or -EINVAL. */
+int vn_conf_parse_sock_mode(const char *s, uint32_t *out);
 
 struct vn_conf {
     /* Vendor keys. */
@@ -125,6 +159,8 @@ struct vn_conf {
 
     struct vn_emu_profile emu;
     struct vn_conf_host host;
+    struct vn_conf_metrics metrics;
+    struct vn_conf_vhost_socket vhost_socket;
 };
 
 /* Every problem found in one parse, in the order found. */

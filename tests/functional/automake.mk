@@ -8,7 +8,9 @@ FUNCTIONAL_TESTS = \
 	tests/functional/dummy.sh \
 	tests/functional/guest_boot.sh \
 	tests/functional/guest_e2e.sh \
+	tests/functional/libvirt.sh \
 	tests/functional/limits.sh \
+	tests/functional/metrics.sh \
 	tests/functional/ovs.sh \
 	tests/functional/ownership.sh \
 	tests/functional/providers.sh \

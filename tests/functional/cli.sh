@@ -1,9 +1,9 @@
 # cli.sh - the virtnet CLI: help on every sub-command, usage errors, exit codes.
 . "$top_srcdir/tests/functional/lib.sh"
 
-cmds="hotplug unplug list query modify log version restart validate update health debug stats"
+cmds="hotplug unplug list query modify log version restart validate update health debug stats metrics"
 
-check "virtnet -h lists every sub-command" sh -c "'$VIRTNET' -h | grep -q 'hotplug,unplug,list,query,modify,log,version,restart,validate,update,health,debug,stats'"
+check "virtnet -h lists every sub-command" sh -c "'$VIRTNET' -h | grep -q 'hotplug,unplug,list,query,modify,log,version,restart,validate,update,health,debug,stats,metrics'"
 check "virtnet -v prints the version" sh -c "'$VIRTNET' -v | grep -q '^v[0-9]'"
 for c in $cmds; do
     out=$("$VIRTNET" "$c" -h 2>&1); rc=$?

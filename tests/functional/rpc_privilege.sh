@@ -13,7 +13,7 @@ need_cmd setpriv
 
 # The documented classification (virtnet.conf(5) rpc_group, docs/rpc.md).
 MUTATING="hotplug unplug modify restart debug"
-READ_ONLY="list query version validate health stats log update rpc_get_methods"
+READ_ONLY="list query version validate health stats log update rpc_get_methods metrics"
 # Params that make a read-only method mutating, with a valid value each.
 declare -A MUTATING_PARAMS=([log]=level [update]=start)
 declare -A SAMPLE=([level]='"debug"' [start]='true')

@@ -5,7 +5,8 @@ if HAVE_CMOCKA
 unit_tests = \
 	tests/unit/test_conf \
 	tests/unit/test_provider_conf \
-	tests/unit/test_jsonrpc
+	tests/unit/test_jsonrpc \
+	tests/unit/test_sock_perms
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -23,6 +24,10 @@ tests_unit_test_provider_conf_LDADD = $(unit_test_ldadd)
 tests_unit_test_jsonrpc_SOURCES = tests/unit/test_jsonrpc.c
 tests_unit_test_jsonrpc_CFLAGS = $(unit_test_cflags)
 tests_unit_test_jsonrpc_LDADD = $(unit_test_ldadd)
+
+tests_unit_test_sock_perms_SOURCES = tests/unit/test_sock_perms.c
+tests_unit_test_sock_perms_CFLAGS = $(unit_test_cflags)
+tests_unit_test_sock_perms_LDADD = $(unit_test_ldadd)
 endif
 
 EXTRA_DIST += \

@@ -760,6 +760,85 @@ static void test_rpc_group(void **state)
     parse_fails_prefix(text, "rpc_group: must be at most 63 characters");
 }
 
+/* ---- metrics and vhost_socket ----------------------------------------- */
+
+static void test_metrics(void **state)
+{
+    struct vn_conf c;
+
+    parse_ok("{}", &c);
+    assert_string_equal(c.metrics.listen, "");
+    assert_int_equal(c.metrics.connection_limit, 16);
+    assert_int_equal(c.metrics.per_ip_limit, 4);
+    assert_int_equal(c.metrics.timeout_s, 10);
+    parse_ok("{ \"metrics\": { \"listen\": \"127.0.0.1:9465\", \"connection_limit\": 2, "
+             "\"per_ip_limit\": 1, \"timeout_s\": 3 } }", &c);
+    assert_string_equal(c.metrics.listen, "127.0.0.1:9465");
+    assert_int_equal(c.metrics.connection_limit, 2);
+    assert_int_equal(c.metrics.per_ip_limit, 1);
+    assert_int_equal(c.metrics.timeout_s, 3);
+    parse_ok("{ \"metrics\": { \"listen\": \"9465\" } }", &c);
+    parse_ok("{ \"metrics\": { \"listen\": \"[::1]:9465\" } }", &c);
+    parse_ok("{ \"metrics\": { \"listen\": \"0.0.0.0:1\" } }", &c);
+    parse_fails_prefix("{ \"metrics\": { \"listen\": \"localhost:9465\" } }",
+                       "metrics.listen: must be \"PORT\"");
+    parse_ok("{ \"metrics\": { \"listen\": \"127.0.0.1:0\" } }", &c);
+    parse_fails_prefix("{ \"metrics\": { \"listen\": \"127.0.0.1:65536\" } }", "metrics.listen:");
+    parse_fails_prefix("{ \"metrics\": { \"listen\": \"::1:9465\" } }", "metrics.listen:");
+    parse_fails_prefix("{ \"metrics\": { \"listen\": \"[::1]9465\" } }", "metrics.listen:");
+    parse_fails_prefix("{ \"metrics\": { \"listen\": \"127.0.0.1:\" } }", "metrics.listen:");
+    parse_fails_prefix("{ \"metrics\": { \"connection_limit\": 0 } }",
+                       "metrics.connection_limit: must be an integer in [1, 1024]");
+    parse_fails_prefix("{ \"metrics\": { \"port\": 1 } }", "metrics.port: unknown key");
+}
+
+static void test_host_libvirt(void **state)
+{
+    struct vn_conf c;
+
+    parse_ok("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"vm0\" } }", &c);
+    assert_string_equal(c.host.type, "libvirt");
+    assert_string_equal(c.host.domain, "vm0");
+    assert_false(c.host.persistent);
+    parse_ok("{ \"host\": { \"type\": \"libvirt\", \"uri\": \"qemu+ssh://h/system\", "
+             "\"domain\": \"4b7336c8-a13d-4aa2-8bc8-d5331c2622af\", \"persistent\": 1 } }", &c);
+    assert_true(c.host.persistent);
+    parse_ok("{ \"host\": { \"type\": \"qmp\", \"qmp_socket\": \"/run/q.sock\" } }", &c);
+    parse_fails("{ \"host\": { \"type\": \"libvirt\" } }",
+                "host.domain: mandatory when host.type is \"libvirt\"");
+    parse_fails_prefix("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"v\", "
+                       "\"qmp_socket\": \"/q\" } }", "host.qmp_socket: cannot be set together");
+    parse_fails_prefix("{ \"host\": { \"type\": \"xen\" } }", "host.type: must be");
+    parse_fails_prefix("{ \"host\": { \"type\": \"qmp\" } }", "host.qmp_socket: mandatory");
+    parse_fails_prefix("{ \"host\": { \"domain\": \"vm0\" } }",
+                       "host.domain: only with host.type \"libvirt\"");
+    parse_fails_prefix("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"a'b\" } }",
+                       "host.domain: printable characters only");
+}
+
+static void test_vhost_socket(void **state)
+{
+    struct vn_conf c;
+    uint32_t m;
+
+    parse_ok("{ \"vhost_socket\": { \"group\": \"libvirt-qemu\", \"mode\": \"0660\" } }", &c);
+    assert_string_equal(c.vhost_socket.group, "libvirt-qemu");
+    assert_string_equal(c.vhost_socket.mode, "0660");
+    assert_int_equal(vn_conf_parse_sock_mode("0660", &m), 0);
+    assert_int_equal(m, 0660);
+    assert_int_equal(vn_conf_parse_sock_mode("0700", &m), 0);
+    assert_int_equal(m, 0700);
+    assert_int_equal(vn_conf_parse_sock_mode("0666", &m), -EINVAL);
+    assert_int_equal(vn_conf_parse_sock_mode("660", &m), -EINVAL);
+    assert_int_equal(vn_conf_parse_sock_mode("01777", &m), -EINVAL);
+    assert_int_equal(vn_conf_parse_sock_mode("0x1b0", &m), -EINVAL);
+    parse_fails_prefix("{ \"vhost_socket\": { \"mode\": \"0662\" } }",
+                       "vhost_socket.mode: must be an octal mode like \"0660\"");
+    parse_fails_prefix("{ \"vhost_socket\": { \"mode\": \"rw\" } }", "vhost_socket.mode:");
+    parse_fails_prefix("{ \"vhost_socket\": { \"group\": \"a:b\" } }",
+                       "vhost_socket.group: must be a group name");
+}
+
 /* ---- the emulation profile ------------------------------------------- */
 
 struct emu_case {
@@ -990,6 +1069,9 @@ static void test_round_trip(void **state)
     round_trip(full_conf);
     round_trip("{ \"is_lag\": 1, \"ib_dev_for_static_pf\": \"mlx5_bond_0\" }");
     round_trip("{ \"ib_dev_lag\": \"bond7\" }");
+    round_trip("{ \"host\": { \"type\": \"libvirt\", \"domain\": \"vm0\", \"persistent\": 1 } }");
+    round_trip("{ \"metrics\": { \"listen\": \"[::1]:9100\", \"timeout_s\": 5 }, "
+               "\"vhost_socket\": { \"group\": \"kvm\", \"mode\": \"0770\" } }");
     for (size_t i = 0; i < VN_ARRAY_SIZE(files); i++) {
         srcdir_path(path, sizeof(path), files[i]);
         assert_int_equal(vn_read_file(path, VN_CONF_MAX_FILE_SIZE, &text, &len), 0);
@@ -1094,6 +1176,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_vhost_socket),
+        cmocka_unit_test(test_host_libvirt),
         cmocka_unit_test(test_empty_object_is_defaults),
         cmocka_unit_test(test_vendor_nonlag),
         cmocka_unit_test(test_vendor_lag),
