@@ -190,7 +190,7 @@ vn list >"$W/list1.json"
 check_json "list: the sw provider is active" "$W/list1.json" '.controller.provider.name == "sw"'
 check_json "list: ace and dpa could not load (no libibverbs), the datapath stays" "$W/list1.json" \
     '[.controller.provider.candidates[] | select(.name == "ace" or .name == "dpa") |
-      select(.status == "not loaded" and (.reason | test("libibverbs")))] | length == 2'
+      select(.status == "load failed" and (.reason | test("libibverbs")))] | length == 2'
 check "the controller warned about it" grep -q "warn.*provider 'ace'.*libibverbs" "$CTL_LOG"
 
 vn hotplug -i mlx5_0 -m 02:00:00:00:07:01 -t 1500 -n 2 -s 256 -u "$sfbase" >"$W/hp.json" ||
