@@ -30,6 +30,7 @@
 #include "util.h"
 
 #define READ_CHUNK (64 * 1024)
+#define OUT_KEEP (64 * 1024)   /* output buffer kept allocated once drained */
 
 struct vn_rpc_client {
     struct vn_rpc_server *srv;
@@ -44,6 +45,7 @@ struct vn_rpc_client {
     bool dead;                           /* no more output possible: write error, reply overflow */
     bool in_dispatch;                    /* client_process_input() is on the stack */
     unsigned pending;                    /* unanswered requests (incl. batch members) */
+    size_t batch_bytes;                  /* reply text of this client's open batches */
 
     char *in;                            /* received, not yet framed */
     size_t in_len, in_cap;
@@ -53,9 +55,14 @@ struct vn_rpc_client {
     size_t out_len, out_off, out_cap;
 };
 
-/* A batch collects the answers of its members and is sent as one array. */
+/*
+ * A batch collects the answers of its members, as text, and is sent as one
+ * array when the last one is in.  Its text counts towards the client's unsent
+ * bytes (client_held()).
+ */
 struct vn_rpc_batch {
-    cJSON *responses;
+    char *text;                          /* "[resp,resp,..." */
+    size_t len, cap;
     unsigned outstanding;
 };
 
@@ -86,6 +93,76 @@ struct vn_rpc_server {
 
 static void client_update_watchers(struct vn_rpc_client *c);
 static void client_maybe_free(struct vn_rpc_client *c);
+
+/*
+ * Reply bytes the controller holds for 'c': queued and not yet written, plus
+ * the text of its batches not yet complete.  0 once it is dropped.
+ */
+static size_t client_held(const struct vn_rpc_client *c)
+{
+    if (c->fd < 0 || c->dead)
+        return 0;
+    return c->out_len - c->out_off + c->batch_bytes;
+}
+
+/* The sum of client_held() over every connected client. */
+static size_t server_held(const struct vn_rpc_server *srv)
+{
+    size_t total = 0;
+
+    for (const struct vn_rpc_client *c = srv->clients; c; c = c->next)
+        total += client_held(c);
+    return total;
+}
+
+/*
+ * Drops 'c': it gets no more output; the caller, which has 'c' on its stack,
+ * closes it with client_maybe_free() as it returns.  'why' is logged
+ * (rate-limited).
+ */
+static void client_drop(struct vn_rpc_client *c, const char *why)
+{
+    if (c->fd < 0 || c->dead)
+        return;
+    VN_WARN_RL(RPC, "client %llu (pid %d uid %u): %s; closing it", (unsigned long long)c->serial,
+               (int)c->pid, (unsigned)c->uid, why);
+    c->srv->stats.clients_dropped++;
+    c->dead = true;
+    c->out_off = c->out_len; /* nothing more will be written */
+}
+
+/*
+ * Checks that 'c' may hold 'more' reply bytes: false (and 'c' dropped) when
+ * that would pass the per-client hard limit.  When it would pass the total
+ * for all clients, the clients holding the most are dropped until it fits
+ * ('c' among them if it holds the most).
+ */
+static bool client_may_hold(struct vn_rpc_client *c, size_t more)
+{
+    struct vn_rpc_server *srv = c->srv;
+    const struct vn_rpc_limits *lim = &srv->limits;
+    char why[128];
+
+    if (client_held(c) + more > lim->max_unsent_hard) {
+        snprintf(why, sizeof(why), "more than %zu reply bytes unread", lim->max_unsent_hard);
+        client_drop(c, why);
+        return false;
+    }
+    while (!c->dead && server_held(srv) + more > lim->max_unsent_total) {
+        struct vn_rpc_client *big = c;
+
+        for (struct vn_rpc_client *o = srv->clients; o; o = o->next)
+            if (client_held(o) > client_held(big))
+                big = o;
+        snprintf(why, sizeof(why),
+                 "holds the most (%zu) of the %zu reply bytes unread by all clients (limit %zu)",
+                 client_held(big), server_held(srv) + more, lim->max_unsent_total);
+        client_drop(big, why);
+        if (big != c)
+            client_maybe_free(big); /* not on the stack: close it now */
+    }
+    return !c->dead;
+}
 
 /* ---- output ---------------------------------------------------------- */
 
@@ -133,30 +210,11 @@ static void client_maybe_free(struct vn_rpc_client *c)
         free(c);
 }
 
-/* Queues 'msg' (not consumed) as one line of output. */
-static void client_send(struct vn_rpc_client *c, const cJSON *msg)
+/* Queues 'len' bytes of 'text' and a newline as one line of output. */
+static void client_queue_text(struct vn_rpc_client *c, const char *text, size_t len)
 {
-    char *text;
-    size_t len;
-
-    if (c->fd < 0 || c->dead || !msg)
+    if (c->fd < 0 || c->dead || !client_may_hold(c, len + 1))
         return;
-    text = cJSON_PrintUnformatted(msg);
-    if (!text) {
-        VN_ERR(RPC, "client %llu: out of memory printing a reply; closing",
-               (unsigned long long)c->serial);
-        c->dead = true;
-        return;
-    }
-    len = strlen(text);
-    if (c->out_len - c->out_off + len + 1 > c->srv->limits.max_unsent_hard) {
-        VN_WARN_RL(RPC, "client %llu: more than %zu reply bytes unread; dropping it",
-                   (unsigned long long)c->serial, c->srv->limits.max_unsent_hard);
-        free(text);
-        c->dead = true;
-        c->out_off = c->out_len; /* nothing more will be written */
-        return;
-    }
     if (c->out_off && c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
     if (c->out_len + len + 1 > c->out_cap) {
@@ -171,8 +229,7 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
         }
         n = c->out_len + len + 1 > c->out_cap ? realloc(c->out, cap) : c->out;
         if (!n) {
-            free(text);
-            c->dead = true;
+            client_drop(c, "out of memory queueing a reply");
             return;
         }
         if (n != c->out)
@@ -182,6 +239,58 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
     memcpy(c->out + c->out_len, text, len);
     c->out[c->out_len + len] = '\n';
     c->out_len += len + 1;
+}
+
+/* Queues 'msg' (not consumed) as one line of output. */
+static void client_send(struct vn_rpc_client *c, const cJSON *msg)
+{
+    char *text;
+
+    if (c->fd < 0 || c->dead || !msg)
+        return;
+    text = cJSON_PrintUnformatted(msg);
+    if (!text) {
+        client_drop(c, "out of memory printing a reply");
+        return;
+    }
+    client_queue_text(c, text, strlen(text));
+    free(text);
+}
+
+/* Adds 'msg' (not consumed) to the reply of batch 'b' of client 'c'. */
+static void batch_add(struct vn_rpc_client *c, struct vn_rpc_batch *b, const cJSON *msg)
+{
+    char *text;
+    size_t len;
+
+    if (c->fd < 0 || c->dead || !msg)
+        return;
+    text = cJSON_PrintUnformatted(msg);
+    if (!text) {
+        client_drop(c, "out of memory printing a reply");
+        return;
+    }
+    len = strlen(text);
+    if (!client_may_hold(c, len + 1)) {
+        free(text);
+        return;
+    }
+    if (b->len + len + 2 > b->cap) { /* + the closing ']' */
+        size_t cap = VN_MAX(b->cap * 2, b->len + len + 2);
+        char *n = realloc(b->text, cap);
+
+        if (!n) {
+            free(text);
+            client_drop(c, "out of memory queueing a reply");
+            return;
+        }
+        b->text = n;
+        b->cap = cap;
+    }
+    b->text[b->len] = b->len ? ',' : '[';
+    memcpy(b->text + b->len + 1, text, len);
+    b->len += len + 1;
+    c->batch_bytes += len + 1;
     free(text);
 }
 
@@ -203,8 +312,15 @@ static void client_flush(struct vn_rpc_client *c)
         }
         c->out_off += (size_t)n;
     }
-    if (c->out_off == c->out_len)
+    if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
+        /* Give back what a big reply made us allocate. */
+        if (c->out_cap > OUT_KEEP) {
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
+    }
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -217,14 +333,16 @@ static void request_deliver(struct vn_rpc_request *req, cJSON *msg)
     if (msg && ((cJSON *)cJSON_GetObjectItemCaseSensitive(msg, "error")))
         c->srv->stats.errors++;
     if (b) {
-        if (req->id && msg)
-            vn_json_add(b->responses, NULL, msg);
-        else
-            cJSON_Delete(msg);
+        if (req->id)
+            batch_add(c, b, msg);
+        cJSON_Delete(msg);
         if (--b->outstanding == 0) {
-            if (cJSON_GetArraySize(b->responses) > 0)
-                client_send(c, b->responses);
-            cJSON_Delete(b->responses);
+            c->batch_bytes -= b->len;
+            if (b->len) {
+                b->text[b->len] = ']'; /* batch_add() left room for it */
+                client_queue_text(c, b->text, b->len + 1);
+            }
+            free(b->text);
             free(b);
         }
     } else {
@@ -355,8 +473,12 @@ static bool valid_id(const cJSON *id)
     return cJSON_IsString(id) || cJSON_IsNumber(id) || cJSON_IsNull(id);
 }
 
-/* Validates the envelope of one request object and calls its method. */
-static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, const cJSON *msg)
+/*
+ * Validates the envelope of one request object and calls its method; when
+ * 'refuse', answers it with -32004 instead (a batch member over the limits).
+ */
+static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, const cJSON *msg,
+                         bool refuse)
 {
     struct vn_rpc_server *srv = c->srv;
     struct vn_rpc_request *req;
@@ -410,6 +532,13 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
         }
     }
     vn_strlcpy(req->method, method->valuestring, sizeof(req->method));
+    if (refuse) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_LIMIT,
+                           "not run: the replies to this batch passed %zu unsent bytes; "
+                           "read them, or send fewer requests per batch",
+                           srv->limits.max_unsent);
+        return;
+    }
     srv->stats.requests++;
     m = find_method(srv, method->valuestring);
     if (!m) {
@@ -470,8 +599,13 @@ static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len
         struct vn_rpc_batch *b;
 
         if (n == 0 || (unsigned)n > c->srv->limits.max_batch) {
-            cJSON *err = vn_rpc_make_error(NULL, VN_RPC_ERR_INVALID_REQUEST,
-                                           n ? "batch too large" : "empty batch", NULL);
+            char what[96];
+            cJSON *err;
+
+            snprintf(what, sizeof(what), "batch of %d requests: at most %u", n,
+                     c->srv->limits.max_batch);
+            err = vn_rpc_make_error(NULL, VN_RPC_ERR_INVALID_REQUEST, n ? what : "empty batch",
+                                    NULL);
 
             c->srv->stats.errors++;
             client_send(c, err);
@@ -482,12 +616,8 @@ static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len
         struct vn_rpc_request *hold = calloc(1, sizeof(*hold));
 
         b = calloc(1, sizeof(*b));
-        if (b)
-            b->responses = cJSON_CreateArray();
-        if (!hold || !b || !b->responses) {
+        if (!hold || !b) {
             free(hold);
-            if (b)
-                cJSON_Delete(b->responses);
             free(b);
             cJSON_Delete(root);
             return;
@@ -497,10 +627,20 @@ static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len
         hold->batch = b;
         b->outstanding = 1;
         c->pending++;
-        cJSON_ArrayForEach(msg, root) dispatch_one(c, b, msg);
+        /*
+         * Members run while the client's unsent replies (this batch's
+         * included) are under the limit that pauses reading; the rest are
+         * answered -32004 without running, so one batch costs at most that
+         * much memory and work.
+         */
+        cJSON_ArrayForEach(msg, root) {
+            if (c->fd < 0 || c->dead)
+                break;
+            dispatch_one(c, b, msg, client_held(c) >= c->srv->limits.max_unsent);
+        }
         request_deliver(hold, NULL);
     } else {
-        dispatch_one(c, NULL, root);
+        dispatch_one(c, NULL, root, false);
     }
     cJSON_Delete(root);
 }
@@ -873,4 +1013,9 @@ void vn_rpc_server_release(struct vn_rpc_server *srv)
 const struct vn_rpc_stats *vn_rpc_server_stats(const struct vn_rpc_server *srv)
 {
     return &srv->stats;
+}
+
+size_t vn_rpc_server_unsent(const struct vn_rpc_server *srv)
+{
+    return server_held(srv);
 }
