@@ -37,6 +37,7 @@ struct vn_rpc_client {
     struct vn_rpc_client *prev, *next;   /* in srv->clients while connected */
     int fd;                              /* -1 once closed */
     ev_io rd, wr;
+    ev_timer idle;                       /* restarted by every byte moved */
     uint64_t serial;                     /* for logs */
     pid_t pid;
     uid_t uid;
@@ -174,6 +175,7 @@ static void client_close_fd(struct vn_rpc_client *c)
         return;
     ev_io_stop(srv->loop, &c->rd);
     ev_io_stop(srv->loop, &c->wr);
+    ev_timer_stop(srv->loop, &c->idle);
     close(c->fd);
     c->fd = -1;
     /* Unlink from the connected list; the object may live on for pending requests. */
@@ -294,6 +296,13 @@ static void batch_add(struct vn_rpc_client *c, struct vn_rpc_batch *b, const cJS
     free(text);
 }
 
+/* Bytes moved: the idle timeout starts again. */
+static void client_touch(struct vn_rpc_client *c)
+{
+    if (c->srv->limits.idle_timeout_s)
+        ev_timer_again(c->srv->loop, &c->idle);
+}
+
 static void client_flush(struct vn_rpc_client *c)
 {
     while (c->fd >= 0 && !c->dead && c->out_off < c->out_len) {
@@ -311,6 +320,7 @@ static void client_flush(struct vn_rpc_client *c)
             break;
         }
         c->out_off += (size_t)n;
+        client_touch(c);
     }
     if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
@@ -761,6 +771,7 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
             goto out;
         }
         c->in_len += (size_t)n;
+        client_touch(c);
     }
     client_process_input(c);
 out:
@@ -775,6 +786,24 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
     client_flush(c);
     client_update_watchers(c);
+    client_maybe_free(c);
+}
+
+static void client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct vn_rpc_client *c = vn_container_of(w, struct vn_rpc_client, idle);
+
+    if (c->pending) {
+        ev_timer_again(loop, w); /* a request is running: not idle */
+        return;
+    }
+    VN_LOG_RL(RPC, VN_LL_INFO, "client %llu (pid %d uid %u): idle for %u s%s; closing it",
+              (unsigned long long)c->serial, (int)c->pid, (unsigned)c->uid,
+              c->srv->limits.idle_timeout_s,
+              c->out_off < c->out_len ? " with replies it does not read" : "");
+    c->srv->stats.clients_idle++;
+    c->dead = true;
+    c->out_off = c->out_len;
     client_maybe_free(c);
 }
 
@@ -811,6 +840,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         struct vn_rpc_client *c;
         struct ucred cred;
         socklen_t clen = sizeof(cred);
+        bool privileged;
+        unsigned limit;
         int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
@@ -819,18 +850,25 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
                 VN_ERR_RL(RPC, "accept on %s: %s", srv->path, strerror(errno));
             return;
         }
-        if (srv->stats.clients >= srv->limits.max_clients) {
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+            VN_ERR_RL(RPC, "SO_PEERCRED: %s", strerror(errno));
+            close(fd);
+            continue;
+        }
+        privileged = peer_privileged(srv, cred.uid, cred.gid);
+        /* The last 'reserved_clients' slots are for privileged callers only. */
+        limit = srv->limits.max_clients;
+        if (!privileged)
+            limit -= VN_MIN(srv->limits.reserved_clients, limit);
+        if (srv->stats.clients >= limit) {
             static const char busy[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32004,"
                                        "\"message\":\"too many clients\"}}\n";
 
             srv->stats.clients_rejected++;
-            VN_WARN_RL(RPC, "rejecting a client: %u clients connected (limit)", srv->stats.clients);
+            VN_WARN_RL(RPC, "rejecting a client (pid %d uid %u): %u clients connected (limit %u%s)",
+                       (int)cred.pid, (unsigned)cred.uid, srv->stats.clients, limit,
+                       privileged ? "" : " for unprivileged callers");
             (void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(fd);
-            continue;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-            VN_ERR_RL(RPC, "SO_PEERCRED: %s", strerror(errno));
             close(fd);
             continue;
         }
@@ -844,10 +882,13 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         c->serial = ++srv->next_serial;
         c->pid = cred.pid;
         c->uid = cred.uid;
-        c->privileged = peer_privileged(srv, cred.uid, cred.gid);
+        c->privileged = privileged;
         vn_json_framer_init(&c->framer, srv->limits.max_request, srv->limits.max_depth);
         ev_io_init(&c->rd, client_read_cb, fd, EV_READ);
         ev_io_init(&c->wr, client_write_cb, fd, EV_WRITE);
+        ev_init(&c->idle, client_idle_cb);
+        c->idle.repeat = srv->limits.idle_timeout_s;
+        client_touch(c);
         c->next = srv->clients;
         if (srv->clients)
             srv->clients->prev = c;
@@ -889,6 +930,7 @@ int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *c
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct vn_rpc_server *srv;
+    const char *env;
     mode_t old_umask;
     int ret;
 
@@ -901,6 +943,18 @@ int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *c
     srv->n_methods = cfg->n_methods;
     srv->ctx = cfg->ctx;
     srv->limits = cfg->limits;
+    env = getenv(VN_RPC_IDLE_TIMEOUT_ENV);
+    if (env && *env) {
+        uint64_t v;
+
+        if (vn_parse_u64(env, 10, 0, 86400, &v) < 0) {
+            VN_ERR(RPC, "%s=%s: not a number of seconds in [0, 86400]", VN_RPC_IDLE_TIMEOUT_ENV,
+                   env);
+            ret = -EINVAL;
+            goto err_free;
+        }
+        srv->limits.idle_timeout_s = (unsigned)v;
+    }
     if (vn_strlcpy(srv->path, cfg->path, sizeof(srv->path)) < 0 ||
         vn_strlcpy(sa.sun_path, cfg->path, sizeof(sa.sun_path)) < 0) {
         VN_ERR(RPC, "RPC socket path too long (max %zu bytes): %s", sizeof(sa.sun_path) - 1,
