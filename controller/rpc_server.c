@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -478,9 +479,17 @@ static const char *mutating_param_given(const struct vn_rpc_method *m, const cJS
     return NULL;
 }
 
+/*
+ * A string, null, or an integer of at most 15 digits: one that the reply
+ * gives back exactly (cJSON prints numbers with 15 significant digits).
+ */
 static bool valid_id(const cJSON *id)
 {
-    return cJSON_IsString(id) || cJSON_IsNumber(id) || cJSON_IsNull(id);
+    double d;
+
+    if (cJSON_IsNumber(id))
+        return vn_json_get_whole(id, &d) == 0 && fabs(d) <= 999999999999999.0;
+    return cJSON_IsString(id) || cJSON_IsNull(id);
 }
 
 /*
@@ -495,8 +504,11 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
     const struct vn_rpc_method *m;
     const cJSON *ver, *method, *id, *params;
     const char *mparam;
+    const char *dup = NULL;
+    bool envelope_dup = false;
     char err[256];
     void *p;
+    int ret;
 
     req = calloc(1, sizeof(*req));
     if (!req) {
@@ -509,18 +521,37 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
     if (batch)
         batch->outstanding++;
 
+    /*
+     * A member name given twice anywhere: cJSON keeps both and lookups see
+     * the first, so what the client meant is unknown.  In the envelope even
+     * the id is in doubt: answered with id null.
+     */
+    ret = cJSON_IsObject(msg) ? vn_json_find_duplicate_key(msg, &dup) : 0;
+    if (ret == 1)
+        for (const cJSON *it = msg->child; it; it = it->next)
+            envelope_dup = envelope_dup || it->string == dup;
     id = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
     /* A request without "id" is a notification: run it, answer nothing. */
-    if (id && valid_id(id))
+    if (id && valid_id(id) && !envelope_dup)
         req->id = cJSON_Duplicate(id, false);
-    else if (!cJSON_IsObject(msg) || id)
+    else if (!cJSON_IsObject(msg) || id || envelope_dup)
         req->id = cJSON_CreateNull(); /* answer invalid requests with id null */
     if (!cJSON_IsObject(msg)) {
         vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST, "request must be a JSON object");
         return;
     }
+    if (ret < 0) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    if (envelope_dup) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST, "member '%.64s' given twice in request",
+                           dup);
+        return;
+    }
     if (id && !valid_id(id)) {
-        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST, "'id' must be a string, number or null");
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST,
+                           "'id' must be a string, null or an integer of at most 15 digits");
         return;
     }
     ver = cJSON_GetObjectItemCaseSensitive(msg, "jsonrpc");
@@ -564,6 +595,11 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
                            m->name);
         return;
     }
+    if (ret == 1) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS, "member '%.64s' given twice in params",
+                           dup);
+        return;
+    }
     params = cJSON_GetObjectItemCaseSensitive(msg, "params");
     if ((mparam = mutating_param_given(m, params)) && !c->privileged) {
         VN_WARN_RL(RPC, "client %llu (pid %d uid %u): '%s' with '%s' denied: not privileged",
@@ -593,9 +629,29 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
 /* Handles one framed value: a request or a batch of them. */
 static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    const char *why;
+    size_t bad;
+    cJSON *root;
     cJSON *msg;
+    int ret;
 
+    /* Bytes cJSON would take but we must not: the reply quotes none of them. */
+    ret = vn_json_check_text(text, len, &bad, &why);
+    if (ret < 0) {
+        char what[128];
+        cJSON *err;
+
+        snprintf(what, sizeof(what), "%s: %s at byte %zu",
+                 ret == -EILSEQ ? "request is not valid JSON" : "request refused", why, bad);
+        err = vn_rpc_make_error(NULL, ret == -EILSEQ ? VN_RPC_ERR_PARSE : VN_RPC_ERR_INVALID_REQUEST,
+                                what, NULL);
+        VN_DBG(RPC, "client %llu: %s", (unsigned long long)c->serial, what);
+        c->srv->stats.errors++;
+        client_send(c, err);
+        cJSON_Delete(err);
+        return;
+    }
+    root = cJSON_ParseWithLength(text, len);
     if (!root) {
         cJSON *err = vn_rpc_make_error(NULL, VN_RPC_ERR_PARSE, "request is not valid JSON", NULL);
 

@@ -16,6 +16,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/providers.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
+	tests/functional/rpc_hygiene.sh \
 	tests/functional/rpc_idle.sh \
 	tests/functional/rpc_limits.sh \
 	tests/functional/rpc_privilege.sh \
