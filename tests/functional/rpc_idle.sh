@@ -67,14 +67,14 @@ if [ -n "$py_nobody" ]; then
         vn health >"$T/h.json" 2>"$T/h.err"; rc=$?
         [ $rc -eq 0 ] && ok "root's health answers while they are connected" \
             || { not_ok "root's health answers while they are connected (rc $rc)"; diag <"$T/h.err"; }
-        jq -e --argjson r0 "$rej0" '.rpc.clients == 121 and .rpc.clients_rejected - $r0 == 80' "$T/h.json" >/dev/null \
+        jq -se --argjson r0 "$rej0" 'length == 1 and (.[0] | .rpc.clients == 121 and .rpc.clients_rejected - $r0 == 80)' "$T/h.json" >/dev/null \
             && ok "120 of them got a slot (128 less 8 reserved), 80 were refused -32004; root took a reserved one" \
             || { not_ok "120 unprivileged slots, 80 refused"; jq -c .rpc "$T/h.json" | diag; }
         r=$(asnobody "$py_nobody" "$top_srcdir/tests/functional/rpc_raw.py" "$SOCK" '{"jsonrpc":"2.0","id":1,"method":"health"}')
-        printf '%s' "$r" | jq -e '.error.code == -32004' >/dev/null \
+        printf '%s' "$r" | jq -se 'length == 1 and (.[0] | .error.code == -32004)' >/dev/null \
             && ok "one more unprivileged client is refused (-32004)" || { not_ok "one more unprivileged client is refused"; printf '%s\n' "$r" | diag; }
         check "the idle ones are closed after the timeout" \
-            wait_until $((IDLE * 4)) sh -c "'$VIRTNET' --socket '$SOCK' health | jq -e '.rpc.clients == 1'"
+            wait_until $((IDLE * 4)) sh -c "'$VIRTNET' --socket '$SOCK' health | jq -se 'length == 1 and (.[0] | .rpc.clients == 1)'"
     else
         not_ok "200 idle connections made as nobody"; diag <"$T/flood.out"
     fi

@@ -34,20 +34,20 @@ ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 # ---- batch size
 batch=$(python3 -c 'import json; print(json.dumps([{"jsonrpc":"2.0","id":i,"method":"health"} for i in range(65)]))')
 r=$(rpc_raw "$batch")
-printf '%s' "$r" | jq -e 'type == "object" and .id == null and .error.code == -32600 and (.error.message | contains("64"))' >/dev/null \
+printf '%s' "$r" | jq -se 'length == 1 and (.[0] | type == "object" and .id == null and .error.code == -32600 and (.error.message | contains("64")))' >/dev/null \
     && ok "a batch of 65 requests: one error object -32600 naming the limit (64)" \
     || { not_ok "a batch of 65 requests: one error object"; printf '%s\n' "$r" | cut -c1-300 | diag; }
 batch=$(python3 -c 'import json; print(json.dumps([{"jsonrpc":"2.0","id":i,"method":"health"} for i in range(64)]))')
 r=$(rpc_raw "$batch")
-printf '%s' "$r" | jq -e 'length == 64 and all(.[]; .result.status == "ok")' >/dev/null \
+printf '%s' "$r" | jq -se 'length == 1 and (.[0] | length == 64 and all(.[]; .result.status == "ok"))' >/dev/null \
     && ok "a batch of 64 requests: 64 answers" || { not_ok "a batch of 64 requests: 64 answers"; printf '%s\n' "$r" | cut -c1-300 | diag; }
 
 # ---- a batch whose replies pass the unsent limit (256 KiB): the members past
 # it are answered -32004 without running; the client that reads gets it all.
 batch=$(python3 -c 'import json; print(json.dumps([{"jsonrpc":"2.0","id":i,"method":"query","params":{"all":True}} for i in range(4)]))')
 r=$(rpc_raw "$batch")
-printf '%s' "$r" | jq -e 'length == 4 and (.[0].result.devices | length) == 508 and
-    ([.[1:][] | .error.code] == [-32004, -32004, -32004]) and (.[1].error.message | contains("not run"))' >/dev/null \
+printf '%s' "$r" | jq -se 'length == 1 and (.[0] | length == 4 and (.[0].result.devices | length) == 508 and
+    ([.[1:][] | .error.code] == [-32004, -32004, -32004]) and (.[1].error.message | contains("not run")))' >/dev/null \
     && ok "a batch of 4 queries of 508 devices: the first answered, the 3 past 256 KiB -32004 (not run)" \
     || { not_ok "a batch past the unsent limit"; printf '%s\n' "$r" | jq -c '[.[] | (.error // (.result.devices | length))]' 2>&1 | diag; }
 
@@ -79,7 +79,7 @@ else
     [ "$max_rss" -lt "$RSS_MAX_KIB" ] \
         && ok "flood: RSS stays under $((RSS_MAX_KIB / 1024)) MiB (${max_rss} KiB at most)" \
         || not_ok "flood: RSS stays under $((RSS_MAX_KIB / 1024)) MiB (${max_rss} KiB)"
-    jq -e --argjson c "$(vn health | jq .rpc.clients)" '.rpc.unsent_bytes <= 64 * 1048576 and $c >= 61' "$T/h.json" >/dev/null \
+    jq -se 'length == 1 and (.[0].rpc | .unsent_bytes > 0 and .unsent_bytes <= 64 * 1048576 and .clients >= 61)' "$T/h.json" >/dev/null \
         && ok "flood: the clients stay connected (paused), unsent replies within the 64 MiB total" \
         || { not_ok "flood: unsent replies within the total"; jq -c .rpc "$T/h.json" | diag; }
 fi
@@ -87,7 +87,7 @@ exec 3>&-
 wait_until 10 pid_gone "$flood" || kill "$flood" 2>/dev/null
 wait "$flood" 2>/dev/null
 check "flood over: the controller serves a full query" sh -c "vn_q=\$('$VIRTNET' --socket '$SOCK' query -a -b | jq '.devices | length'); [ \"\$vn_q\" = 508 ]"
-check "flood over: no unsent bytes left" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' health | jq -e '.rpc.unsent_bytes == 0'"
+check "flood over: no unsent bytes left" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' health | jq -se 'length == 1 and (.[0] | .rpc.unsent_bytes == 0)'"
 
 check "controller alive" pid_alive "$CTL_PID"
 stop_controller; rc=$?
