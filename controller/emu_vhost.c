@@ -150,9 +150,18 @@ struct vn_vhost_dev {
     bool adopt_pending;        /* live update: listening fd adopted, not served until import */
     bool socket_not_ours;      /* live update: the socket file belongs to the other process */
     uint64_t connections;      /* front-ends accepted */
+    struct vn_ratelimit conn_log_rl; /* the INFO lines of each connection: a peer
+                                      * that reconnects in a loop must not flood the log */
     char last_error[160];      /* why the last connection was closed by us */
     bool peer_error_set;       /* a handler has set last_error for the current request */
 };
+
+/*
+ * Per device, the INFO lines of its connections (connected, representor set
+ * up, driver ready, disconnected: 4 each) pass 16 at once, then 1 a second.
+ */
+#define CONN_LOG_BURST 16
+#define CONN_LOG_PER_SEC 1
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -273,8 +282,9 @@ static int tap_configure(struct vn_vhost_dev *vd, int fd)
             return -errno;
         off &= ~TUN_F_UFO;
     }
-    VN_INFO(VHOST, "%s: representor %s: vnet header %d bytes, offloads 0x%x", vd->spec.vuid,
-            vd->spec.rep.ifname, hdr, off);
+    VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO,
+                 "%s: representor %s: vnet header %d bytes, offloads 0x%x", vd->spec.vuid,
+                 vd->spec.rep.ifname, hdr, off);
     return 0;
 }
 
@@ -781,7 +791,8 @@ static int h_set_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     vd->status = (uint8_t)((s & ~(uint64_t)VIRTIO_CONFIG_S_NEEDS_RESET) |
                            (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET));
     if (s & VIRTIO_CONFIG_S_DRIVER_OK)
-        VN_INFO(VHOST, "%s: driver ready (features 0x%" PRIx64 ")", vd->spec.vuid, vd->features);
+        VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO, "%s: driver ready (features 0x%" PRIx64 ")",
+                     vd->spec.vuid, vd->features);
     return 0;
 }
 
@@ -993,7 +1004,8 @@ static void conn_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         if (ret < 0) {
             if (ret == -ECONNRESET) {
-                VN_INFO(VHOST, "%s: front-end disconnected", vd->spec.vuid);
+                VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO, "%s: front-end disconnected",
+                             vd->spec.vuid);
             } else {
                 peer_error(vd, "bad message: %s", strerror(-ret));
             }
@@ -1030,7 +1042,8 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
     vd->connections++;
     ev_io_init(&vd->conn_w, conn_cb, fd, EV_READ);
     ev_io_start(loop, &vd->conn_w);
-    VN_INFO(VHOST, "%s: front-end connected on %s", vd->spec.vuid, vd->path);
+    VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO, "%s: front-end connected on %s",
+                 vd->spec.vuid, vd->path);
 }
 
 /* Creates 'dir' (0750) if needed and checks it is a directory.  Returns 0 or -errno. */
@@ -1101,6 +1114,7 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
     if (!vd)
         return -ENOMEM;
     vd->spec = *spec;
+    vd->conn_log_rl = (struct vn_ratelimit)VN_RATELIMIT_INIT(CONN_LOG_PER_SEC, CONN_LOG_BURST);
     vd->sfm = cfg->sfm;
     vd->sock_perms = cfg->sock_perms;
     vd->loop = cfg->loop;

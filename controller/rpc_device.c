@@ -415,6 +415,14 @@ struct modify_params {
     bool has_queue_id;
 };
 
+/*
+ * Interrupt moderation bounds: those of the completion queues of the NICs the
+ * vendor's controller runs on (mlx5 CQ context: cq_period 12 bits, in µs;
+ * cq_max_count 16 bits), so a setting valid here is valid on the hardware.
+ */
+#define VN_MODERATION_MAX_PERIOD_US 4095
+#define VN_MODERATION_MAX_COUNT 65535
+
 static const struct vn_rpc_param modify_params[] = {
     VN_SELECTOR_PARAMS(struct modify_params),
     VN_RPC_REQ_STR(struct modify_params, target),
@@ -424,8 +432,8 @@ static const struct vn_rpc_param modify_params[] = {
     VN_RPC_OPT(struct modify_params, max_queue_size, VN_RPC_T_U32, 0, UINT32_MAX),
     VN_RPC_OPT(struct modify_params, msix_num, VN_RPC_T_U32, 0, UINT32_MAX),
     VN_RPC_OPT_STR(struct modify_params, event_mode),
-    VN_RPC_OPT(struct modify_params, period, VN_RPC_T_U32, 0, UINT32_MAX),
-    VN_RPC_OPT(struct modify_params, max_count, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct modify_params, period, VN_RPC_T_U32, 0, VN_MODERATION_MAX_PERIOD_US),
+    VN_RPC_OPT(struct modify_params, max_count, VN_RPC_T_U32, 0, VN_MODERATION_MAX_COUNT),
     VN_RPC_OPT(struct modify_params, queue_id, VN_RPC_T_U32, 0, UINT32_MAX),
 };
 

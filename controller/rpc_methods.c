@@ -307,6 +307,9 @@ cJSON *vn_rpc_health_json(struct vn_ctl *ctl)
     vn_json_add_u64(rpc, "requests", st->requests);
     vn_json_add_u64(rpc, "errors", st->errors);
     vn_json_add_u64(rpc, "clients_rejected", st->clients_rejected);
+    vn_json_add_u64(rpc, "clients_dropped", st->clients_dropped);
+    vn_json_add_u64(rpc, "clients_idle", st->clients_idle);
+    vn_json_add_u64(rpc, "unsent_bytes", vn_rpc_server_unsent(ctl->rpc));
     vn_json_add(res, "rpc", rpc);
     vn_json_add(res, "memory", memory_json());
     if (ctl->metrics)

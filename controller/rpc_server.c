@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,12 +31,14 @@
 #include "util.h"
 
 #define READ_CHUNK (64 * 1024)
+#define OUT_KEEP (64 * 1024)   /* output buffer kept allocated once drained */
 
 struct vn_rpc_client {
     struct vn_rpc_server *srv;
     struct vn_rpc_client *prev, *next;   /* in srv->clients while connected */
     int fd;                              /* -1 once closed */
     ev_io rd, wr;
+    ev_timer idle;                       /* restarted by every byte moved */
     uint64_t serial;                     /* for logs */
     pid_t pid;
     uid_t uid;
@@ -44,6 +47,7 @@ struct vn_rpc_client {
     bool dead;                           /* no more output possible: write error, reply overflow */
     bool in_dispatch;                    /* client_process_input() is on the stack */
     unsigned pending;                    /* unanswered requests (incl. batch members) */
+    size_t batch_bytes;                  /* reply text of this client's open batches */
 
     char *in;                            /* received, not yet framed */
     size_t in_len, in_cap;
@@ -53,9 +57,14 @@ struct vn_rpc_client {
     size_t out_len, out_off, out_cap;
 };
 
-/* A batch collects the answers of its members and is sent as one array. */
+/*
+ * A batch collects the answers of its members, as text, and is sent as one
+ * array when the last one is in.  Its text counts towards the client's unsent
+ * bytes (client_held()).
+ */
 struct vn_rpc_batch {
-    cJSON *responses;
+    char *text;                          /* "[resp,resp,..." */
+    size_t len, cap;
     unsigned outstanding;
 };
 
@@ -87,6 +96,76 @@ struct vn_rpc_server {
 static void client_update_watchers(struct vn_rpc_client *c);
 static void client_maybe_free(struct vn_rpc_client *c);
 
+/*
+ * Reply bytes the controller holds for 'c': queued and not yet written, plus
+ * the text of its batches not yet complete.  0 once it is dropped.
+ */
+static size_t client_held(const struct vn_rpc_client *c)
+{
+    if (c->fd < 0 || c->dead)
+        return 0;
+    return c->out_len - c->out_off + c->batch_bytes;
+}
+
+/* The sum of client_held() over every connected client. */
+static size_t server_held(const struct vn_rpc_server *srv)
+{
+    size_t total = 0;
+
+    for (const struct vn_rpc_client *c = srv->clients; c; c = c->next)
+        total += client_held(c);
+    return total;
+}
+
+/*
+ * Drops 'c': it gets no more output; the caller, which has 'c' on its stack,
+ * closes it with client_maybe_free() as it returns.  'why' is logged
+ * (rate-limited).
+ */
+static void client_drop(struct vn_rpc_client *c, const char *why)
+{
+    if (c->fd < 0 || c->dead)
+        return;
+    VN_WARN_RL(RPC, "client %llu (pid %d uid %u): %s; closing it", (unsigned long long)c->serial,
+               (int)c->pid, (unsigned)c->uid, why);
+    c->srv->stats.clients_dropped++;
+    c->dead = true;
+    c->out_off = c->out_len; /* nothing more will be written */
+}
+
+/*
+ * Checks that 'c' may hold 'more' reply bytes: false (and 'c' dropped) when
+ * that would pass the per-client hard limit.  When it would pass the total
+ * for all clients, the clients holding the most are dropped until it fits
+ * ('c' among them if it holds the most).
+ */
+static bool client_may_hold(struct vn_rpc_client *c, size_t more)
+{
+    struct vn_rpc_server *srv = c->srv;
+    const struct vn_rpc_limits *lim = &srv->limits;
+    char why[128];
+
+    if (client_held(c) + more > lim->max_unsent_hard) {
+        snprintf(why, sizeof(why), "more than %zu reply bytes unread", lim->max_unsent_hard);
+        client_drop(c, why);
+        return false;
+    }
+    while (!c->dead && server_held(srv) + more > lim->max_unsent_total) {
+        struct vn_rpc_client *big = c;
+
+        for (struct vn_rpc_client *o = srv->clients; o; o = o->next)
+            if (client_held(o) > client_held(big))
+                big = o;
+        snprintf(why, sizeof(why),
+                 "holds the most (%zu) of the %zu reply bytes unread by all clients (limit %zu)",
+                 client_held(big), server_held(srv) + more, lim->max_unsent_total);
+        client_drop(big, why);
+        if (big != c)
+            client_maybe_free(big); /* not on the stack: close it now */
+    }
+    return !c->dead;
+}
+
 /* ---- output ---------------------------------------------------------- */
 
 static void client_close_fd(struct vn_rpc_client *c)
@@ -97,6 +176,7 @@ static void client_close_fd(struct vn_rpc_client *c)
         return;
     ev_io_stop(srv->loop, &c->rd);
     ev_io_stop(srv->loop, &c->wr);
+    ev_timer_stop(srv->loop, &c->idle);
     close(c->fd);
     c->fd = -1;
     /* Unlink from the connected list; the object may live on for pending requests. */
@@ -133,30 +213,11 @@ static void client_maybe_free(struct vn_rpc_client *c)
         free(c);
 }
 
-/* Queues 'msg' (not consumed) as one line of output. */
-static void client_send(struct vn_rpc_client *c, const cJSON *msg)
+/* Queues 'len' bytes of 'text' and a newline as one line of output. */
+static void client_queue_text(struct vn_rpc_client *c, const char *text, size_t len)
 {
-    char *text;
-    size_t len;
-
-    if (c->fd < 0 || c->dead || !msg)
+    if (c->fd < 0 || c->dead || !client_may_hold(c, len + 1))
         return;
-    text = cJSON_PrintUnformatted(msg);
-    if (!text) {
-        VN_ERR(RPC, "client %llu: out of memory printing a reply; closing",
-               (unsigned long long)c->serial);
-        c->dead = true;
-        return;
-    }
-    len = strlen(text);
-    if (c->out_len - c->out_off + len + 1 > c->srv->limits.max_unsent_hard) {
-        VN_WARN_RL(RPC, "client %llu: more than %zu reply bytes unread; dropping it",
-                   (unsigned long long)c->serial, c->srv->limits.max_unsent_hard);
-        free(text);
-        c->dead = true;
-        c->out_off = c->out_len; /* nothing more will be written */
-        return;
-    }
     if (c->out_off && c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
     if (c->out_len + len + 1 > c->out_cap) {
@@ -171,8 +232,7 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
         }
         n = c->out_len + len + 1 > c->out_cap ? realloc(c->out, cap) : c->out;
         if (!n) {
-            free(text);
-            c->dead = true;
+            client_drop(c, "out of memory queueing a reply");
             return;
         }
         if (n != c->out)
@@ -182,7 +242,66 @@ static void client_send(struct vn_rpc_client *c, const cJSON *msg)
     memcpy(c->out + c->out_len, text, len);
     c->out[c->out_len + len] = '\n';
     c->out_len += len + 1;
+}
+
+/* Queues 'msg' (not consumed) as one line of output. */
+static void client_send(struct vn_rpc_client *c, const cJSON *msg)
+{
+    char *text;
+
+    if (c->fd < 0 || c->dead || !msg)
+        return;
+    text = cJSON_PrintUnformatted(msg);
+    if (!text) {
+        client_drop(c, "out of memory printing a reply");
+        return;
+    }
+    client_queue_text(c, text, strlen(text));
     free(text);
+}
+
+/* Adds 'msg' (not consumed) to the reply of batch 'b' of client 'c'. */
+static void batch_add(struct vn_rpc_client *c, struct vn_rpc_batch *b, const cJSON *msg)
+{
+    char *text;
+    size_t len;
+
+    if (c->fd < 0 || c->dead || !msg)
+        return;
+    text = cJSON_PrintUnformatted(msg);
+    if (!text) {
+        client_drop(c, "out of memory printing a reply");
+        return;
+    }
+    len = strlen(text);
+    if (!client_may_hold(c, len + 1)) {
+        free(text);
+        return;
+    }
+    if (b->len + len + 2 > b->cap) { /* + the closing ']' */
+        size_t cap = VN_MAX(b->cap * 2, b->len + len + 2);
+        char *n = realloc(b->text, cap);
+
+        if (!n) {
+            free(text);
+            client_drop(c, "out of memory queueing a reply");
+            return;
+        }
+        b->text = n;
+        b->cap = cap;
+    }
+    b->text[b->len] = b->len ? ',' : '[';
+    memcpy(b->text + b->len + 1, text, len);
+    b->len += len + 1;
+    c->batch_bytes += len + 1;
+    free(text);
+}
+
+/* Bytes moved: the idle timeout starts again. */
+static void client_touch(struct vn_rpc_client *c)
+{
+    if (c->srv->limits.idle_timeout_s)
+        ev_timer_again(c->srv->loop, &c->idle);
 }
 
 static void client_flush(struct vn_rpc_client *c)
@@ -202,9 +321,17 @@ static void client_flush(struct vn_rpc_client *c)
             break;
         }
         c->out_off += (size_t)n;
+        client_touch(c);
     }
-    if (c->out_off == c->out_len)
+    if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
+        /* Give back what a big reply made us allocate. */
+        if (c->out_cap > OUT_KEEP) {
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
+    }
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -217,14 +344,16 @@ static void request_deliver(struct vn_rpc_request *req, cJSON *msg)
     if (msg && ((cJSON *)cJSON_GetObjectItemCaseSensitive(msg, "error")))
         c->srv->stats.errors++;
     if (b) {
-        if (req->id && msg)
-            vn_json_add(b->responses, NULL, msg);
-        else
-            cJSON_Delete(msg);
+        if (req->id)
+            batch_add(c, b, msg);
+        cJSON_Delete(msg);
         if (--b->outstanding == 0) {
-            if (cJSON_GetArraySize(b->responses) > 0)
-                client_send(c, b->responses);
-            cJSON_Delete(b->responses);
+            c->batch_bytes -= b->len;
+            if (b->len) {
+                b->text[b->len] = ']'; /* batch_add() left room for it */
+                client_queue_text(c, b->text, b->len + 1);
+            }
+            free(b->text);
             free(b);
         }
     } else {
@@ -350,21 +479,36 @@ static const char *mutating_param_given(const struct vn_rpc_method *m, const cJS
     return NULL;
 }
 
+/*
+ * A string, null, or an integer of at most 15 digits: one that the reply
+ * gives back exactly (cJSON prints numbers with 15 significant digits).
+ */
 static bool valid_id(const cJSON *id)
 {
-    return cJSON_IsString(id) || cJSON_IsNumber(id) || cJSON_IsNull(id);
+    double d;
+
+    if (cJSON_IsNumber(id))
+        return vn_json_get_whole(id, &d) == 0 && fabs(d) <= 999999999999999.0;
+    return cJSON_IsString(id) || cJSON_IsNull(id);
 }
 
-/* Validates the envelope of one request object and calls its method. */
-static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, const cJSON *msg)
+/*
+ * Validates the envelope of one request object and calls its method; when
+ * 'refuse', answers it with -32004 instead (a batch member over the limits).
+ */
+static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, const cJSON *msg,
+                         bool refuse)
 {
     struct vn_rpc_server *srv = c->srv;
     struct vn_rpc_request *req;
     const struct vn_rpc_method *m;
     const cJSON *ver, *method, *id, *params;
     const char *mparam;
+    const char *dup = NULL;
+    bool envelope_dup = false;
     char err[256];
     void *p;
+    int ret;
 
     req = calloc(1, sizeof(*req));
     if (!req) {
@@ -377,18 +521,37 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
     if (batch)
         batch->outstanding++;
 
+    /*
+     * A member name given twice anywhere: cJSON keeps both and lookups see
+     * the first, so what the client meant is unknown.  In the envelope even
+     * the id is in doubt: answered with id null.
+     */
+    ret = cJSON_IsObject(msg) ? vn_json_find_duplicate_key(msg, &dup) : 0;
+    if (ret == 1)
+        for (const cJSON *it = msg->child; it; it = it->next)
+            envelope_dup = envelope_dup || it->string == dup;
     id = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
     /* A request without "id" is a notification: run it, answer nothing. */
-    if (id && valid_id(id))
+    if (id && valid_id(id) && !envelope_dup)
         req->id = cJSON_Duplicate(id, false);
-    else if (!cJSON_IsObject(msg) || id)
+    else if (!cJSON_IsObject(msg) || id || envelope_dup)
         req->id = cJSON_CreateNull(); /* answer invalid requests with id null */
     if (!cJSON_IsObject(msg)) {
         vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST, "request must be a JSON object");
         return;
     }
+    if (ret < 0) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    if (envelope_dup) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST, "member '%.64s' given twice in request",
+                           dup);
+        return;
+    }
     if (id && !valid_id(id)) {
-        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST, "'id' must be a string, number or null");
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_REQUEST,
+                           "'id' must be a string, null or an integer of at most 15 digits");
         return;
     }
     ver = cJSON_GetObjectItemCaseSensitive(msg, "jsonrpc");
@@ -410,6 +573,13 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
         }
     }
     vn_strlcpy(req->method, method->valuestring, sizeof(req->method));
+    if (refuse) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_LIMIT,
+                           "not run: the replies to this batch passed %zu unsent bytes; "
+                           "read them, or send fewer requests per batch",
+                           srv->limits.max_unsent);
+        return;
+    }
     srv->stats.requests++;
     m = find_method(srv, method->valuestring);
     if (!m) {
@@ -423,6 +593,11 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
         vn_rpc_reply_error(req, VN_RPC_ERR_PERMISSION,
                            "'%s' changes the controller: it needs root or the controller's group",
                            m->name);
+        return;
+    }
+    if (ret == 1) {
+        vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS, "member '%.64s' given twice in params",
+                           dup);
         return;
     }
     params = cJSON_GetObjectItemCaseSensitive(msg, "params");
@@ -454,9 +629,29 @@ static void dispatch_one(struct vn_rpc_client *c, struct vn_rpc_batch *batch, co
 /* Handles one framed value: a request or a batch of them. */
 static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    const char *why;
+    size_t bad;
+    cJSON *root;
     cJSON *msg;
+    int ret;
 
+    /* Bytes cJSON would take but we must not: the reply quotes none of them. */
+    ret = vn_json_check_text(text, len, &bad, &why);
+    if (ret < 0) {
+        char what[128];
+        cJSON *err;
+
+        snprintf(what, sizeof(what), "%s: %s at byte %zu",
+                 ret == -EILSEQ ? "request is not valid JSON" : "request refused", why, bad);
+        err = vn_rpc_make_error(NULL, ret == -EILSEQ ? VN_RPC_ERR_PARSE : VN_RPC_ERR_INVALID_REQUEST,
+                                what, NULL);
+        VN_DBG(RPC, "client %llu: %s", (unsigned long long)c->serial, what);
+        c->srv->stats.errors++;
+        client_send(c, err);
+        cJSON_Delete(err);
+        return;
+    }
+    root = cJSON_ParseWithLength(text, len);
     if (!root) {
         cJSON *err = vn_rpc_make_error(NULL, VN_RPC_ERR_PARSE, "request is not valid JSON", NULL);
 
@@ -470,8 +665,13 @@ static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len
         struct vn_rpc_batch *b;
 
         if (n == 0 || (unsigned)n > c->srv->limits.max_batch) {
-            cJSON *err = vn_rpc_make_error(NULL, VN_RPC_ERR_INVALID_REQUEST,
-                                           n ? "batch too large" : "empty batch", NULL);
+            char what[96];
+            cJSON *err;
+
+            snprintf(what, sizeof(what), "batch of %d requests: at most %u", n,
+                     c->srv->limits.max_batch);
+            err = vn_rpc_make_error(NULL, VN_RPC_ERR_INVALID_REQUEST, n ? what : "empty batch",
+                                    NULL);
 
             c->srv->stats.errors++;
             client_send(c, err);
@@ -482,12 +682,8 @@ static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len
         struct vn_rpc_request *hold = calloc(1, sizeof(*hold));
 
         b = calloc(1, sizeof(*b));
-        if (b)
-            b->responses = cJSON_CreateArray();
-        if (!hold || !b || !b->responses) {
+        if (!hold || !b) {
             free(hold);
-            if (b)
-                cJSON_Delete(b->responses);
             free(b);
             cJSON_Delete(root);
             return;
@@ -497,10 +693,20 @@ static void dispatch_value(struct vn_rpc_client *c, const char *text, size_t len
         hold->batch = b;
         b->outstanding = 1;
         c->pending++;
-        cJSON_ArrayForEach(msg, root) dispatch_one(c, b, msg);
+        /*
+         * Members run while the client's unsent replies (this batch's
+         * included) are under the limit that pauses reading; the rest are
+         * answered -32004 without running, so one batch costs at most that
+         * much memory and work.
+         */
+        cJSON_ArrayForEach(msg, root) {
+            if (c->fd < 0 || c->dead)
+                break;
+            dispatch_one(c, b, msg, client_held(c) >= c->srv->limits.max_unsent);
+        }
         request_deliver(hold, NULL);
     } else {
-        dispatch_one(c, NULL, root);
+        dispatch_one(c, NULL, root, false);
     }
     cJSON_Delete(root);
 }
@@ -621,6 +827,7 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
             goto out;
         }
         c->in_len += (size_t)n;
+        client_touch(c);
     }
     client_process_input(c);
 out:
@@ -635,6 +842,24 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
     client_flush(c);
     client_update_watchers(c);
+    client_maybe_free(c);
+}
+
+static void client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct vn_rpc_client *c = vn_container_of(w, struct vn_rpc_client, idle);
+
+    if (c->pending) {
+        ev_timer_again(loop, w); /* a request is running: not idle */
+        return;
+    }
+    VN_LOG_RL(RPC, VN_LL_INFO, "client %llu (pid %d uid %u): idle for %u s%s; closing it",
+              (unsigned long long)c->serial, (int)c->pid, (unsigned)c->uid,
+              c->srv->limits.idle_timeout_s,
+              c->out_off < c->out_len ? " with replies it does not read" : "");
+    c->srv->stats.clients_idle++;
+    c->dead = true;
+    c->out_off = c->out_len;
     client_maybe_free(c);
 }
 
@@ -671,6 +896,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         struct vn_rpc_client *c;
         struct ucred cred;
         socklen_t clen = sizeof(cred);
+        bool privileged;
+        unsigned limit;
         int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
@@ -679,18 +906,25 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
                 VN_ERR_RL(RPC, "accept on %s: %s", srv->path, strerror(errno));
             return;
         }
-        if (srv->stats.clients >= srv->limits.max_clients) {
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+            VN_ERR_RL(RPC, "SO_PEERCRED: %s", strerror(errno));
+            close(fd);
+            continue;
+        }
+        privileged = peer_privileged(srv, cred.uid, cred.gid);
+        /* The last 'reserved_clients' slots are for privileged callers only. */
+        limit = srv->limits.max_clients;
+        if (!privileged)
+            limit -= VN_MIN(srv->limits.reserved_clients, limit);
+        if (srv->stats.clients >= limit) {
             static const char busy[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32004,"
                                        "\"message\":\"too many clients\"}}\n";
 
             srv->stats.clients_rejected++;
-            VN_WARN_RL(RPC, "rejecting a client: %u clients connected (limit)", srv->stats.clients);
+            VN_WARN_RL(RPC, "rejecting a client (pid %d uid %u): %u clients connected (limit %u%s)",
+                       (int)cred.pid, (unsigned)cred.uid, srv->stats.clients, limit,
+                       privileged ? "" : " for unprivileged callers");
             (void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(fd);
-            continue;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-            VN_ERR_RL(RPC, "SO_PEERCRED: %s", strerror(errno));
             close(fd);
             continue;
         }
@@ -704,10 +938,13 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         c->serial = ++srv->next_serial;
         c->pid = cred.pid;
         c->uid = cred.uid;
-        c->privileged = peer_privileged(srv, cred.uid, cred.gid);
+        c->privileged = privileged;
         vn_json_framer_init(&c->framer, srv->limits.max_request, srv->limits.max_depth);
         ev_io_init(&c->rd, client_read_cb, fd, EV_READ);
         ev_io_init(&c->wr, client_write_cb, fd, EV_WRITE);
+        ev_init(&c->idle, client_idle_cb);
+        c->idle.repeat = srv->limits.idle_timeout_s;
+        client_touch(c);
         c->next = srv->clients;
         if (srv->clients)
             srv->clients->prev = c;
@@ -749,6 +986,7 @@ int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *c
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct vn_rpc_server *srv;
+    const char *env;
     mode_t old_umask;
     int ret;
 
@@ -761,6 +999,18 @@ int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *c
     srv->n_methods = cfg->n_methods;
     srv->ctx = cfg->ctx;
     srv->limits = cfg->limits;
+    env = getenv(VN_RPC_IDLE_TIMEOUT_ENV);
+    if (env && *env) {
+        uint64_t v;
+
+        if (vn_parse_u64(env, 10, 0, 86400, &v) < 0) {
+            VN_ERR(RPC, "%s=%s: not a number of seconds in [0, 86400]", VN_RPC_IDLE_TIMEOUT_ENV,
+                   env);
+            ret = -EINVAL;
+            goto err_free;
+        }
+        srv->limits.idle_timeout_s = (unsigned)v;
+    }
     if (vn_strlcpy(srv->path, cfg->path, sizeof(srv->path)) < 0 ||
         vn_strlcpy(sa.sun_path, cfg->path, sizeof(sa.sun_path)) < 0) {
         VN_ERR(RPC, "RPC socket path too long (max %zu bytes): %s", sizeof(sa.sun_path) - 1,
@@ -873,4 +1123,9 @@ void vn_rpc_server_release(struct vn_rpc_server *srv)
 const struct vn_rpc_stats *vn_rpc_server_stats(const struct vn_rpc_server *srv)
 {
     return &srv->stats;
+}
+
+size_t vn_rpc_server_unsent(const struct vn_rpc_server *srv)
+{
+    return server_held(srv);
 }

@@ -16,7 +16,9 @@
  *
  * Malformed input gets an error reply; input that breaks framing (too big,
  * too deep, not JSON) gets an error reply and the connection is closed.
- * Nothing a client sends can affect another client.
+ * Nothing a client sends can affect another client: what one may make the
+ * controller hold is bounded (struct vn_rpc_limits), idle clients are closed,
+ * and a few connection slots are kept for privileged callers.
  *
  * Everything here runs on the thread of the loop given at creation.
  */
@@ -67,28 +69,45 @@ struct vn_rpc_method {
     unsigned states;
 };
 
+/*
+ * What one client, and all of them together, may make the controller hold.
+ * "Unsent" bytes are replies queued for a client and not yet written to its
+ * socket, plus the replies of its batches not yet complete.  The figures, and
+ * what they cost under a flood, are in docs/reliability.md.
+ */
 struct vn_rpc_limits {
     size_t max_request;        /* bytes in one request (or batch) */
     unsigned max_depth;        /* JSON nesting */
     unsigned max_clients;      /* connected at once */
+    unsigned reserved_clients; /* of max_clients, kept for privileged callers */
+    unsigned idle_timeout_s;   /* a client with no request running that moves no byte
+                                * either way this long is closed; 0: never */
     unsigned max_pending;      /* unanswered requests per client before reading pauses */
-    size_t max_unsent;         /* reply bytes queued for a client before reading pauses */
-    size_t max_unsent_hard;    /* reply bytes queued before the client is dropped */
+    size_t max_unsent;         /* a client's unsent bytes before reading it pauses; the
+                                * members of a batch past it are answered -32004, not run */
+    size_t max_unsent_hard;    /* a client's unsent bytes before it is dropped; above the
+                                * largest single reply (query of every device) */
+    size_t max_unsent_total;   /* all clients' unsent bytes: past it the client holding
+                                * the most is dropped */
     unsigned max_batch;        /* requests in one batch */
 };
 
 #define VN_RPC_LIMITS_DEFAULT                                                  \
     {                                                                          \
         .max_request = 1024 * 1024, .max_depth = 64, .max_clients = 128,       \
-        .max_pending = 32, .max_unsent = 1024 * 1024,                          \
-        .max_unsent_hard = 64 * 1024 * 1024, .max_batch = 64,                  \
+        .reserved_clients = 8, .idle_timeout_s = 60,                           \
+        .max_pending = 32, .max_unsent = 256 * 1024,                           \
+        .max_unsent_hard = 16 * 1024 * 1024,                                   \
+        .max_unsent_total = 64 * 1024 * 1024, .max_batch = 64,                 \
     }
 
 struct vn_rpc_stats {
     uint64_t requests;          /* requests dispatched */
     uint64_t errors;            /* error replies sent */
     uint64_t clients_accepted;
-    uint64_t clients_rejected;  /* over max_clients */
+    uint64_t clients_rejected;  /* over max_clients (or the unreserved part of it) */
+    uint64_t clients_idle;      /* closed after idle_timeout_s */
+    uint64_t clients_dropped;   /* closed for holding too many unsent reply bytes */
     unsigned clients;           /* connected now */
 };
 
@@ -101,6 +120,9 @@ struct vn_rpc_server_cfg {
     struct vn_rpc_limits limits;
     int inherited_fd;                  /* a listening socket to adopt, or -1 */
 };
+
+/* Overrides 'limits.idle_timeout_s' when set (seconds, 0 = never): for tests and tuning. */
+#define VN_RPC_IDLE_TIMEOUT_ENV "VIRTNET_RPC_IDLE_TIMEOUT"
 
 /*
  * Creates the socket (mode 0660, group 'cfg->group' when set) and starts
@@ -121,6 +143,9 @@ void vn_rpc_server_release(struct vn_rpc_server *srv);
 
 /* Counters, for `virtnet health`. */
 const struct vn_rpc_stats *vn_rpc_server_stats(const struct vn_rpc_server *srv);
+
+/* Reply bytes held for all clients now (see struct vn_rpc_limits). */
+size_t vn_rpc_server_unsent(const struct vn_rpc_server *srv);
 
 /* Answers 'req' with 'result' (consumed; NULL means {}).  Frees 'req'. */
 void vn_rpc_reply_result(struct vn_rpc_request *req, cJSON *result);

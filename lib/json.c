@@ -239,6 +239,53 @@ uint64_t vn_json_member_u64(const cJSON *obj, const char *name)
     return vn_json_get_u64(cJSON_GetObjectItemCaseSensitive(obj, name), &v) < 0 ? 0 : v;
 }
 
+static int cmp_member_names(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+int vn_json_find_duplicate_key(const cJSON *item, const char **name)
+{
+    const cJSON *it;
+    int n = 0, ret;
+
+    if (!cJSON_IsObject(item) && !cJSON_IsArray(item))
+        return 0;
+    cJSON_ArrayForEach(it, item) {
+        ret = vn_json_find_duplicate_key(it, name);
+        if (ret)
+            return ret;
+        n++;
+    }
+    if (!cJSON_IsObject(item) || n < 2)
+        return 0;
+    if (n <= 8) {
+        for (const cJSON *a = item->child; a; a = a->next)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (!strcmp(a->string, b->string)) {
+                    *name = a->string;
+                    return 1;
+                }
+        return 0;
+    }
+    const cJSON **v = malloc(sizeof(*v) * (size_t)n);
+    int i = 0;
+
+    if (!v)
+        return -ENOMEM;
+    cJSON_ArrayForEach(it, item) v[i++] = it;
+    qsort(v, (size_t)n, sizeof(*v), cmp_member_names);
+    ret = 0;
+    for (i = 1; i < n && !ret; i++) {
+        if (!strcmp(v[i - 1]->string, v[i]->string)) {
+            *name = v[i]->string;
+            ret = 1;
+        }
+    }
+    free(v);
+    return ret;
+}
+
 char *vn_json_print_pretty(const cJSON *item)
 {
     char *tabs = cJSON_Print(item);

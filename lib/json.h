@@ -47,6 +47,14 @@ int vn_json_get_u64(const cJSON *item, uint64_t *out);
 /* Member 'name' of 'obj' read as vn_json_get_u64() does; 0 when missing or not one. */
 uint64_t vn_json_member_u64(const cJSON *obj, const char *name);
 
+/*
+ * Looks for an object member name given twice in 'item' and everything in
+ * it (cJSON keeps both; lookups see the first).  Returns 1 and '*name' (the
+ * member, borrowed from the tree) when there is one, 0 when there is none,
+ * -ENOMEM.  Cost O(n log n) per object.
+ */
+int vn_json_find_duplicate_key(const cJSON *item, const char **name);
+
 /* Pretty-prints with 2-space indentation (cJSON uses tabs); caller frees. */
 char *vn_json_print_pretty(const cJSON *item);
 

@@ -6,6 +6,7 @@
 #include "jsonrpc.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "json.h"
 
@@ -128,6 +129,78 @@ enum vn_frame_result vn_json_framer_scan(struct vn_json_framer *f, const char *b
         return VN_FRAME_TOO_BIG;
     }
     return VN_FRAME_NEED_MORE;
+}
+
+/* Length of the UTF-8 sequence at 't' (at most 'n' bytes), or 0 when it is not well-formed. */
+static size_t utf8_seq_len(const unsigned char *t, size_t n)
+{
+    unsigned char c = t[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t len;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4;
+    else
+        return 0; /* a continuation byte, an overlong lead (C0, C1) or past U+10FFFF (F5..FF) */
+    if (c == 0xe0)
+        lo = 0xa0; /* overlong */
+    else if (c == 0xed)
+        hi = 0x9f; /* surrogates */
+    else if (c == 0xf0)
+        lo = 0x90; /* overlong */
+    else if (c == 0xf4)
+        hi = 0x8f; /* past U+10FFFF */
+    if (n < len || t[1] < lo || t[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (t[i] < 0x80 || t[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+int vn_json_check_text(const char *text, size_t len, size_t *bad_off, const char **why)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    bool in_str = false;
+
+    for (size_t i = 0; i < len;) {
+        size_t n;
+
+        if (t[i] < 0x20) {
+            if (in_str || (t[i] != ' ' && t[i] != '\t' && t[i] != '\n' && t[i] != '\r')) {
+                *bad_off = i;
+                *why = t[i] ? "a control character not escaped" : "a NUL byte";
+                return t[i] ? -EILSEQ : -EINVAL;
+            }
+            i++;
+            continue;
+        }
+        if (in_str && t[i] == '\\') {
+            if (i + 1 < len && t[i + 1] == 'u' && i + 5 < len && !memcmp(t + i + 2, "0000", 4)) {
+                *bad_off = i;
+                *why = "a NUL character (\\u0000) in a string";
+                return -EINVAL;
+            }
+            i += 2; /* the escaped character is ASCII or cJSON refuses it */
+            continue;
+        }
+        if (t[i] == '"')
+            in_str = !in_str;
+        n = utf8_seq_len(t + i, len - i);
+        if (!n) {
+            *bad_off = i;
+            *why = "invalid UTF-8";
+            return -EILSEQ;
+        }
+        i += n;
+    }
+    return 0;
 }
 
 static cJSON *make_envelope(const cJSON *id)

@@ -81,6 +81,16 @@ void vn_json_framer_init(struct vn_json_framer *f, size_t max_size, unsigned max
 enum vn_frame_result vn_json_framer_scan(struct vn_json_framer *f, const char *buf, size_t len,
                                          size_t *val_off, size_t *val_len, size_t *consumed);
 
+/*
+ * Checks the bytes of one framed JSON value before it is parsed: well-formed
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF),
+ * no unescaped control character in a string, and no NUL in a string, raw or
+ * escaped as \u0000 (a C string would end there).  Returns 0, or -EILSEQ
+ * (not valid JSON text) or -EINVAL (a NUL) with '*bad_off' the offset of the
+ * offending byte and '*why' a static description that quotes no input.
+ */
+int vn_json_check_text(const char *text, size_t len, size_t *bad_off, const char **why);
+
 /* Builds {"jsonrpc":"2.0","id":<copy of id or null>,"result":<result>}; consumes 'result'. */
 cJSON *vn_rpc_make_result(const cJSON *id, cJSON *result);
 

@@ -99,12 +99,12 @@ struct vn_ratelimit {
 /* Returns true when a line may pass; '*suppressed' gets the count dropped since. */
 bool vn_ratelimit_pass(struct vn_ratelimit *rl, uint64_t *suppressed);
 
-#define VN_LOG_RL(mod, lvl, ...)                                            \
+/* A line through the token bucket 'rl' (a pointer): one per object, e.g. per device. */
+#define VN_LOG_RL_ON(rl, mod, lvl, ...)                                     \
     do {                                                                    \
-        static struct vn_ratelimit vn_rl_ = VN_RATELIMIT_INIT(5, 10);        \
         uint64_t vn_sup_;                                                   \
         if (vn_log_enabled(VN_LOG_##mod, lvl) &&                            \
-            vn_ratelimit_pass(&vn_rl_, &vn_sup_)) {                         \
+            vn_ratelimit_pass((rl), &vn_sup_)) {                            \
             if (vn_sup_)                                                    \
                 vn_log(VN_LOG_##mod, lvl, "(%llu similar lines suppressed)", \
                        (unsigned long long)vn_sup_);                        \
@@ -112,7 +112,15 @@ bool vn_ratelimit_pass(struct vn_ratelimit *rl, uint64_t *suppressed);
         }                                                                   \
     } while (0)
 
+/* A line through a bucket of its own call site: 10 at once, then 5 a second. */
+#define VN_LOG_RL(mod, lvl, ...)                                            \
+    do {                                                                    \
+        static struct vn_ratelimit vn_rl_ = VN_RATELIMIT_INIT(5, 10);        \
+        VN_LOG_RL_ON(&vn_rl_, mod, lvl, __VA_ARGS__);                       \
+    } while (0)
+
 #define VN_ERR_RL(mod, ...) VN_LOG_RL(mod, VN_LL_ERR, __VA_ARGS__)
 #define VN_WARN_RL(mod, ...) VN_LOG_RL(mod, VN_LL_WARN, __VA_ARGS__)
+#define VN_INFO_RL(mod, ...) VN_LOG_RL(mod, VN_LL_INFO, __VA_ARGS__)
 
 #endif /* VN_LOG_H */

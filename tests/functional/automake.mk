@@ -16,11 +16,15 @@ FUNCTIONAL_TESTS = \
 	tests/functional/providers.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
+	tests/functional/rpc_hygiene.sh \
+	tests/functional/rpc_idle.sh \
+	tests/functional/rpc_limits.sh \
 	tests/functional/rpc_privilege.sh \
 	tests/functional/states.sh \
 	tests/functional/static_vf.sh \
 	tests/functional/update.sh \
-	tests/functional/vhost_proto.sh
+	tests/functional/vhost_proto.sh \
+	tests/functional/vhost_reconnect.sh
 TESTS += $(FUNCTIONAL_TESTS)
-EXTRA_DIST += $(FUNCTIONAL_TESTS) tests/functional/lib.sh tests/functional/rpc_raw.py tests/functional/guest.py \
+EXTRA_DIST += $(FUNCTIONAL_TESTS) tests/functional/lib.sh tests/functional/rpc_raw.py tests/functional/rpc_flood.py tests/functional/guest.py \
 	tests/functional/vhost_peer.py tests/functional/dp_lib.sh

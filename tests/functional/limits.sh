@@ -115,13 +115,18 @@ mq() { vn modify -u "$V" queue "$@"; }
 check "modify queue id $((nq - 1)) (the last): accepted" sh -c "'$VIRTNET' --socket '$SOCK' modify -u '$V' queue -e event -n 7 -q $((nq - 1)) | jq -e '.queues[$((nq - 1))].period == 7'"
 expect_refused "modify queue id $nq (one past the last)" "queue $nq out of range: the device has $nq queues" mq -e event -q "$nq"
 mod_rpc() { rpc_raw "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"modify\",\"params\":{\"vuid\":\"$V\",\"target\":\"queue\",$1}}"; }
-for f in period max_count; do
-    r=$(mod_rpc "\"event_mode\":\"event\",\"$f\":4294967295")
-    [ -n "$r" ] && printf '%s' "$r" | jq -e --arg f "$f" '[.result.queues[] | .[$f] == 4294967295] | all' >/dev/null &&
-        ok "modify queue $f 4294967295 (u32 max): accepted" || { not_ok "modify queue $f 4294967295: accepted"; echo "$r" | diag; }
+# Moderation bounds (docs/rpc.md): period 0..4095 us, max_count 0..65535.
+for fm in period:4095 max_count:65535; do
+    f=${fm%:*} max=${fm#*:}
+    r=$(mod_rpc "\"event_mode\":\"event\",\"$f\":$max")
+    [ -n "$r" ] && printf '%s' "$r" | jq -e --arg f "$f" --argjson m "$max" '[.result.queues[] | .[$f] == $m] | all' >/dev/null &&
+        ok "modify queue $f $max (its max): accepted" || { not_ok "modify queue $f $max: accepted"; echo "$r" | diag; }
+    r=$(mod_rpc "\"event_mode\":\"event\",\"$f\":$((max + 1))")
+    [ -n "$r" ] && printf '%s' "$r" | jq -e --arg f "$f" --arg m "$max" '.error.code == -32602 and (.error.message | contains($f) and contains($m))' >/dev/null &&
+        ok "modify queue $f $((max + 1)): refused naming $f and $max" || { not_ok "modify queue $f $((max + 1)): refused"; echo "$r" | diag; }
     r=$(mod_rpc "\"event_mode\":\"event\",\"$f\":4294967296")
-    [ -n "$r" ] && printf '%s' "$r" | jq -e --arg f "$f" '.error.code == -32602 and (.error.message | contains($f))' >/dev/null &&
-        ok "modify queue $f 4294967296: refused naming $f" || { not_ok "modify queue $f 4294967296: refused"; echo "$r" | diag; }
+    [ -n "$r" ] && printf '%s' "$r" | jq -e '.error.code == -32602' >/dev/null &&
+        ok "modify queue $f 4294967296: refused" || { not_ok "modify queue $f 4294967296: refused"; echo "$r" | diag; }
     r=$(mod_rpc "\"event_mode\":\"event\",\"$f\":-1")
     [ -n "$r" ] && printf '%s' "$r" | jq -e '.error.code == -32602' >/dev/null &&
         ok "modify queue $f -1: refused" || { not_ok "modify queue $f -1: refused"; echo "$r" | diag; }

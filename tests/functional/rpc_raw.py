@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""rpc_raw.py - send raw bytes to the controller's JSON-RPC socket.
+r"""rpc_raw.py - send raw bytes to the controller's JSON-RPC socket.
 
 usage: rpc_raw.py SOCKET [--no-reply] [--expect-close] [--partial] [--repeat N] TEXT
 
 Prints the first reply line (or "<closed>" when the server closes without
-one, "<timeout>" when nothing comes in 5 s).  --partial sends TEXT and closes
+one, "<timeout>" when nothing comes in 5 s).  TEXT may hold any bytes (passed
+through the shell as $'\xff'); bytes of the reply that are not UTF-8 are
+printed as \xNN.  --partial sends TEXT and closes
 at once without reading (a client that disconnects mid-request).
 --expect-close: after the reply, waits for the server to close (prints
 "<closed>" on a second line if it does).
@@ -28,7 +30,7 @@ def main():
             partial = True
         elif opt == '--repeat':
             repeat = int(args.pop(0))
-    text = args[0].encode() if args else sys.stdin.buffer.read()
+    text = args[0].encode('utf-8', 'surrogateescape') if args else sys.stdin.buffer.read()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
     s.connect(path)
@@ -58,7 +60,7 @@ def main():
         print('<closed>')
         return 0
     line, _, rest = buf.partition(b'\n')
-    print(line.decode())
+    print(line.decode('utf-8', 'backslashreplace'))
     if expect_close:
         s.settimeout(5)
         try:

@@ -612,6 +612,79 @@ static void test_strings(void **state)
     assert_false(vn_is_safe_filename("a b", 63));
 }
 
+/* vn_json_check_text(): 0, or the error and the offset of the first bad byte. */
+static int check_text(const char *t, size_t *off)
+{
+    const char *why = NULL;
+    int ret = vn_json_check_text(t, strlen(t), off, &why);
+
+    if (ret)
+        assert_non_null(why);
+    return ret;
+}
+
+static void test_check_text(void **state)
+{
+    size_t off = 99;
+
+    assert_int_equal(check_text("{\"a\":\"plain\"}", &off), 0);
+    assert_int_equal(check_text("{\"a\":\"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}", &off), 0);
+    assert_int_equal(check_text("{\"a\":\"\\\\u0000\"}", &off), 0);      /* "\\u0000": text */
+    assert_int_equal(check_text("{\"a\":\"\\u0001\\\"\"}", &off), 0);     /* other escapes */
+    assert_int_equal(check_text("{\n\t\"a\" : 1\r\n}", &off), 0);
+
+    assert_int_equal(check_text("{\"a\":\"x\xffy\"}", &off), -EILSEQ);
+    assert_int_equal(off, 7);
+    assert_int_equal(check_text("{\"a\":\"\xc0\xaf\"}", &off), -EILSEQ);    /* overlong '/' */
+    assert_int_equal(check_text("{\"a\":\"\xe0\x80\xaf\"}", &off), -EILSEQ);
+    assert_int_equal(check_text("{\"a\":\"\xf0\x80\x80\xaf\"}", &off), -EILSEQ);
+    assert_int_equal(check_text("{\"a\":\"\xed\xa0\x80\"}", &off), -EILSEQ); /* surrogate */
+    assert_int_equal(check_text("{\"a\":\"\xf4\x90\x80\x80\"}", &off), -EILSEQ); /* > U+10FFFF */
+    assert_int_equal(check_text("{\"a\":\"\xe2\x82\"}", &off), -EILSEQ);   /* truncated */
+    assert_int_equal(check_text("{\"a\":\"\x80\"}", &off), -EILSEQ);        /* lone continuation */
+    assert_int_equal(check_text("{\"a\":\"x\x01\"}", &off), -EILSEQ);       /* control char */
+    assert_int_equal(off, 7);
+    assert_int_equal(check_text("{\"a\":\"X\\u0000junk\"}", &off), -EINVAL);
+    assert_int_equal(off, 7);
+    assert_int_equal(vn_json_check_text("{\"a\":\"X\0\"}", 9, &off, &(const char *){ NULL }),
+                     -EINVAL);
+}
+
+static void test_duplicate_keys(void **state)
+{
+    const char *name = NULL;
+    char big[8192];
+    size_t o = 0;
+    cJSON *j;
+
+    j = cJSON_Parse("{\"a\":1,\"b\":{\"c\":[{\"d\":1,\"e\":2}]}}");
+    assert_int_equal(vn_json_find_duplicate_key(j, &name), 0);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"method\":\"a\",\"id\":1,\"method\":\"b\"}");
+    assert_int_equal(vn_json_find_duplicate_key(j, &name), 1);
+    assert_string_equal(name, "method");
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"p\":[1,{\"x\":1,\"x\":2}]}");
+    assert_int_equal(vn_json_find_duplicate_key(j, &name), 1);
+    assert_string_equal(name, "x");
+    cJSON_Delete(j);
+    /* Many members: the sorted path. */
+    o += (size_t)snprintf(big + o, sizeof(big) - o, "{");
+    for (int i = 0; i < 500; i++)
+        o += (size_t)snprintf(big + o, sizeof(big) - o, "\"k%d\":1,", i);
+    snprintf(big + o, sizeof(big) - o, "\"k499x\":1}");
+    j = cJSON_Parse(big);
+    assert_non_null(j);
+    assert_int_equal(vn_json_find_duplicate_key(j, &name), 0);
+    cJSON_Delete(j);
+    big[o] = '\0';
+    snprintf(big + o, sizeof(big) - o, "\"k250\":2}");
+    j = cJSON_Parse(big);
+    assert_int_equal(vn_json_find_duplicate_key(j, &name), 1);
+    assert_string_equal(name, "k250");
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_framer_bad_top_level),
         cmocka_unit_test(test_error_codes),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_check_text),
+        cmocka_unit_test(test_duplicate_keys),
         cmocka_unit_test(test_params_ok_and_has_flags),
         cmocka_unit_test(test_params_unknown_member),
         cmocka_unit_test(test_params_duplicate_member),
