@@ -262,6 +262,8 @@ int vn_ctl_start(struct vn_ctl *ctl)
     };
     int ret;
 
+    cfg.limits.idle_timeout_s = ctl->conf.rpc_idle_timeout;
+
     signal(SIGPIPE, SIG_IGN);
     ev_signal_init(&ctl->sig_term, stop_signal_cb, SIGTERM);
     ev_signal_init(&ctl->sig_int, stop_signal_cb, SIGINT);

@@ -105,6 +105,7 @@ void vn_conf_init_defaults(struct vn_conf *conf)
         .metrics.timeout_s = 10,
         .emu.serial = CONF_DEFAULT_SERIAL,
         .emu.backend = "vhost",
+        .rpc_idle_timeout = 60,
     };
 }
 
@@ -450,6 +451,7 @@ static const struct conf_key top_keys[] = {
     KEY_FLAG("provider_sw_fallback", TOP, provider_sw_fallback),
     KEY_STRING("rpc_socket", TOP, rpc_socket, check_path),
     KEY_STRING("rpc_group", TOP, rpc_group, check_group),
+    KEY_U32("rpc_idle_timeout", TOP, rpc_idle_timeout, 0, 86400, NULL),
     KEY_SECTION("emulation", TOP, emu, &emu_section),
     KEY_SECTION("host", TOP, host, &host_section),
     KEY_SECTION("metrics", TOP, metrics, &metrics_section),
@@ -904,6 +906,7 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += vn_json_add_num(root, "provider_sw_fallback", conf->provider_sw_fallback) < 0;
     fails += vn_json_add_str(root, "rpc_socket", conf->rpc_socket) < 0;
     fails += vn_json_add_str(root, "rpc_group", conf->rpc_group) < 0;
+    fails += vn_json_add_u64(root, "rpc_idle_timeout", conf->rpc_idle_timeout) < 0;
 
     fails += vn_json_add_u64(emu, "hotplug_ports", e->hotplug_ports) < 0;
     fails += vn_json_add_u64(emu, "num_pf", e->num_pf) < 0;
@@ -916,6 +919,7 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += vn_json_add_hex(emu, "features", e->features) < 0;
     fails += vn_json_add_hex(emu, "worker_cpu_mask", e->worker_cpu_mask) < 0;
     fails += vn_json_add_str(emu, "serial", e->serial) < 0;
+    fails += vn_json_add_str(emu, "backend", e->backend) < 0;
     fails += vn_json_add(root, "emulation", emu) < 0;
     if (conf->host.qmp_socket[0]) {
         cJSON *host = cJSON_CreateObject();

@@ -156,6 +156,8 @@ struct vn_conf {
                                          candidate fails; false = no datapath then */
     char rpc_socket[VN_CONF_PATH_MAX];
     char rpc_group[64];               /* group allowed to call mutating methods */
+    uint32_t rpc_idle_timeout;        /* seconds before an idle RPC client is closed; 0 = never
+                                         (default 60) */
 
     struct vn_emu_profile emu;
     struct vn_conf_host host;

@@ -3,10 +3,9 @@
 # (the last slots are kept for privileged callers).  Issue 13, item 6.
 . "$top_srcdir/tests/functional/lib.sh"
 
-IDLE=4   # seconds; the controller's default is 60
-export VIRTNET_RPC_IDLE_TIMEOUT=$IDLE
-start_controller || { not_ok "controller starts"; done_testing; }
-unset VIRTNET_RPC_IDLE_TIMEOUT
+IDLE=4   # seconds (virtnet.conf rpc_idle_timeout); the controller's default is 60
+echo "{ \"rpc_idle_timeout\": $IDLE, \"emulation\": { \"serial\": \"$SERIAL\" } }" >"$T/virtnet.conf"
+start_controller --config "$T/virtnet.conf" || { not_ok "controller starts"; done_testing; }
 
 hjson() { vn health | jq -c "$1"; }
 
