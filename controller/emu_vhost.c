@@ -209,16 +209,6 @@ static void __attribute__((format(printf, 2, 3))) peer_error(struct vn_vhost_dev
     VN_WARN_RL(VHOST, "%s: front-end disconnected: %s", vd->spec.vuid, vd->last_error);
 }
 
-static void stats_add(struct vn_dp_queue_stats *a, const struct vn_dp_queue_stats *b)
-{
-    uint64_t *x = (uint64_t *)(void *)a;
-    const uint64_t *y = (const uint64_t *)(const void *)b;
-
-    /* Every member is a uint64_t counter. */
-    for (size_t i = 0; i < sizeof(*a) / sizeof(uint64_t); i++)
-        x[i] += y[i];
-}
-
 /* ---- rings -------------------------------------------------------------------------- */
 
 static void ring_stop(struct vn_vring *r)
@@ -230,7 +220,7 @@ static void ring_stop(struct vn_vring *r)
         return;
     memset(&fin, 0, sizeof(fin));
     vd->dp->queue_stop(vd->dp_priv, r->qpriv, &fin);
-    stats_add(&r->acc, &fin);
+    vn_dp_queue_stats_add(&r->acc, &fin);
     vn_virtq_stop(&r->vq);
     r->started = false;
     r->qpriv = NULL;
@@ -390,7 +380,11 @@ static void ring_try_start(struct vn_vring *r)
     q.dev_name = dev->vuid;
     q.index = r->index;
     q.is_tx = r->index & 1;
-    q.vq = &r->vq;
+    q.kind = VN_DP_RING_SW_SPLIT;
+    q.ring.sw.vq = &r->vq;
+    q.ring.sw.size = r->num;
+    q.ring.sw.features = vd->features;
+    q.ring.sw.last_avail_idx = vn_virtq_get_last_avail_idx(&r->vq);
     q.kick_fd = r->kick_fd;
     q.call_fd = r->call_fd;
     q.tap_fd = tap;
@@ -1249,7 +1243,7 @@ static int vd_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,
     if (r->started && vd->dp->queue_stats) {
         memset(&live, 0, sizeof(live));
         if (vd->dp->queue_stats(vd->dp_priv, r->qpriv, &live) == 0)
-            stats_add(out, &live);
+            vn_dp_queue_stats_add(out, &live);
     }
     return 0;
 }
@@ -1310,10 +1304,11 @@ static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *n
     for (uint32_t i = 0; i < vd->nrings; i++) {
         const struct vn_vring *r = &vd->rings[i];
         cJSON *o = cJSON_CreateObject(), *acc = cJSON_CreateArray();
-        const uint64_t *c = (const uint64_t *)(const void *)&r->acc;
 
-        for (size_t k = 0; k < sizeof(r->acc) / sizeof(uint64_t); k++)
-            vn_json_add_u64_str(acc, NULL, c[k]);
+        /* The counters in the struct's order (VN_DP_QUEUE_STATS): the hand-over's format. */
+#define ACC_PUT(m) vn_json_add_u64_str(acc, NULL, r->acc.m);
+        VN_DP_QUEUE_STATS(ACC_PUT)
+#undef ACC_PUT
         vn_json_add(o, "acc", acc);
         vn_json_add(rings, NULL, o);
     }
@@ -1433,12 +1428,16 @@ static int vd_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned
         snprintf(vd->last_error, sizeof(vd->last_error), "%s", le->valuestring);
     cJSON_ArrayForEach(o, rings) {
         const cJSON *acc = cJSON_GetObjectItemCaseSensitive(o, "acc"), *c;
-        uint64_t *dst = (uint64_t *)(void *)&vd->rings[i].acc;
+        struct vn_dp_queue_stats *a = &vd->rings[i].acc;
+#define ACC_PTR(m) &a->m,
+        uint64_t *const dst[] = {VN_DP_QUEUE_STATS(ACC_PTR)};
+#undef ACC_PTR
         size_t k = 0;
 
+        /* In the struct's order; counters an older sender did not have stay 0. */
         cJSON_ArrayForEach(c, acc) {
-            if (k < sizeof(vd->rings[i].acc) / sizeof(uint64_t))
-                vn_json_get_u64(c, &dst[k++]);
+            if (k < VN_ARRAY_SIZE(dst))
+                vn_json_get_u64(c, dst[k++]);
         }
         i++;
     }

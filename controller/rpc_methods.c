@@ -388,11 +388,7 @@ static cJSON *queue_stats_json(uint32_t index, const struct vn_dp_queue_stats *s
 /* Adds 'st' of a receive ('rx') or transmit queue into the device totals 't'. */
 static void totals_add(struct vn_dp_queue_stats t[2], bool tx, const struct vn_dp_queue_stats *st)
 {
-    uint64_t *x = (uint64_t *)(void *)&t[tx];
-    const uint64_t *y = (const uint64_t *)(const void *)st;
-
-    for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
-        x[i] += y[i];
+    vn_dp_queue_stats_add(&t[tx], st);
 }
 
 static cJSON *totals_json(const struct vn_dp_queue_stats t[2])

@@ -8,7 +8,8 @@
  * a table whose abi_version differs from VN_PROVIDER_ABI_VERSION, checks that
  * the mandatory ops are present, then calls probe().  Among the providers
  * that load and probe, the one with the highest score in its provider file
- * wins (the vendor's rule); the others are unloaded.
+ * wins (the vendor's rule); the others are unloaded.  The queue contract is
+ * described at struct vn_dp_queue.
  *
  * Lifecycle and threads: probe, init and fini run on the controller's main
  * thread, once each, in that order; a provider whose probe fails is never
@@ -26,7 +27,11 @@
 
 struct vn_virtq;
 
-#define VN_PROVIDER_ABI_VERSION 1
+/*
+ * 2: struct vn_dp_queue describes its ring by kind (ring.sw for the software
+ * DPU's split rings, room for others); the counters are VN_DP_QUEUE_STATS.
+ */
+#define VN_PROVIDER_ABI_VERSION 2
 #define VN_PROVIDER_ENTRY_SYMBOL "vn_provider_entry"
 
 /* What the controller tells a provider about the DPU it runs on. */
@@ -79,16 +84,49 @@ struct vn_dp_moderation {
 typedef void vn_dp_queue_error_fn(void *ctx, uint16_t index, int err);
 
 /*
- * One virtqueue handed to a provider.  Everything is borrowed from the
- * controller and stays valid until queue_stop returns; the provider copies
- * what it needs.
+ * The queue contract.  queue_start hands a provider one virtqueue, described
+ * in two parts: what every kind of queue has (identity, direction, the
+ * representor queue it maps onto, the header, moderation, error reporting),
+ * and in 'ring' what depends on 'kind':
+ *
+ *   VN_DP_RING_SW_SPLIT - the software DPU: a split virtqueue (virtio 1.x
+ *     2.7) in guest memory that the controller has mapped into its own
+ *     address space; the provider walks it itself, on its own threads.
+ *     ring.sw.vq is the controller's ring state with its bounds-checked
+ *     accessors (lib/virtq.h: vn_virtq_pop/push/unpop, notify suppression,
+ *     error counters); a provider using it is built with the controller's
+ *     lib/virtq.c of the same version (the in-tree 'sw' does).  ring.sw
+ *     also gives the geometry as plain data (size, negotiated features, the
+ *     index to resume from) for providers and tools that only inspect it.
+ *     The provider owns the ring from queue_start until queue_stop returns:
+ *     nothing else reads avail or writes used meanwhile; last_avail_idx it
+ *     leaves in 'vq' must be exact (chains taken but not used given back).
+ *
+ *   Other kinds are reserved (a queue the hardware moves itself: a device
+ *     emulation object, its doorbell and completion queue).  A provider
+ *     returns -EOPNOTSUPP from queue_start for a kind it does not handle; the
+ *     controller then leaves the ring stopped and says so.
+ *
+ * Everything is borrowed from the controller and stays valid until
+ * queue_stop returns; the provider copies what it needs.
  */
+enum vn_dp_ring_kind {
+    VN_DP_RING_SW_SPLIT = 1,
+};
+
+struct vn_dp_ring_sw {
+    struct vn_virtq *vq;         /* the rings, ready; only the provider's thread touches it
+                                    until queue_stop returns */
+    uint32_t size;               /* descriptors (power of two) */
+    uint64_t features;           /* negotiated virtio features (EVENT_IDX, INDIRECT_DESC...) */
+    uint16_t last_avail_idx;     /* where the ring resumes */
+};
+
 struct vn_dp_queue {
+    uint32_t kind;               /* enum vn_dp_ring_kind */
     const char *dev_name;        /* the device's VUID, for logs */
     uint16_t index;              /* virtqueue index: 2n = receive, 2n + 1 = transmit */
     bool is_tx;                  /* driver to device (guest transmit) */
-    struct vn_virtq *vq;         /* the rings in guest memory, ready (lib/virtq.h); only the
-                                    provider's thread touches it until queue_stop returns */
     int kick_fd;                 /* eventfd the driver signals; read it to re-arm */
     int call_fd;                 /* eventfd to interrupt the driver, or -1 */
     int tap_fd;                  /* the representor queue this virtqueue maps onto (queue pair
@@ -105,27 +143,57 @@ struct vn_dp_queue {
     struct vn_dp_moderation mod;
     vn_dp_queue_error_fn *on_error; /* may be NULL */
     void *error_ctx;             /* first argument of on_error */
+    union {
+        struct vn_dp_ring_sw sw; /* kind VN_DP_RING_SW_SPLIT */
+        uint64_t reserved[16];   /* room for other kinds without an ABI change of the rest */
+    } ring;
 };
 
 /*
  * Counters of one queue, with the names `virtnet stats` prints.  A provider
  * reports what happened since queue_start; the controller adds up the runs.
- * Frame sizes exclude the virtio-net header.
+ * Frame sizes exclude the virtio-net header.  X(member): every counter, in
+ * the struct's order (new ones are appended), for code that walks them all.
  */
+#define VN_DP_QUEUE_STATS(X)                                                                       \
+    X(received_desc)    /* chains taken from the avail ring */                                     \
+    X(completed_desc)   /* chains returned through the used ring */                                \
+    X(total_bytes)      /* bytes in the chains: taken (transmit) or written (receive) */           \
+    X(total_packets)    /* frames moved */                                                         \
+    X(bad_desc_errors)  /* guest errors, see lib/virtq.h ... */                                    \
+    X(exceed_max_chain)                                                                            \
+    X(invalid_buffer)                                                                              \
+    X(avail_idx_errors)                                                                            \
+    X(interrupts)       /* call eventfd writes */                                                  \
+    X(kicks)            /* kick eventfd wake-ups */                                                \
+    X(dropped)          /* frames dropped: no room in the guest buffers, tap error */              \
+    X(batches)          /* wake-ups that moved at least one frame */                               \
+    X(size_64)          /* frame sizes, the vendor's buckets ... */                                \
+    X(size_65_127)                                                                                 \
+    X(size_128_255)                                                                                \
+    X(size_256_511)                                                                                \
+    X(size_512_1023)                                                                               \
+    X(size_1024_1522)                                                                              \
+    X(size_1523_2047)                                                                              \
+    X(size_2048_4095)                                                                              \
+    X(size_4096_8191)                                                                              \
+    X(size_8192_9022)                                                                              \
+    X(size_9023_plus)
+
 struct vn_dp_queue_stats {
-    uint64_t received_desc;      /* chains taken from the avail ring */
-    uint64_t completed_desc;     /* chains returned through the used ring */
-    uint64_t total_bytes;        /* bytes in the chains: taken (transmit) or written (receive) */
-    uint64_t total_packets;      /* frames moved */
-    uint64_t bad_desc_errors, exceed_max_chain, invalid_buffer, avail_idx_errors; /* lib/virtq.h */
-    uint64_t interrupts;         /* call eventfd writes */
-    uint64_t kicks;              /* kick eventfd wake-ups */
-    uint64_t dropped;            /* frames dropped: no room in the guest buffers, tap error */
-    uint64_t batches;            /* wake-ups that moved at least one frame */
-    /* Frame sizes, the vendor's buckets. */
-    uint64_t size_64, size_65_127, size_128_255, size_256_511, size_512_1023, size_1024_1522,
-        size_1523_2047, size_2048_4095, size_4096_8191, size_8192_9022, size_9023_plus;
+#define VN_DP_QUEUE_STATS_MEMBER(m) uint64_t m;
+    VN_DP_QUEUE_STATS(VN_DP_QUEUE_STATS_MEMBER)
+#undef VN_DP_QUEUE_STATS_MEMBER
 };
+
+/* Adds every counter of 'b' to 'a' (runs of a queue, queues of a device). */
+static inline void vn_dp_queue_stats_add(struct vn_dp_queue_stats *a,
+                                         const struct vn_dp_queue_stats *b)
+{
+#define VN_DP_QUEUE_STATS_ADD(m) a->m += b->m;
+    VN_DP_QUEUE_STATS(VN_DP_QUEUE_STATS_ADD)
+#undef VN_DP_QUEUE_STATS_ADD
+}
 
 struct vn_provider_ops {
     uint32_t abi_version;         /* must be VN_PROVIDER_ABI_VERSION */

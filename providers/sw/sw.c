@@ -197,8 +197,11 @@ static int sw_queue_start(void *priv, const struct vn_dp_queue *dq, void **qpriv
     struct sw_cmd cmd = { .op = SW_CMD_ADD };
     int ret;
 
-    if (!dq->vq || !vn_virtq_is_ready(dq->vq) || dq->kick_fd < 0 || dq->tap_fd < 0 ||
-        (dq->hdr_len != 10 && dq->hdr_len != 12) || dq->mod.mode > VN_DP_MOD_ADAPTIVE)
+    if (dq->kind != VN_DP_RING_SW_SPLIT)
+        return -EOPNOTSUPP;
+    if (!dq->ring.sw.vq || !vn_virtq_is_ready(dq->ring.sw.vq) || dq->kick_fd < 0 ||
+        dq->tap_fd < 0 || (dq->hdr_len != 10 && dq->hdr_len != 12) ||
+        dq->mod.mode > VN_DP_MOD_ADAPTIVE)
         return -EINVAL;
     q = calloc(1, sizeof(*q));
     if (!q)
@@ -206,7 +209,7 @@ static int sw_queue_start(void *priv, const struct vn_dp_queue *dq, void **qpriv
     snprintf(q->dev_name, sizeof(q->dev_name), "%s", dq->dev_name ? dq->dev_name : "?");
     q->index = dq->index;
     q->is_tx = dq->is_tx;
-    q->vq = dq->vq;
+    q->vq = dq->ring.sw.vq;
     q->kick_fd = dq->kick_fd;
     q->call_fd = dq->call_fd;
     q->tap_fd = dq->tap_fd;
@@ -222,19 +225,19 @@ static int sw_queue_start(void *priv, const struct vn_dp_queue *dq, void **qpriv
     q->kick_src.q = q;
     q->tap_src.kind = SW_SRC_TAP;
     q->tap_src.q = q;
-    q->used = calloc(dq->vq->size, sizeof(*q->used));
+    q->used = calloc(q->vq->size, sizeof(*q->used));
     if (q->is_tx) {
         q->tx_frames = calloc(SW_URING_BATCH, sizeof(*q->tx_frames));
         q->tx_iov = calloc(SW_TX_IOV, sizeof(*q->tx_iov));
     } else {
-        q->rx_bufs = calloc(dq->vq->size, sizeof(*q->rx_bufs));
+        q->rx_bufs = calloc(q->vq->size, sizeof(*q->rx_bufs));
         q->rx_iov = calloc(VN_VQ_MAX_IOV, sizeof(*q->rx_iov));
     }
     if (!q->used || (q->is_tx ? !q->tx_frames || !q->tx_iov : !q->rx_bufs || !q->rx_iov)) {
         queue_free(q);
         return -ENOMEM;
     }
-    vn_virtq_get_stats(dq->vq, &q->base);
+    vn_virtq_get_stats(q->vq, &q->base);
     q->w = pick_worker(p);
     cmd.q = q;
     ret = sw_worker_call(q->w, &cmd);
