@@ -15,7 +15,8 @@ controller_virtio_net_controller_SOURCES = \
 	controller/emu.c controller/emu.h controller/emu_class.h \
 	controller/emu_vhost.c \
 	controller/emu_dummy.c \
-	controller/update.c controller/update.h \
+	controller/update.c controller/update.h controller/update_follow.c \
+	controller/update_msg.c controller/update_msg.h \
 	controller/qmp.c controller/qmp.h \
 	controller/host.c controller/host.h \
 	controller/host_libvirt.c controller/host_libvirt.h \

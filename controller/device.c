@@ -11,6 +11,11 @@
  *   - VUIDs: <serial>VNETS<port>D<pf>F<i> for static PFs, ...VF<n> appended for
  *     VFs, <serial>VNETH<port>D0F0 for hotplug port p: stable across
  *     restarts, unique on the board.
+ *
+ * About 850 lines on purpose: the one construction sequence and its mirror
+ * (device_build/device_unbuild) are kept in one file with every caller
+ * (static PFs, VFs, hotplug, restore), so that they cannot drift apart
+ * again.  Checks and records: device_rec.c; changes: device_ops.c.
  */
 #include <config.h>
 

@@ -6,6 +6,11 @@
  * vn_rpc_request objects that may outlive the connection: a client that
  * disconnects with requests in flight is only marked gone and freed when
  * the last of them is answered.
+ *
+ * Over 800 lines on purpose: the resource limits (unsent bytes per client
+ * and in total, pending requests, reserved slots, idle timer) are one
+ * accounting that input, output, dispatch and batches all update; kept in
+ * one file, the invariants are checked in one place.
  */
 #include <config.h>
 

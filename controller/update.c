@@ -1,6 +1,8 @@
 /*
- * update.c - live update and fast restart: the hand-over between the running
- * controller and the one it starts.  Protocol and guarantees: update.h.
+ * update.c - live update and fast restart, the running (old) process's side:
+ * the hand-over to the process it starts, step by step on the main loop, and
+ * the status `update -t` shows.  Protocol and guarantees: update.h; the new
+ * process's side: update_follow.c.
  */
 #include <config.h>
 
@@ -8,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,292 +22,14 @@
 
 #include "ctl.h"
 #include "device.h"
+#include "emu.h"
+#include "fault.h"
 #include "json.h"
 #include "log.h"
 #include "rpc_server.h"
 #include "update.h"
+#include "update_msg.h"
 #include "util.h"
-#include "emu.h"
-#include "fault.h"
-
-#define HO_VERSION 1
-#define HO_MAX_FDS 250            /* below the kernel's SCM_MAX_FD (253) */
-#define HO_MAX_MSG (256 * 1024)
-#define HO_START_TIMEOUT_MS 120000 /* new process: start-up with every device restored */
-#define HO_STEP_TIMEOUT_MS 10000   /* one device, the commit */
-
-/* ---- messages ------------------------------------------------------------------------ */
-
-/* Sends 'msg' (consumed) with 'nfds' fds. */
-static int ho_send(int sock, cJSON *msg, const int *fds, unsigned nfds)
-{
-    char *text = cJSON_PrintUnformatted(msg);
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int) * HO_MAX_FDS)];
-    } u;
-    struct iovec iov;
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    ssize_t n;
-
-    cJSON_Delete(msg);
-    if (!text)
-        return -ENOMEM;
-    iov.iov_base = text;
-    iov.iov_len = strlen(text);
-    if (nfds > HO_MAX_FDS || iov.iov_len > HO_MAX_MSG) {
-        free(text);
-        return -E2BIG;
-    }
-    if (nfds)
-        vn_msg_put_fds(&mh, u.buf, fds, nfds);
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    free(text);
-    return n < 0 ? -errno : 0;
-}
-
-static void close_fds(int *fds, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-}
-
-/*
- * Receives one message within 'timeout_ms': '*msg' (caller deletes) and its
- * fds (caller owns).  -ETIMEDOUT, -ECONNRESET (the other side is gone),
- * -EPROTO (truncated, not JSON, no "type").
- */
-static int ho_recv(int sock, int timeout_ms, cJSON **msg, int *fds, unsigned *nfds)
-{
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int) * HO_MAX_FDS)];
-    } u;
-    struct pollfd pfd = { .fd = sock, .events = POLLIN };
-    char *buf = malloc(HO_MAX_MSG + 1);
-    struct iovec iov = { buf, HO_MAX_MSG };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof(u.buf) };
-    struct cmsghdr *c;
-    ssize_t n;
-    int ret;
-
-    *msg = NULL;
-    *nfds = 0;
-    if (!buf)
-        return -ENOMEM;
-    do
-        ret = poll(&pfd, 1, timeout_ms);
-    while (ret < 0 && errno == EINTR);
-    if (ret <= 0) {
-        free(buf);
-        return ret == 0 ? -ETIMEDOUT : -errno;
-    }
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    for (c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-            memcpy(fds + *nfds, CMSG_DATA(c), k * sizeof(int));
-            *nfds += k;
-        }
-    }
-    if (n <= 0) {
-        free(buf);
-        return n == 0 ? -ECONNRESET : -errno;
-    }
-    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-        close_fds(fds, *nfds);
-        *nfds = 0;
-        free(buf);
-        return -EPROTO;
-    }
-    buf[n] = '\0';
-    *msg = cJSON_Parse(buf);
-    free(buf);
-    if (!*msg || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*msg, "type"))) {
-        cJSON_Delete(*msg);
-        *msg = NULL;
-        close_fds(fds, *nfds);
-        *nfds = 0;
-        return -EPROTO;
-    }
-    return 0;
-}
-
-static bool is_type(const cJSON *msg, const char *type)
-{
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "type");
-
-    return cJSON_IsString(t) && !strcmp(t->valuestring, type);
-}
-
-static const char *str_of(const cJSON *msg, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, name);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static cJSON *msg_new(const char *type)
-{
-    cJSON *m = cJSON_CreateObject();
-
-    vn_json_add_str(m, "type", type);
-    return m;
-}
-
-/* An fd that arrived is what the message says it is. */
-static bool fd_is(int fd, mode_t type)
-{
-    struct stat st;
-
-    return fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type;
-}
-
-/* ---- new process ----------------------------------------------------------------------- */
-
-int vn_update_receive_hello(struct vn_ctl *ctl)
-{
-    struct vn_ctl_update *u = &ctl->upd;
-    int fds[HO_MAX_FDS];
-    unsigned nfds;
-    cJSON *msg;
-    int ret;
-
-    ret = ho_recv(u->fd, HO_STEP_TIMEOUT_MS, &msg, fds, &nfds);
-    if (ret < 0 || !is_type(msg, "hello") || vn_json_member_u64(msg, "version") != HO_VERSION || nfds != 2 ||
-        !fd_is(fds[0], S_IFREG) || !fd_is(fds[1], S_IFSOCK)) {
-        VN_ERR(UPD, "hand-over: no valid hello from the running controller (%s)",
-               ret < 0 ? strerror(-ret) : "wrong message or fds");
-        cJSON_Delete(msg);
-        close_fds(fds, nfds);
-        return ret < 0 ? ret : -EPROTO;
-    }
-    ctl->lock_fd = fds[0];
-    u->rpc_fd = fds[1];
-    u->old_pid = (pid_t)vn_json_member_u64(msg, "pid");
-    cJSON_Delete(msg);
-    for (;;) {
-        ret = ho_recv(u->fd, HO_STEP_TIMEOUT_MS, &msg, fds, &nfds);
-        if (ret == 0 && is_type(msg, "hello_end")) {
-            cJSON_Delete(msg);
-            break;
-        }
-        if (ret < 0 || !is_type(msg, "listen") || nfds != 1 || !fd_is(fds[0], S_IFSOCK) ||
-            strlen(str_of(msg, "vuid")) >= VN_VUID_MAX) {
-            VN_ERR(UPD, "hand-over: bad listening socket message (%s)",
-                   ret < 0 ? strerror(-ret) : "wrong message or fd");
-            cJSON_Delete(msg);
-            close_fds(fds, nfds);
-            return ret < 0 ? ret : -EPROTO;
-        }
-        void *grown = realloc(u->listen, (u->nlisten + 1) * sizeof(*u->listen));
-
-        if (!grown) {
-            cJSON_Delete(msg);
-            close(fds[0]);
-            return -ENOMEM;
-        }
-        u->listen = grown;
-        snprintf(u->listen[u->nlisten].vuid, VN_VUID_MAX, "%s", str_of(msg, "vuid"));
-        u->listen[u->nlisten].fd = fds[0];
-        u->nlisten++;
-        cJSON_Delete(msg);
-    }
-    VN_INFO(UPD, "hand-over from pid %d: %u device sockets", (int)u->old_pid, u->nlisten);
-    return 0;
-}
-
-int vn_update_adopt_listen(void *ctx, const char *vuid)
-{
-    struct vn_ctl_update *u = &((struct vn_ctl *)ctx)->upd;
-
-    for (unsigned i = 0; i < u->nlisten; i++) {
-        if (u->listen[i].fd >= 0 && !strcmp(u->listen[i].vuid, vuid)) {
-            int fd = u->listen[i].fd;
-
-            u->listen[i].fd = -1;
-            return fd;
-        }
-    }
-    return -1;
-}
-
-/* Devices the old process did not hand over (none, normally): serve their sockets as they are. */
-static void serve_rest(struct vn_device *dev, void *ctx)
-{
-    vn_emu_fn_serve_adopted(dev->fn);
-}
-
-int vn_update_follow(struct vn_ctl *ctl)
-{
-    struct vn_ctl_update *u = &ctl->upd;
-    int fds[HO_MAX_FDS];
-    unsigned nfds, moved = 0;
-    cJSON *msg, *m;
-    int ret;
-
-    /* Sockets of devices that did not come back from the recovery files. */
-    for (unsigned i = 0; i < u->nlisten; i++) {
-        if (u->listen[i].fd >= 0) {
-            VN_WARN(UPD, "hand-over: %s has no recovery file here; its socket is dropped",
-                    u->listen[i].vuid);
-            close(u->listen[i].fd);
-            u->listen[i].fd = -1;
-        }
-    }
-    m = msg_new("ready");
-    vn_json_add_num(m, "pid", getpid());
-    ret = ho_send(u->fd, m, NULL, 0);
-    if (ret < 0)
-        return ret;
-    for (;;) {
-        struct vn_device *dev;
-        const cJSON *session;
-
-        ret = ho_recv(u->fd, HO_STEP_TIMEOUT_MS, &msg, fds, &nfds);
-        if (ret < 0) {
-            VN_ERR(UPD, "hand-over: the running controller went away: %s", strerror(-ret));
-            return ret;
-        }
-        if (is_type(msg, "commit")) {
-            cJSON_Delete(msg);
-            close_fds(fds, nfds);
-            break;
-        }
-        dev = vn_dev_find_vuid(ctl->devs, str_of(msg, "vuid"));
-        session = cJSON_GetObjectItemCaseSensitive(msg, "session");
-        if (!is_type(msg, "device") || !dev || !dev->fn || !cJSON_IsObject(session)) {
-            VN_ERR(UPD, "hand-over: unexpected message for device '%s'", str_of(msg, "vuid"));
-            cJSON_Delete(msg);
-            close_fds(fds, nfds);
-            return -EPROTO;
-        }
-        ret = vn_emu_fn_import(dev->fn, session, fds, nfds);
-        close_fds(fds, nfds);
-        m = msg_new(ret < 0 ? "fail" : "moved");
-        vn_json_add_str(m, "vuid", dev->vuid);
-        vn_json_add_u64_str(m, "t_start", vn_now_ns());
-        if (ret < 0)
-            vn_json_add_str(m, "error", strerror(-ret));
-        cJSON_Delete(msg);
-        if (ho_send(u->fd, m, NULL, 0) < 0 || ret < 0)
-            return ret < 0 ? ret : -ECONNRESET;
-        moved++;
-    }
-    vn_dev_for_each(ctl->devs, serve_rest, NULL);
-    ret = ho_send(u->fd, msg_new("committed"), NULL, 0);
-    VN_INFO(UPD, "hand-over committed: %u devices moved from pid %d", moved, (int)u->old_pid);
-    return ret < 0 ? ret : 0;
-}
-
-/* ---- old process ----------------------------------------------------------------------- */
 
 struct devlist {
     struct vn_device **v;
@@ -523,7 +246,7 @@ static int run_send_hello(struct vn_update_run *r)
 
     for (; r->cur <= r->l.n + 1; r->cur++) {
         if (r->cur == 0) {
-            msg = msg_new("hello");
+            msg = ho_msg_new("hello");
             vn_json_add_num(msg, "version", HO_VERSION);
             vn_json_add_num(msg, "pid", getpid());
             fds[0] = r->ctl->lock_fd;
@@ -535,11 +258,11 @@ static int run_send_hello(struct vn_update_run *r)
             fds[0] = vn_emu_fn_listen_fd(dev->fn);
             if (fds[0] < 0)
                 continue; /* the backend has nothing to adopt before restore (dummy) */
-            msg = msg_new("listen");
+            msg = ho_msg_new("listen");
             vn_json_add_str(msg, "vuid", dev->vuid);
             ret = ho_send(r->sock, msg, fds, 1);
         } else {
-            ret = ho_send(r->sock, msg_new("hello_end"), NULL, 0);
+            ret = ho_send(r->sock, ho_msg_new("hello_end"), NULL, 0);
         }
         if (ret == -EAGAIN)
             return -EAGAIN; /* the same message again once there is room */
@@ -570,7 +293,7 @@ static int run_send_device(struct vn_update_run *r, char *why, size_t len)
     r->t_stop = vn_now_ns();
     r->handed = r->cur + 1; /* its rings are stopped: resumed on failure */
     vn_emu_fn_handed_over(dev->fn);
-    msg = msg_new("device");
+    msg = ho_msg_new("device");
     vn_json_add_str(msg, "vuid", dev->vuid);
     vn_json_add(msg, "session", session);
     /* One message; a full socket here means the new process stopped reading. */
@@ -617,7 +340,7 @@ static void run_next(struct vn_update_run *r)
         run_finish(r, -EIO, "fault injected at update_commit");
         return;
     }
-    ret = ho_send(r->sock, msg_new("commit"), NULL, 0);
+    ret = ho_send(r->sock, ho_msg_new("commit"), NULL, 0);
     if (ret < 0) {
         run_finish(r, ret, "cannot send commit");
         return;
@@ -645,7 +368,7 @@ static void run_io_cb(struct ev_loop *loop, ev_io *w, int revents)
     if (ret == -ETIMEDOUT)
         return; /* spurious wake-up */
     if (ret == 0)
-        close_fds(fds, nfds); /* the new process sends no fds */
+        ho_close_fds(fds, nfds); /* the new process sends no fds */
     if (ret < 0) {
         const char *how = ret == -ECONNRESET ? "it went away" : strerror(-ret);
 
@@ -659,7 +382,7 @@ static void run_io_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     switch (r->phase) {
     case HO_READY:
-        if (!is_type(msg, "ready")) {
+        if (!ho_is_type(msg, "ready")) {
             cJSON_Delete(msg);
             run_finish(r, -EPROTO, "the new controller failed before taking over: protocol error");
             return;
@@ -667,10 +390,10 @@ static void run_io_cb(struct ev_loop *loop, ev_io *w, int revents)
         r->cur = 0;
         break;
     case HO_DEVICE:
-        if (!is_type(msg, "moved") || strcmp(str_of(msg, "vuid"), r->l.v[r->cur]->vuid)) {
+        if (!ho_is_type(msg, "moved") || strcmp(ho_str_of(msg, "vuid"), r->l.v[r->cur]->vuid)) {
             snprintf(why, sizeof(why), "%s: the new controller could not take it: %s",
                      r->l.v[r->cur]->vuid,
-                     str_of(msg, "error")[0] ? str_of(msg, "error") : "protocol error");
+                     ho_str_of(msg, "error")[0] ? ho_str_of(msg, "error") : "protocol error");
             cJSON_Delete(msg);
             run_finish(r, -EPROTO, why);
             return;
@@ -683,7 +406,7 @@ static void run_io_cb(struct ev_loop *loop, ev_io *w, int revents)
         r->cur++;
         break;
     case HO_COMMIT:
-        if (!is_type(msg, "committed")) {
+        if (!ho_is_type(msg, "committed")) {
             cJSON_Delete(msg);
             run_finish(r, -EPROTO, "the new controller did not commit: protocol error");
             return;
