@@ -265,6 +265,18 @@ static void device_unlink(struct vn_dev_mgr *m, struct vn_device *dev)
     count(m, dev, -1);
 }
 
+/* Fault point "<stage>_<step>": -EIO with the reason in 'err' when armed, else 0. */
+static int stage_fault(const char *stage, const char *step, char *err, size_t errlen)
+{
+    char point[64];
+
+    snprintf(point, sizeof(point), "%s_%s", stage, step);
+    if (!vn_fault(point))
+        return 0;
+    snprintf(err, errlen, "fault injected at %s", point);
+    return -EIO;
+}
+
 /*
  * The one construction sequence of every device, whatever its type and
  * origin: intent record, representor, emulated function, recovery file,
@@ -280,7 +292,6 @@ static void device_unlink(struct vn_dev_mgr *m, struct vn_device *dev)
 static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new,
                         const char *stage, char *err, size_t errlen)
 {
-    char point[64];
     int ret;
 
     dev->state = VN_DEV_S_CREATING;
@@ -297,24 +308,18 @@ static int device_build(struct vn_dev_mgr *m, struct vn_device *dev, bool is_new
     ret = device_attach_fn(m, dev, err, errlen);
     if (ret < 0)
         goto err_detach_rep;
-    snprintf(point, sizeof(point), "%s_after_rep", stage);
-    if (vn_fault(point)) {
-        snprintf(err, errlen, "fault injected at %s", point);
-        ret = -EIO;
+    ret = stage_fault(stage, "after_rep", err, errlen);
+    if (ret < 0)
         goto err_detach_fn;
-    }
     dev->state = VN_DEV_S_READY;
     ret = dev_save(m, dev);
     if (ret < 0) {
         snprintf(err, errlen, "cannot write the recovery file: %s", strerror(-ret));
         goto err_detach_fn;
     }
-    snprintf(point, sizeof(point), "%s_after_save", stage);
-    if (vn_fault(point)) {
-        snprintf(err, errlen, "fault injected at %s", point);
-        ret = -EIO;
+    ret = stage_fault(stage, "after_save", err, errlen);
+    if (ret < 0)
         goto err_detach_fn;
-    }
     return 0;
 
 err_detach_fn:
