@@ -65,6 +65,43 @@ check "every device is the same in query -a" cmp -s "$T/before.json" "$T/after.j
 check "counters carry over" sh -c "[ \$('$VIRTNET' --socket '$SOCK' stats -u '$vuid' | jq -r '.device.totals.tx_packets') -ge \$(cat '$T/tx_before') ]"
 check "testpmd never noticed (still attached)" pid_alive "$TP_PID"
 
+# ---- ten updates in a row under one flood (issue 13: 0 echoes lost) ---------------------------
+peer_ping -q -i 0.005 -c 2400 -W 1 "$NET.2" >"$T/flood10.out" 2>&1 &
+flood=$!
+wait_until 5 sh -c "[ \$(cat /sys/class/net/$rep/statistics/tx_packets) -gt \$(( $(rep_tx) + 50 )) ]"
+done10=0
+for i in $(seq 1 10); do
+    old=$CTL_PID
+    "$VIRTNET" --socket "$SOCK" update -s -w >/dev/null 2>"$T/u10.err" || { diag <"$T/u10.err"; break; }
+    wait "$old" 2>/dev/null
+    wait_until 10 sh -c "[ \$(cat '$STATE/virtio_net_controller.lock') != $old ]" || break
+    CTL_PID=$(lock_pid)
+    done10=$i
+done
+wait "$flood"
+check "10 updates in a row under a 5 ms flood ($done10 done)" test "$done10" -eq 10
+check "no echo lost across 10 updates (2400 of 2400)" grep -q " 0% packet loss" "$T/flood10.out" ||
+    diag <"$T/flood10.out"
+
+# The mechanism behind the frames lost in updates: the new process must not open a queue
+# (TUNSETIFF) on a representor the old one serves; the kernel would steer frames to it.
+if command -v strace >/dev/null; then
+    old=$CTL_PID
+    strace -f -qq -e trace=ioctl,execve -o "$T/strace.out" -p "$old" 2>/dev/null &
+    st=$!
+    wait_until 5 sh -c "grep -q TracerPid:.[1-9] /proc/$old/status"
+    "$VIRTNET" --socket "$SOCK" update -s -w >/dev/null 2>&1
+    wait_until 10 sh -c "[ \$(cat '$STATE/virtio_net_controller.lock') != $old ]"
+    CTL_PID=$(lock_pid)
+    wait_until 10 pid_gone "$old"
+    kill "$st" 2>/dev/null; wait "$st" 2>/dev/null
+    n=$(grep -c TUNSETIFF "$T/strace.out")
+    check "the new process opened no queue on a live representor ($n TUNSETIFF)" test "$n" -eq 0
+    check "strace followed the new process (its execve)" grep -q "execve(" "$T/strace.out"
+else
+    skip "strace is not installed: the TUNSETIFF check"
+fi
+
 # ---- fast restart ---------------------------------------------------------------------------
 old=$CTL_PID
 check "restart succeeds" sh -c "'$VIRTNET' --socket '$SOCK' restart >/dev/null"
