@@ -1,0 +1,8 @@
+# tests/compat/: the vendor's documented examples (config files, provider
+# files, recovery records, every CLI example of its README) fed verbatim to
+# the real controller, and its documented outputs checked (docs/compat.md).
+COMPAT_TESTS = \
+	tests/compat/stats.sh \
+	tests/compat/hotplug.sh
+TESTS += $(COMPAT_TESTS)
+EXTRA_DIST += $(COMPAT_TESTS) tests/compat/lib.sh
