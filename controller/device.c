@@ -605,17 +605,18 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
         snprintf(err, errlen, "unknown ib_device '%.64s': this DPU has %s", req->ib_device, list);
         return -EINVAL;
     }
-    if ((ret = dev_check_mac(req->mac, mac, err, errlen)) < 0 ||
-        (ret = dev_check_mtu(req->mtu, err, errlen)) < 0 ||
-        (ret = dev_check_queue_size(c, req->max_queue_size, err, errlen)) < 0 ||
-        (ret = dev_check_queues(c, req->max_queues, c->emu.num_msix, err, errlen)) < 0)
-        return ret;
     if (req->has_features && (ret = dev_check_supported(c, req->features, err, errlen)) < 0)
         return ret;
     features = default_features(c, VN_DEV_HOTPLUG_PF, req->legacy, NULL) |
                (req->has_features ? req->features : 0);
     if (req->legacy)
         features &= ~VN_BIT(VIRTIO_F_VERSION_1);
+    if ((ret = dev_check_mac(req->mac, mac, err, errlen)) < 0 ||
+        (ret = dev_check_mtu(req->mtu, err, errlen)) < 0 ||
+        (ret = dev_check_queue_size(c, req->max_queue_size, err, errlen)) < 0 ||
+        (ret = dev_check_queue_layout(req->max_queues, features, err, errlen)) < 0 ||
+        (ret = dev_check_queues(c, req->max_queues, c->emu.num_msix, err, errlen)) < 0)
+        return ret;
     if (req->has_sf_num) {
         if (req->sf_num < VN_SF_NUM_MIN || req->sf_num > VN_SF_NUM_MAX) {
             snprintf(err, errlen, "SF number %u out of range [%u, %u]", req->sf_num,

@@ -40,6 +40,13 @@ int dev_check_mtu(uint32_t mtu, char *err, size_t errlen);
 int dev_check_queue_size(const struct vn_conf *c, uint32_t qs, char *err, size_t errlen);
 int dev_check_queues(const struct vn_conf *c, uint32_t n, uint32_t msix, char *err,
                      size_t errlen);
+/*
+ * What makes a working virtio-net device out of 'n' virtqueues with features
+ * 'f': at least one receive/transmit pair, and an odd count only with a
+ * control queue (VIRTIO_NET_F_CTRL_VQ) as the last.  New devices only: a
+ * recovery record keeps what the device had.
+ */
+int dev_check_queue_layout(uint32_t n, uint64_t f, char *err, size_t errlen);
 /* Bits this DPU supports (the one check of a requested feature set). */
 int dev_check_supported(const struct vn_conf *c, uint64_t f, char *err, size_t errlen);
 /* Supported, and VERSION_1 unless 'legacy'. */

@@ -66,6 +66,25 @@ int dev_check_queues(const struct vn_conf *c, uint32_t n, uint32_t msix, char *e
     return 0;
 }
 
+int dev_check_queue_layout(uint32_t n, uint64_t f, char *err, size_t errlen)
+{
+    if (n < 2) {
+        snprintf(err, errlen,
+                 "%u queue%s cannot make a virtio-net device: it needs at least one receive/transmit "
+                 "pair (2 queues), and a third for the control queue (3)",
+                 n, n == 1 ? "" : "s");
+        return -EINVAL;
+    }
+    if ((n & 1) && !(f & VN_BIT(VIRTIO_NET_F_CTRL_VQ))) {
+        snprintf(err, errlen,
+                 "%u queues: with an odd count the last queue is the control queue, which needs "
+                 "VIRTIO_NET_F_CTRL_VQ (0x%llx) in the features",
+                 n, 1ULL << VIRTIO_NET_F_CTRL_VQ);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int dev_check_supported(const struct vn_conf *c, uint64_t f, char *err, size_t errlen)
 {
     uint64_t bad = f & ~c->emu.features;

@@ -3,6 +3,6 @@
 # the real controller, and its documented outputs checked (docs/compat.md).
 COMPAT_TESTS = \
 	tests/compat/stats.sh \
-	tests/compat/hotplug.sh
+	tests/compat/cli_readme.sh
 TESTS += $(COMPAT_TESTS)
 EXTRA_DIST += $(COMPAT_TESTS) tests/compat/lib.sh
