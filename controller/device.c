@@ -648,6 +648,7 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     vn_strlcpy(dev->ib_dev, req->ib_device, sizeof(dev->ib_dev));
     dev->pf_num = port_of_ibdev(c, dev->ib_dev);
     memcpy(dev->mac, mac, VN_MAC_LEN);
+    (void)vn_mac_text(req->mac, dev->mac_text);
     dev->mtu = req->mtu;
     dev->max_queue_size = req->max_queue_size;
     dev->features = features;
@@ -667,6 +668,7 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     device_link(m, dev);
     VN_INFO(DEV, "%s: hotplug PF %u on port %u, SF %u, representor %s", dev->vuid, dev->pf_id,
             dev->port, dev->rep.sf_num, dev->rep.ifname);
+    dev_warn_mac_twin(m, dev);
     *out = dev;
     return 0;
 

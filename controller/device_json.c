@@ -206,7 +206,7 @@ static void add_ids(cJSON *o, const struct vn_device *dev)
     char bdf[16], mac[VN_MAC_STR_LEN];
 
     vn_bdf_format(dev->bdf, bdf);
-    vn_format_mac(dev->mac, mac);
+    vn_dev_mac_string(dev, mac);
     vn_json_add_num(o, "pf_id", dev->pf_id);
     if (dev->type == VN_DEV_VF)
         vn_json_add_num(o, "vf_id", dev->vf_id);

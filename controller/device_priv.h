@@ -25,6 +25,9 @@ struct vn_dev_mgr {
 
 extern const char *const vn_event_mode_names[VN_EVENT_N_MODES];
 
+/* device_ops.c: logs a warning when another device has 'dev''s MAC. */
+void dev_warn_mac_twin(struct vn_dev_mgr *m, const struct vn_device *dev);
+
 /* device.c */
 uint32_t dev_max_queues_for(const struct vn_conf *c, uint32_t msix);
 const char *dev_emu_manager(const struct vn_conf *c);

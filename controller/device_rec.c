@@ -22,14 +22,28 @@
 
 int dev_check_mac(const char *s, uint8_t mac[VN_MAC_LEN], char *err, size_t errlen)
 {
-    if (vn_parse_mac(s, mac) < 0) {
-        snprintf(err, errlen, "invalid MAC '%.32s': expected xx:xx:xx:xx:xx:xx", s);
+    static const uint8_t zero[VN_MAC_LEN];
+    uint8_t m[VN_MAC_LEN];
+
+    if (vn_parse_mac(s, m) < 0) {
+        snprintf(err, errlen,
+                 "invalid MAC '%.32s': expected 6 bytes in hex, as xx:xx:xx:xx:xx:xx, "
+                 "xx-xx-xx-xx-xx-xx or xxxxxxxxxxxx", s);
         return -EINVAL;
     }
-    if (mac[0] & 1) {
+    if (!memcmp(m, zero, sizeof(m))) {
+        snprintf(err, errlen, "invalid MAC '%.32s': the all-zero address", s);
+        return -EINVAL;
+    }
+    if (vn_mac_to_u64(m) == UINT64_C(0xffffffffffff)) {
+        snprintf(err, errlen, "invalid MAC '%.32s': the broadcast address", s);
+        return -EINVAL;
+    }
+    if (m[0] & 1) {
         snprintf(err, errlen, "invalid MAC '%.32s': multicast address", s);
         return -EINVAL;
     }
+    memcpy(mac, m, VN_MAC_LEN);
     return 0;
 }
 
@@ -155,6 +169,8 @@ static cJSON *device_record(const struct vn_device *dev)
     vn_json_add_num(o, "format", RECOVERY_FORMAT);
     vn_json_add_str(o, "vuid", dev->vuid);
     vn_json_add_num(o, "port", dev->port);
+    if (dev->mac_text[0])
+        vn_json_add_str(o, "mac_text", dev->mac_text);
     vn_json_add_num(o, "mtu", dev->mtu);
     vn_json_add_num(o, "max_queue_size", dev->max_queue_size);
     vn_json_add_hex(o, "features", dev->features);
@@ -261,6 +277,11 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
     if (dev_set_queues(dev, mq) < 0)
         return -ENOMEM;
     memcpy(dev->mac, macb, VN_MAC_LEN);
+    dev->mac_text[0] = '\0';
+    mac = cJSON_GetObjectItemCaseSensitive(rec, "mac_text");
+    if (cJSON_IsString(mac) && vn_parse_mac(mac->valuestring, macb) == 0 &&
+        !memcmp(macb, dev->mac, VN_MAC_LEN))
+        (void)vn_mac_text(mac->valuestring, dev->mac_text);
     dev->mtu = mtu;
     dev->max_queue_size = qsize;
     dev->features = features;

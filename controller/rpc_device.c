@@ -53,20 +53,41 @@ static const struct vn_rpc_param hotplug_params[] = {
     VN_RPC_OPT_BOOL(struct hotplug_params, legacy),
 };
 
-/* The vendor's hotplug reply, plus the VUID. */
-static cJSON *hotplug_result(const struct vn_device *dev)
+/*
+ * Flags in 'o' (a reply) that another device has 'dev''s MAC: "warnings", a
+ * list of sentences.  Duplicates are allowed (a migration destination shares
+ * its source's MAC); device_ops.c logs them too.
+ */
+static void add_mac_warning(struct vn_dev_mgr *mgr, const struct vn_device *dev, cJSON *o)
+{
+    const struct vn_device *twin = vn_dev_mac_twin(mgr, dev);
+    char mac[VN_MAC_STR_LEN], msg[160];
+    cJSON *a;
+
+    if (!twin)
+        return;
+    vn_dev_mac_string(dev, mac);
+    snprintf(msg, sizeof(msg), "MAC %s is also the MAC of %s", mac, twin->vuid);
+    a = cJSON_CreateArray();
+    vn_json_add_str(a, NULL, msg);
+    vn_json_add(o, "warnings", a);
+}
+
+/* The vendor's hotplug reply, plus the VUID (and "warnings" for a shared MAC). */
+static cJSON *hotplug_result(struct vn_dev_mgr *mgr, const struct vn_device *dev)
 {
     char bdf[16], mac[VN_MAC_STR_LEN];
     cJSON *res = cJSON_CreateObject();
 
     vn_bdf_format(dev->bdf, bdf);
-    vn_format_mac(dev->mac, mac);
+    vn_dev_mac_string(dev, mac);
     vn_json_add_str(res, "bdf", bdf);
     vn_json_add_num(res, "id", dev->pf_id);
     vn_json_add_num(res, "transitional", dev->legacy);
     vn_json_add_str(res, "sf_rep_net_device", dev->rep.ifname);
     vn_json_add_str(res, "mac", mac);
     vn_json_add_str(res, "vuid", dev->vuid);
+    add_mac_warning(mgr, dev, res);
     return res;
 }
 
@@ -112,7 +133,7 @@ static void attach_done(void *ctx, int err, const char *why, const char *guest_b
         vn_rpc_reply_errno(w->req, err ? err : -ENODEV, "the host VM did not take the device: %s",
                            err ? why : "it went away meanwhile");
     } else {
-        res = hotplug_result(dev);
+        res = hotplug_result(w->ctl->devs, dev);
         if (guest_bdf[0])
             vn_json_add_str(res, "host_bdf", guest_bdf);
         vn_rpc_reply_result(w->req, res);
@@ -175,7 +196,7 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
         host_attach(ctl, req, dev);
         return;
     }
-    vn_rpc_reply_result(req, hotplug_result(dev));
+    vn_rpc_reply_result(req, hotplug_result(ctl->devs, dev));
 }
 
 VN_RPC_METHOD(hotplug, "hotplug virtnet device", VN_RPC_MUTATING, struct hotplug_params,
@@ -482,6 +503,13 @@ static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
     }
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
+        return;
+    }
+    if (device && p->has_mac) {
+        cJSON *res = device_json(dev, true);
+
+        add_mac_warning(ctl->devs, dev, res);
+        vn_rpc_reply_result(req, res);
         return;
     }
     vn_rpc_reply_result(req, device_json(dev, !queue));

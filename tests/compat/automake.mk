@@ -3,6 +3,7 @@
 # the real controller, and its documented outputs checked (docs/compat.md).
 COMPAT_TESTS = \
 	tests/compat/stats.sh \
-	tests/compat/cli_readme.sh
+	tests/compat/cli_readme.sh \
+	tests/compat/mac.sh
 TESTS += $(COMPAT_TESTS)
 EXTRA_DIST += $(COMPAT_TESTS) tests/compat/lib.sh
