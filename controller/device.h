@@ -198,6 +198,12 @@ void vn_dev_counts(const struct vn_dev_mgr *mgr, struct vn_dev_counts *out);
 uint32_t vn_dev_nrings(const struct vn_device *dev);
 int vn_dev_queue_stats(const struct vn_device *dev, uint32_t index, struct vn_dp_queue_stats *out);
 
+/*
+ * Recovery files this start set aside (renamed "VUID.rejected", never
+ * deleted) or found set aside: [{"file", "reason"}], for `virtnet health`.
+ */
+cJSON *vn_dev_mgr_rejected_json(const struct vn_dev_mgr *mgr);
+
 /* JSON for `virtnet list`'s controller section, and for one device (query). */
 cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *mgr);
 cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief);

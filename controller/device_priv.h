@@ -21,6 +21,7 @@ struct vn_dev_mgr {
     struct vn_device **ports;         /* hotplug PF by switch port */
     struct vn_dev_counts counts;
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
+    cJSON *rejected;                  /* records renamed aside: [{"file", "reason"}] (health) */
 };
 
 extern const char *const vn_event_mode_names[VN_EVENT_N_MODES];
@@ -67,6 +68,15 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
                      size_t errlen);
 /* The pending recovery record of 'vuid' (the caller deletes it), or NULL. */
 cJSON *dev_take_record(struct vn_dev_mgr *m, const char *vuid);
+/*
+ * A recovery record this controller cannot use: renamed aside to
+ * "VUID.rejected" in the recovery dir (kept for the operator, never deleted),
+ * logged and listed in `virtnet health`.  'reason' is printf-like.
+ */
+void dev_reject_record(struct vn_dev_mgr *m, const char *vuid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Lists the "*.rejected" files already in the recovery dir (a previous start's) in m->rejected. */
+void dev_list_rejected(struct vn_dev_mgr *m);
 /* vn_recovery_scan() callback: keeps this DPU's records in m->pending. */
 int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx);
 

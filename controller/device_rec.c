@@ -7,8 +7,11 @@
 
 #include "device_priv.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <stdio.h>
@@ -17,6 +20,9 @@
 
 #include "json.h"
 #include "log.h"
+
+/* What a recovery file set aside is renamed to: "VUID" REJECTED_SUFFIX. */
+#define REJECTED_SUFFIX ".rejected"
 
 /* ---- validation --------------------------------------------------------- */
 
@@ -263,7 +269,8 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
         dev_rec_u32(rec, "max_queue_size", UINT32_MAX, &qsize) < 0 ||
         dev_check_queue_size(c, qsize, err, errlen) < 0 ||
         dev_rec_u32(rec, "sf_num", VN_SF_NUM_MAX, &sf) < 0 || sf < VN_SF_NUM_MIN ||
-        dev_rec_u32(rec, "bdf_raw", UINT16_MAX, &bdf) < 0 || bdf != dev->bdf || !feat ||
+        (cJSON_GetObjectItemCaseSensitive(rec, "bdf_raw") &&
+         (dev_rec_u32(rec, "bdf_raw", UINT16_MAX, &bdf) < 0 || bdf != dev->bdf)) || !feat ||
         vn_json_get_u64(feat, &features) < 0 ||
         dev_check_features(c, features, dev->legacy, err, errlen) < 0) {
         if (!err[0])
@@ -303,6 +310,55 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
     return 0;
 }
 
+static void add_rejected(struct vn_dev_mgr *m, const char *file, const char *reason)
+{
+    cJSON *o;
+
+    if (!m->rejected)
+        m->rejected = cJSON_CreateArray();
+    o = cJSON_CreateObject();
+    vn_json_add_str(o, "file", file);
+    vn_json_add_str(o, "reason", reason);
+    vn_json_add(m->rejected, NULL, o);
+}
+
+void dev_reject_record(struct vn_dev_mgr *m, const char *vuid, const char *fmt, ...)
+{
+    char reason[256], from[PATH_MAX], to[PATH_MAX], file[VN_VUID_MAX + sizeof(REJECTED_SUFFIX)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    snprintf(file, sizeof(file), "%s%s", vuid, REJECTED_SUFFIX);
+    if (!m->recovery_dir || vn_snprintf(from, sizeof(from), "%s/%s", m->recovery_dir, vuid) < 0 ||
+        vn_snprintf(to, sizeof(to), "%s/%s", m->recovery_dir, file) < 0 || rename(from, to) < 0) {
+        VN_WARN(REC, "recovery file %s not used (%s); cannot rename it aside: %s", vuid, reason,
+                strerror(errno));
+        add_rejected(m, vuid, reason);
+        return;
+    }
+    VN_WARN(REC, "recovery file %s not used: %s; kept as %s", vuid, reason, file);
+    add_rejected(m, file, reason);
+}
+
+void dev_list_rejected(struct vn_dev_mgr *m)
+{
+    size_t sl = strlen(REJECTED_SUFFIX);
+    DIR *d = m->recovery_dir ? opendir(m->recovery_dir) : NULL;
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+
+        if (de->d_name[0] != '.' && len > sl && !strcmp(de->d_name + len - sl, REJECTED_SUFFIX))
+            add_rejected(m, de->d_name, "set aside by an earlier start (see its log)");
+    }
+    closedir(d);
+}
+
 /* Takes the pending recovery record of 'vuid' (caller deletes), or NULL. */
 cJSON *dev_take_record(struct vn_dev_mgr *m, const char *vuid)
 {
@@ -314,15 +370,18 @@ int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx)
     struct vn_dev_mgr *m = ctx;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "vuid");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "state");
-    size_t sl = strlen(m->conf->emu.serial);
+    size_t sl = strlen(m->conf->emu.serial), len = strlen(vuid);
 
+    /* Set aside by an earlier start: listed by dev_list_rejected(), never read again. */
+    if (len > strlen(REJECTED_SUFFIX) &&
+        !strcmp(vuid + len - strlen(REJECTED_SUFFIX), REJECTED_SUFFIX))
+        return 0;
     if (strncmp(vuid, m->conf->emu.serial, sl) || strncmp(vuid + sl, "VNET", 4)) {
-        VN_WARN(REC, "skipping recovery file %s: not a device of this DPU (serial %s)", vuid,
-                m->conf->emu.serial);
+        dev_reject_record(m, vuid, "not a device of this DPU (serial %s)", m->conf->emu.serial);
         return 0;
     }
     if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, vuid))) {
-        VN_WARN(REC, "skipping recovery file %s: its 'vuid' does not match its name", vuid);
+        dev_reject_record(m, vuid, "its 'vuid' does not match its name");
         return 0;
     }
     /*
