@@ -119,6 +119,23 @@ static uint64_t default_features(const struct vn_conf *c, enum vn_dev_type type,
     return f & c->emu.features;
 }
 
+/*
+ * The vendor's VF MAC rule: "mac_base -> vf_0, mac_base + 1 -> vf_1, ...",
+ * numbering the VFs across PFs: the vfs_per_pf VFs the config creates on
+ * each PF come first, one after the other (PF 0's, then PF 1's, ...), so
+ * PF p's VF v is mac_base + p * vfs_per_pf + v.  VFs the host adds beyond
+ * vfs_per_pf (up to num_vf) follow all of those, PF by PF, so no two VFs
+ * share a MAC.
+ */
+static uint64_t vf_mac_index(const struct vn_conf *c, uint32_t pf, uint32_t vf)
+{
+    uint64_t per = c->vf.has_vfs_per_pf ? VN_MIN(c->vf.vfs_per_pf, c->emu.num_vf) : 0;
+
+    if (vf < per)
+        return (uint64_t)pf * per + vf;
+    return (uint64_t)c->emu.num_pf * per + (uint64_t)pf * (c->emu.num_vf - per) + (vf - per);
+}
+
 /* ---- construction -------------------------------------------------------- */
 
 /* The value the emulation backend gets for 'dev'. */
@@ -431,7 +448,7 @@ static int vf_create(struct vn_dev_mgr *m, struct vn_device *pf, uint32_t vf,
     dev->bdf = vf_bdf(c, pf->pf_id, vf);
     make_vuid(c, VN_DEV_VF, pf->pf_id, vf, pf->pf_num, dev->vuid);
     mac = c->vf.has_mac_base ? vn_mac_to_u64(c->vf.mac_base) : 0x02766e010000ull;
-    vn_mac_from_u64(mac + (uint64_t)pf->pf_id * c->emu.num_vf + vf, dev->mac);
+    vn_mac_from_u64(mac + vf_mac_index(c, pf->pf_id, vf), dev->mac);
     dev->features = default_features(c, VN_DEV_VF, false, &c->vf.features);
     ret = device_finish(m, dev, err, errlen);
     if (ret < 0) {

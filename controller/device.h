@@ -222,8 +222,12 @@ void vn_dev_mac_string(const struct vn_device *dev, char buf[VN_MAC_STR_LEN]);
  */
 const struct vn_device *vn_dev_mac_twin(struct vn_dev_mgr *mgr, const struct vn_device *dev);
 
-/* "84:00.0" */
+/*
+ * A BDF as the vendor prints it ("bdf": "84:0.0", the device number not
+ * padded), and as lspci and sysfs write it ("pci_bdf": "84:00.0").
+ */
 void vn_bdf_format(uint16_t bdf, char buf[16]);
+void vn_bdf_format_pci(uint16_t bdf, char buf[16]);
 const char *vn_dev_type_name(enum vn_dev_type type);
 
 #endif /* VN_DEVICE_H */

@@ -48,6 +48,11 @@ const char *vn_dev_state_name(enum vn_dev_state state)
 
 void vn_bdf_format(uint16_t bdf, char buf[16])
 {
+    snprintf(buf, 16, "%02x:%x.%x", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+}
+
+void vn_bdf_format_pci(uint16_t bdf, char buf[16])
+{
     snprintf(buf, 16, "%02x:%02x.%x", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
 }
 
@@ -203,9 +208,10 @@ static void fn_queue_to_json(const struct vn_emu_fn *fn, uint32_t index, cJSON *
 
 static void add_ids(cJSON *o, const struct vn_device *dev)
 {
-    char bdf[16], mac[VN_MAC_STR_LEN];
+    char bdf[16], pci_bdf[16], mac[VN_MAC_STR_LEN];
 
     vn_bdf_format(dev->bdf, bdf);
+    vn_bdf_format_pci(dev->bdf, pci_bdf);
     vn_dev_mac_string(dev, mac);
     vn_json_add_num(o, "pf_id", dev->pf_id);
     if (dev->type == VN_DEV_VF)
@@ -214,6 +220,7 @@ static void add_ids(cJSON *o, const struct vn_device *dev)
     vn_json_add_str(o, "function_type", dev->type == VN_DEV_VF ? "vf" : "pf");
     vn_json_add_str(o, "device_type", vn_dev_type_name(dev->type));
     vn_json_add_str(o, "bdf", bdf);
+    vn_json_add_str(o, "pci_bdf", pci_bdf);
     vn_json_add_str(o, "mac", mac);
     vn_json_add_str(o, "sf_rep_net_device", dev->rep.ifname);
 }

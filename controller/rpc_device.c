@@ -19,6 +19,7 @@
 #include "host.h"
 #include "host_libvirt.h"
 #include "json.h"
+#include "log.h"
 #include "provider.h"
 #include "jsonrpc.h"
 #include "rpc_methods.h"
@@ -76,10 +77,11 @@ static void add_mac_warning(struct vn_dev_mgr *mgr, const struct vn_device *dev,
 /* The vendor's hotplug reply, plus the VUID (and "warnings" for a shared MAC). */
 static cJSON *hotplug_result(struct vn_dev_mgr *mgr, const struct vn_device *dev)
 {
-    char bdf[16], mac[VN_MAC_STR_LEN];
+    char bdf[16], pci_bdf[16], mac[VN_MAC_STR_LEN];
     cJSON *res = cJSON_CreateObject();
 
     vn_bdf_format(dev->bdf, bdf);
+    vn_bdf_format_pci(dev->bdf, pci_bdf);
     vn_dev_mac_string(dev, mac);
     vn_json_add_str(res, "bdf", bdf);
     vn_json_add_num(res, "id", dev->pf_id);
@@ -87,6 +89,7 @@ static cJSON *hotplug_result(struct vn_dev_mgr *mgr, const struct vn_device *dev
     vn_json_add_str(res, "sf_rep_net_device", dev->rep.ifname);
     vn_json_add_str(res, "mac", mac);
     vn_json_add_str(res, "vuid", dev->vuid);
+    vn_json_add_str(res, "pci_bdf", pci_bdf);
     add_mac_warning(mgr, dev, res);
     return res;
 }
@@ -245,15 +248,23 @@ static int select_dev(struct vn_ctl *ctl, struct vn_rpc_request *req, const void
     return check_state(req, *out);
 }
 
-/* The controller's side of an unplug, and the answer. */
+/*
+ * The controller's side of an unplug, and the answer.  A front-end still
+ * attached (no host VM configured to detach the device first, or a static
+ * device's) loses the device at once, as a host whose PCIe device is
+ * surprise-removed: the unplug goes ahead, as the vendor's does, and the reply
+ * ("frontend": "disconnected") and the log say so (docs/devices.md).
+ */
 static void unplug_finish(struct vn_ctl *ctl, struct vn_rpc_request *req, struct vn_device *dev)
 {
     char err[ERRLEN], vuid[VN_VUID_MAX];
     uint32_t id = dev->pf_id;
+    struct vn_emu_state st;
     cJSON *res;
     int ret;
 
     vn_strlcpy(vuid, dev->vuid, sizeof(vuid));
+    vn_emu_fn_state(dev->fn, &st);
     ret = vn_dev_unplug(ctl->devs, dev, err, sizeof(err));
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
@@ -263,6 +274,13 @@ static void unplug_finish(struct vn_ctl *ctl, struct vn_rpc_request *req, struct
     vn_json_add_num(res, "id", id);
     vn_json_add_str(res, "vuid", vuid);
     vn_json_add_str(res, "status", "unplugged");
+    if (st.has_session) {
+        vn_json_add_str(res, "frontend", st.connected ? "disconnected" : "none");
+        if (st.connected)
+            VN_WARN(DEV, "%s: unplugged with its front-end attached: the driver lost the device "
+                         "without a detach (configure \"host\" to detach it from the VM first)",
+                    vuid);
+    }
     vn_rpc_reply_result(req, res);
 }
 

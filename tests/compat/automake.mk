@@ -5,6 +5,7 @@ COMPAT_TESTS = \
 	tests/compat/stats.sh \
 	tests/compat/cli_readme.sh \
 	tests/compat/mac.sh \
-	tests/compat/recovery.sh
+	tests/compat/recovery.sh \
+	tests/compat/unplug.sh
 TESTS += $(COMPAT_TESTS)
 EXTRA_DIST += $(COMPAT_TESTS) tests/compat/lib.sh

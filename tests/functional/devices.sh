@@ -15,7 +15,7 @@ check "list: no devices yet" jq -e '.devices == []' "$T/list.json"
 
 # hotplug: the vendor's example.
 vn hotplug -i mlx5_0 -f 0x80000 -m 0C:C4:7A:FF:22:93 -t 1500 -n 3 -s 1024 -u "$sfbase" >"$T/hp.json"
-check "hotplug: vendor reply fields" jq -e '(.bdf | test("^[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$")) and .id == 0 and .transitional == 0 and (.sf_rep_net_device | test("^en3f0pf0sf[0-9]+$")) and .mac == "0c:c4:7a:ff:22:93" and (.vuid | startswith("'"$SERIAL"'"))' "$T/hp.json"
+check "hotplug: vendor reply fields" jq -e '(.bdf | test("^[0-9a-f]{2}:[0-9a-f]{1,2}\\.[0-7]$")) and (.pci_bdf | test("^[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$")) and .id == 0 and .transitional == 0 and (.sf_rep_net_device | test("^en3f0pf0sf[0-9]+$")) and .mac == "0c:c4:7a:ff:22:93" and (.vuid | startswith("'"$SERIAL"'"))' "$T/hp.json"
 rep=$(jget .sf_rep_net_device <"$T/hp.json"); vuid=$(jget .vuid <"$T/hp.json")
 track_rep "$rep"
 check "hotplug: representor $rep exists" ip link show "$rep"
