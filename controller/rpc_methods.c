@@ -303,6 +303,8 @@ cJSON *vn_rpc_health_json(struct vn_ctl *ctl)
     vn_json_add_num(devs, "hotplug_pf", n.hotplug_pf);
     vn_json_add_num(devs, "vf", n.vf);
     vn_json_add(res, "devices", devs);
+    vn_json_add(res, "config_reload", ctl->reload_status ? cJSON_Duplicate(ctl->reload_status, true)
+                                                         : cJSON_CreateNull());
     vn_json_add(res, "recovery_rejected",
                 ctl->devs ? vn_dev_mgr_rejected_json(ctl->devs) : cJSON_CreateArray());
     vn_json_add_num(rpc, "clients", st->clients);

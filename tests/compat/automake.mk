@@ -6,6 +6,7 @@ COMPAT_TESTS = \
 	tests/compat/cli_readme.sh \
 	tests/compat/mac.sh \
 	tests/compat/recovery.sh \
+	tests/compat/reload.sh \
 	tests/compat/unplug.sh
 TESTS += $(COMPAT_TESTS)
 EXTRA_DIST += $(COMPAT_TESTS) tests/compat/lib.sh
