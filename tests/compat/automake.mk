@@ -4,6 +4,7 @@
 COMPAT_TESTS = \
 	tests/compat/stats.sh \
 	tests/compat/cli_readme.sh \
+	tests/compat/config.sh \
 	tests/compat/mac.sh \
 	tests/compat/recovery.sh \
 	tests/compat/reload.sh \
