@@ -3,6 +3,7 @@ sbin_PROGRAMS += controller/virtio_net_controller
 controller_virtio_net_controller_SOURCES = \
 	controller/main.c \
 	controller/ctl.c controller/ctl.h \
+	controller/reload.c controller/reload.h \
 	controller/device.c controller/device.h controller/device_priv.h \
 	controller/device_rec.c controller/device_ops.c controller/device_json.c \
 	controller/provider.c controller/provider.h \

@@ -24,6 +24,7 @@
 #include "netlink.h"
 #include "paths.h"
 #include "provider.h"
+#include "reload.h"
 #include "rpc_methods.h"
 #include "rpc_server.h"
 #include "sock_perms.h"
@@ -211,8 +212,10 @@ static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    VN_WARN(MAIN, "SIGHUP: the configuration is read at start only; restart the controller "
-                  "(or `virtnet restart`) to apply changes");
+    struct vn_ctl *ctl = vn_container_of(w, struct vn_ctl, sig_hup);
+
+    VN_INFO(MAIN, "SIGHUP: reloading the configuration");
+    (void)vn_ctl_reload(ctl);
 }
 
 static void latency_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -395,6 +398,8 @@ void vn_ctl_stop(struct vn_ctl *ctl)
 
 void vn_ctl_fini(struct vn_ctl *ctl)
 {
+    cJSON_Delete(ctl->reload_status);
+    ctl->reload_status = NULL;
     if (ctl->lock_fd >= 0) {
         close(ctl->lock_fd);
         ctl->lock_fd = -1;

@@ -78,6 +78,7 @@ struct vn_ctl {
     struct vn_host_libvirt *libvirt;   /* the libvirt host's worker, from its first use */
 
     ev_signal sig_term, sig_int, sig_hup;
+    struct cJSON *reload_status;       /* the last config reload's outcome (reload.c), or NULL */
     ev_timer latency_timer;            /* measures how late the loop runs timers */
     ev_tstamp latency_expected;        /* when the timer should fire */
     struct {

@@ -119,6 +119,23 @@ static uint64_t default_features(const struct vn_conf *c, enum vn_dev_type type,
     return f & c->emu.features;
 }
 
+/*
+ * The vendor's VF MAC rule: "mac_base -> vf_0, mac_base + 1 -> vf_1, ...",
+ * numbering the VFs across PFs: the vfs_per_pf VFs the config creates on
+ * each PF come first, one after the other (PF 0's, then PF 1's, ...), so
+ * PF p's VF v is mac_base + p * vfs_per_pf + v.  VFs the host adds beyond
+ * vfs_per_pf (up to num_vf) follow all of those, PF by PF, so no two VFs
+ * share a MAC.
+ */
+static uint64_t vf_mac_index(const struct vn_conf *c, uint32_t pf, uint32_t vf)
+{
+    uint64_t per = c->vf.has_vfs_per_pf ? VN_MIN(c->vf.vfs_per_pf, c->emu.num_vf) : 0;
+
+    if (vf < per)
+        return (uint64_t)pf * per + vf;
+    return (uint64_t)c->emu.num_pf * per + (uint64_t)pf * (c->emu.num_vf - per) + (vf - per);
+}
+
 /* ---- construction -------------------------------------------------------- */
 
 /* The value the emulation backend gets for 'dev'. */
@@ -386,8 +403,7 @@ static int device_finish(struct vn_dev_mgr *m, struct vn_device *dev, char *err,
         char why[256] = "";
 
         if (dev_apply_record(m, dev, rec, why, sizeof(why)) < 0)
-            VN_WARN(REC, "%s: recovery file not used (%s); using the configured values",
-                    dev->vuid, why);
+            dev_reject_record(m, dev->vuid, "%s; the device uses the configured values", why);
         else
             VN_INFO(REC, "%s: restored from its recovery file", dev->vuid);
         cJSON_Delete(rec);
@@ -432,7 +448,7 @@ static int vf_create(struct vn_dev_mgr *m, struct vn_device *pf, uint32_t vf,
     dev->bdf = vf_bdf(c, pf->pf_id, vf);
     make_vuid(c, VN_DEV_VF, pf->pf_id, vf, pf->pf_num, dev->vuid);
     mac = c->vf.has_mac_base ? vn_mac_to_u64(c->vf.mac_base) : 0x02766e010000ull;
-    vn_mac_from_u64(mac + (uint64_t)pf->pf_id * c->emu.num_vf + vf, dev->mac);
+    vn_mac_from_u64(mac + vf_mac_index(c, pf->pf_id, vf), dev->mac);
     dev->features = default_features(c, VN_DEV_VF, false, &c->vf.features);
     ret = device_finish(m, dev, err, errlen);
     if (ret < 0) {
@@ -605,17 +621,18 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
         snprintf(err, errlen, "unknown ib_device '%.64s': this DPU has %s", req->ib_device, list);
         return -EINVAL;
     }
-    if ((ret = dev_check_mac(req->mac, mac, err, errlen)) < 0 ||
-        (ret = dev_check_mtu(req->mtu, err, errlen)) < 0 ||
-        (ret = dev_check_queue_size(c, req->max_queue_size, err, errlen)) < 0 ||
-        (ret = dev_check_queues(c, req->max_queues, c->emu.num_msix, err, errlen)) < 0)
-        return ret;
     if (req->has_features && (ret = dev_check_supported(c, req->features, err, errlen)) < 0)
         return ret;
     features = default_features(c, VN_DEV_HOTPLUG_PF, req->legacy, NULL) |
                (req->has_features ? req->features : 0);
     if (req->legacy)
         features &= ~VN_BIT(VIRTIO_F_VERSION_1);
+    if ((ret = dev_check_mac(req->mac, mac, err, errlen)) < 0 ||
+        (ret = dev_check_mtu(req->mtu, err, errlen)) < 0 ||
+        (ret = dev_check_queue_size(c, req->max_queue_size, err, errlen)) < 0 ||
+        (ret = dev_check_queue_layout(req->max_queues, features, err, errlen)) < 0 ||
+        (ret = dev_check_queues(c, req->max_queues, c->emu.num_msix, err, errlen)) < 0)
+        return ret;
     if (req->has_sf_num) {
         if (req->sf_num < VN_SF_NUM_MIN || req->sf_num > VN_SF_NUM_MAX) {
             snprintf(err, errlen, "SF number %u out of range [%u, %u]", req->sf_num,
@@ -647,6 +664,7 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     vn_strlcpy(dev->ib_dev, req->ib_device, sizeof(dev->ib_dev));
     dev->pf_num = port_of_ibdev(c, dev->ib_dev);
     memcpy(dev->mac, mac, VN_MAC_LEN);
+    (void)vn_mac_text(req->mac, dev->mac_text);
     dev->mtu = req->mtu;
     dev->max_queue_size = req->max_queue_size;
     dev->features = features;
@@ -666,6 +684,7 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     device_link(m, dev);
     VN_INFO(DEV, "%s: hotplug PF %u on port %u, SF %u, representor %s", dev->vuid, dev->pf_id,
             dev->port, dev->rep.sf_num, dev->rep.ifname);
+    dev_warn_mac_twin(m, dev);
     *out = dev;
     return 0;
 
@@ -692,6 +711,71 @@ int vn_dev_unplug(struct vn_dev_mgr *m, struct vn_device *dev, char *err, size_t
     return 0;
 }
 
+/* Sets 'key' of 'rec' to 'v' unless it is there. */
+static void rec_default_num(cJSON *rec, const char *key, double v)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(rec, key))
+        vn_json_add_num(rec, key, v);
+}
+
+/*
+ * A record in the vendor's shape (its keys only: port_ib_dev, pf_id, vf_id,
+ * function_type, bdf_raw, device_type, mac, pf_num, sf_num, mq; no "format")
+ * gets the keys an exact restore needs, derived from what it has: "vuid" from
+ * its name, a hotplug PF's switch port from its name (VUIDs end in
+ * VNETH<port>D0F0) and its BDF from that port, and this controller's defaults
+ * for what the vendor does not record (MTU, queue size, MSI-X, features).
+ * Where the vendor's bdf_raw differs from where this DPU puts the device, the
+ * device keeps this DPU's (logged; the vendor's stays as "vendor_bdf_raw").
+ */
+static void vendor_record_fill(struct vn_dev_mgr *m, const char *vuid, cJSON *rec)
+{
+    const struct vn_conf *c = m->conf;
+    const cJSON *ft = cJSON_GetObjectItemCaseSensitive(rec, "function_type");
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(rec, "device_type");
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(rec, "transitional");
+    cJSON *bdf = cJSON_GetObjectItemCaseSensitive(rec, "bdf_raw");
+    enum vn_dev_type type = VN_DEV_STATIC_PF;
+    uint32_t port, vendor_bdf = 0;
+    int used = 0;
+
+    if (cJSON_GetObjectItemCaseSensitive(rec, "format"))
+        return;
+    if (cJSON_IsString(ft) && !strcmp(ft->valuestring, "vf"))
+        type = VN_DEV_VF;
+    else if (cJSON_IsString(dt) && !strcmp(dt->valuestring, "hotplug"))
+        type = VN_DEV_HOTPLUG_PF;
+    if (!cJSON_GetObjectItemCaseSensitive(rec, "vuid"))
+        vn_json_add_str(rec, "vuid", vuid);
+    if (bdf) {
+        (void)dev_rec_u32(rec, "bdf_raw", UINT16_MAX, &vendor_bdf);
+        cJSON_DetachItemViaPointer(rec, bdf);
+        cJSON_Delete(bdf);
+        vn_json_add_num(rec, "vendor_bdf_raw", vendor_bdf);
+    }
+    if (type == VN_DEV_HOTPLUG_PF &&
+        sscanf(vuid + strlen(c->emu.serial), "VNETH%uD0F0%n", &port, &used) == 1 &&
+        vuid[strlen(c->emu.serial) + (size_t)used] == '\0' && port < VN_EMU_MAX_HOTPLUG_PORTS) {
+        uint16_t ours = (uint16_t)((HOTPLUG_BUS_BASE + port) << 8);
+
+        rec_default_num(rec, "port", port);
+        vn_json_add_num(rec, "bdf_raw", ours);
+        if (bdf && vendor_bdf != ours)
+            VN_INFO(REC, "%s: the vendor's bdf_raw %u is not where this DPU puts port %u; the "
+                         "device keeps %u", vuid, vendor_bdf, port, ours);
+    }
+    rec_default_num(rec, "mtu", DEFAULT_MTU);
+    rec_default_num(rec, "max_queue_size", VN_MIN(DEFAULT_QUEUE_SIZE, c->emu.max_queue_size));
+    rec_default_num(rec, "msix_num", c->emu.num_msix);
+    if (!cJSON_GetObjectItemCaseSensitive(rec, "features"))
+        vn_json_add_hex(rec, "features",
+                        default_features(c, type, cJSON_IsTrue(tr),
+                                         type == VN_DEV_VF ? &c->vf.features
+                                         : type == VN_DEV_STATIC_PF ? &c->static_pf.features
+                                                                    : NULL));
+    VN_INFO(REC, "%s: a recovery record in the vendor's shape; our keys derived from it", vuid);
+}
+
 /* Restores a hotplug PF from its recovery record. */
 static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *rec)
 {
@@ -705,22 +789,22 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
 
     if (dev_rec_u32(rec, "port", VN_EMU_MAX_HOTPLUG_PORTS, &port) < 0 ||
         port >= c->emu.hotplug_ports) {
-        VN_WARN(REC, "skipping recovery file %s: its switch port is not in this profile", vuid);
+        dev_reject_record(m, vuid, "its switch port ('port', or the H<port> of its name) is not "
+                                   "one of this profile's %u", c->emu.hotplug_ports);
         return -EINVAL;
     }
     make_vuid(c, VN_DEV_HOTPLUG_PF, port, 0, 0, expect);
     if (strcmp(expect, vuid) || m->ports[port]) {
-        VN_WARN(REC, "skipping recovery file %s: does not match port %u of this DPU", vuid, port);
+        dev_reject_record(m, vuid, "does not match port %u of this DPU", port);
         return -EINVAL;
     }
     if (!cJSON_IsString(ib) || !ibdev_known(c, ib->valuestring)) {
-        VN_WARN(REC, "skipping recovery file %s: its ib device is not part of this port layout",
-                vuid);
+        dev_reject_record(m, vuid, "its port_ib_dev is not part of this port layout");
         return -EINVAL;
     }
     if (dev_rec_u32(rec, "pf_id", m->max_pfs - 1, &pf_id) < 0 || pf_id < c->emu.num_pf ||
         m->pfs[pf_id]) {
-        VN_WARN(REC, "skipping recovery file %s: PF id missing, out of range or taken", vuid);
+        dev_reject_record(m, vuid, "PF id missing, out of range or taken");
         return -EINVAL;
     }
     dev = device_alloc(c, VN_DEV_HOTPLUG_PF);
@@ -735,7 +819,7 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
     dev->legacy = cJSON_IsTrue(tr);
     ret = dev_apply_record(m, dev, rec, err, sizeof(err));
     if (ret < 0) {
-        VN_WARN(REC, "skipping recovery file %s: %s", vuid, err);
+        dev_reject_record(m, vuid, "%s", err);
         device_free(dev);
         return ret;
     }
@@ -775,11 +859,14 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
         goto err;
 
     if (m->recovery_dir) {
+        dev_list_rejected(m);
         ret = vn_recovery_scan(m->recovery_dir, dev_collect_record, m);
         if (ret < 0)
             VN_ERR(REC, "cannot read recovery dir %s: %s", m->recovery_dir, strerror(-ret));
         else if (ret > 0)
             VN_INFO(REC, "%d recovery files found in %s", ret, m->recovery_dir);
+        cJSON_ArrayForEach(rec, m->pending)
+            vendor_record_fill(m, rec->string, rec);
         /* Keep recorded SF numbers for their devices: new ones must not take them first. */
         cJSON_ArrayForEach(rec, m->pending) {
             uint32_t sf;
@@ -814,8 +901,7 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
         }
     }
     cJSON_ArrayForEach(rec, m->pending)
-        VN_WARN(REC, "skipping recovery file %s: no such device in this profile (stale)",
-                rec->string);
+        dev_reject_record(m, rec->string, "no such device in this profile (stale)");
     vn_sfmgr_unreserve_all(m->sfm);
     vn_sfmgr_pool_fill(m->sfm);
     /* A live update's old process still holds its representors: only a cold start reaps. */
@@ -823,6 +909,9 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
         (void)vn_sfmgr_reap_orphans(m->sfm);
     cJSON_Delete(m->pending);
     m->pending = NULL;
+    if (m->rejected)
+        VN_WARN(REC, "%d recovery files set aside (see `virtnet health`)",
+                cJSON_GetArraySize(m->rejected));
     VN_INFO(DEV, "%u devices: %u static PFs, %u VFs, %u hotplug PFs", m->counts.total,
             m->counts.static_pf, m->counts.vf, m->counts.hotplug_pf);
     *out = m;
@@ -835,6 +924,7 @@ err:
             pf_destroy(m, m->pfs[i], false);
     vn_sfmgr_unreserve_all(m->sfm);
     cJSON_Delete(m->pending);
+    cJSON_Delete(m->rejected);
     free(m->pfs);
     free(m->ports);
     free(m);
@@ -857,7 +947,13 @@ void vn_dev_mgr_destroy(struct vn_dev_mgr *m)
         }
         pf_destroy(m, dev, false);
     }
+    cJSON_Delete(m->rejected);
     free(m->pfs);
     free(m->ports);
     free(m);
+}
+
+cJSON *vn_dev_mgr_rejected_json(const struct vn_dev_mgr *m)
+{
+    return m->rejected ? cJSON_Duplicate(m->rejected, true) : cJSON_CreateArray();
 }

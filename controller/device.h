@@ -74,6 +74,8 @@ struct vn_device {
     char ib_dev[VN_IBDEV_NAME_MAX];/* RDMA device of the physical port */
     uint32_t pf_num;               /* physical port number (0 or 1) */
     uint8_t mac[VN_MAC_LEN];
+    char mac_text[VN_MAC_STR_LEN]; /* 'mac' as the user wrote it, ':'-separated (what the
+                                      vendor echoes); "" = lower-case of 'mac' */
     uint32_t mtu;
     uint32_t max_queues;           /* virtqueues */
     uint32_t max_queue_size;
@@ -196,6 +198,12 @@ void vn_dev_counts(const struct vn_dev_mgr *mgr, struct vn_dev_counts *out);
 uint32_t vn_dev_nrings(const struct vn_device *dev);
 int vn_dev_queue_stats(const struct vn_device *dev, uint32_t index, struct vn_dp_queue_stats *out);
 
+/*
+ * Recovery files this start set aside (renamed "VUID.rejected", never
+ * deleted) or found set aside: [{"file", "reason"}], for `virtnet health`.
+ */
+cJSON *vn_dev_mgr_rejected_json(const struct vn_dev_mgr *mgr);
+
 /* JSON for `virtnet list`'s controller section, and for one device (query). */
 cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *mgr);
 cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief);
@@ -205,8 +213,21 @@ cJSON *vn_dev_to_list_json(const struct vn_device *dev);
 /* The names of the virtio-net feature bits set in 'features', as a JSON array. */
 cJSON *vn_dev_feature_names(uint64_t features);
 
-/* "84:00.0" */
+/* The device's MAC as `virtnet` prints it (see mac_text), into 'buf'. */
+void vn_dev_mac_string(const struct vn_device *dev, char buf[VN_MAC_STR_LEN]);
+
+/*
+ * Another device with 'dev''s MAC, or NULL.  Duplicates are allowed (a
+ * migration destination shares its source's MAC) but flagged.
+ */
+const struct vn_device *vn_dev_mac_twin(struct vn_dev_mgr *mgr, const struct vn_device *dev);
+
+/*
+ * A BDF as the vendor prints it ("bdf": "84:0.0", the device number not
+ * padded), and as lspci and sysfs write it ("pci_bdf": "84:00.0").
+ */
 void vn_bdf_format(uint16_t bdf, char buf[16]);
+void vn_bdf_format_pci(uint16_t bdf, char buf[16]);
 const char *vn_dev_type_name(enum vn_dev_type type);
 
 #endif /* VN_DEVICE_H */

@@ -48,6 +48,11 @@ const char *vn_dev_state_name(enum vn_dev_state state)
 
 void vn_bdf_format(uint16_t bdf, char buf[16])
 {
+    snprintf(buf, 16, "%02x:%x.%x", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+}
+
+void vn_bdf_format_pci(uint16_t bdf, char buf[16])
+{
     snprintf(buf, 16, "%02x:%02x.%x", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
 }
 
@@ -203,10 +208,11 @@ static void fn_queue_to_json(const struct vn_emu_fn *fn, uint32_t index, cJSON *
 
 static void add_ids(cJSON *o, const struct vn_device *dev)
 {
-    char bdf[16], mac[VN_MAC_STR_LEN];
+    char bdf[16], pci_bdf[16], mac[VN_MAC_STR_LEN];
 
     vn_bdf_format(dev->bdf, bdf);
-    vn_format_mac(dev->mac, mac);
+    vn_bdf_format_pci(dev->bdf, pci_bdf);
+    vn_dev_mac_string(dev, mac);
     vn_json_add_num(o, "pf_id", dev->pf_id);
     if (dev->type == VN_DEV_VF)
         vn_json_add_num(o, "vf_id", dev->vf_id);
@@ -214,8 +220,45 @@ static void add_ids(cJSON *o, const struct vn_device *dev)
     vn_json_add_str(o, "function_type", dev->type == VN_DEV_VF ? "vf" : "pf");
     vn_json_add_str(o, "device_type", vn_dev_type_name(dev->type));
     vn_json_add_str(o, "bdf", bdf);
+    vn_json_add_str(o, "pci_bdf", pci_bdf);
     vn_json_add_str(o, "mac", mac);
     vn_json_add_str(o, "sf_rep_net_device", dev->rep.ifname);
+}
+
+/*
+ * The packet counters `list` and `query` carry for scripts written against
+ * the vendor's controller, which has them there too (deprecated in favour of
+ * `virtnet stats`, which has the whole set).  Strings, as `stats` prints them.
+ */
+static void queue_packets_json(const struct vn_device *dev, uint32_t index, cJSON *q)
+{
+    struct vn_dp_queue_stats st;
+
+    if (!dev->fn || vn_dev_queue_stats(dev, index, &st) < 0)
+        return;
+    vn_json_add_u64_str(q, "received_desc", st.received_desc);
+    vn_json_add_u64_str(q, "completed_desc", st.completed_desc);
+    vn_json_add_u64_str(q, "total_packets", st.total_packets);
+    vn_json_add_u64_str(q, "total_bytes", st.total_bytes);
+}
+
+/* The device's received ("rx_") and transmitted ("tx_") frames and bytes over its data queues. */
+static void device_packets_json(const struct vn_device *dev, cJSON *o)
+{
+    uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};
+    struct vn_dp_queue_stats st;
+    uint32_t n = dev->fn ? vn_dev_nrings(dev) : 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (vn_dev_queue_stats(dev, i, &st) < 0)
+            continue;
+        packets[i & 1] += st.total_packets;
+        bytes[i & 1] += st.total_bytes;
+    }
+    vn_json_add_u64_str(o, "rx_packets", packets[0]);
+    vn_json_add_u64_str(o, "rx_bytes", bytes[0]);
+    vn_json_add_u64_str(o, "tx_packets", packets[1]);
+    vn_json_add_u64_str(o, "tx_bytes", bytes[1]);
 }
 
 cJSON *vn_dev_to_list_json(const struct vn_device *dev)
@@ -223,6 +266,7 @@ cJSON *vn_dev_to_list_json(const struct vn_device *dev)
     cJSON *o = cJSON_CreateObject();
 
     add_ids(o, dev);
+    device_packets_json(dev, o);
     return o;
 }
 
@@ -264,6 +308,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
         vn_json_add(o, "sriov", sriov);
     }
     fn_to_json(dev->fn, o);
+    device_packets_json(dev, o);
     if (!brief) {
         cJSON *qs = cJSON_CreateArray();
 
@@ -277,6 +322,7 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
             vn_json_add_num(q, "period", dev->queues[i].period_us);
             vn_json_add_num(q, "max_count", dev->queues[i].max_count);
             fn_queue_to_json(dev->fn, i, q);
+            queue_packets_json(dev, i, q);
             vn_json_add(qs, NULL, q);
         }
         vn_json_add(o, "queues", qs);

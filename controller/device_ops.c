@@ -169,8 +169,10 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
             return ret;
         }
     }
-    if (req->has_mac)
+    if (req->has_mac) {
         memcpy(dev->mac, mac, VN_MAC_LEN);
+        (void)vn_mac_text(req->mac, dev->mac_text);
+    }
     if (req->has_mtu)
         dev->mtu = req->mtu;
     if (req->has_features)
@@ -186,6 +188,7 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
     if (ret < 0) {
         /* Keep memory, backend and disk in agreement (the representor's MTU may stay raised). */
         memcpy(dev->mac, old.mac, VN_MAC_LEN);
+        memcpy(dev->mac_text, old.mac_text, sizeof(dev->mac_text));
         dev->mtu = old.mtu;
         dev->features = old.features;
         dev->max_queue_size = old.max_queue_size;
@@ -195,7 +198,50 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
     }
     VN_INFO(DEV, "%s: modified; takes effect when the host driver next resets the device",
             dev->vuid);
+    if (req->has_mac)
+        dev_warn_mac_twin(m, dev);
     return 0;
+}
+
+void vn_dev_mac_string(const struct vn_device *dev, char buf[VN_MAC_STR_LEN])
+{
+    if (dev->mac_text[0])
+        memcpy(buf, dev->mac_text, VN_MAC_STR_LEN);
+    else
+        vn_format_mac(dev->mac, buf);
+}
+
+struct mac_twin {
+    const struct vn_device *dev, *twin;
+};
+
+static void find_mac_twin(struct vn_device *d, void *ctx)
+{
+    struct mac_twin *t = ctx;
+
+    if (!t->twin && d != t->dev && !memcmp(d->mac, t->dev->mac, VN_MAC_LEN))
+        t->twin = d;
+}
+
+const struct vn_device *vn_dev_mac_twin(struct vn_dev_mgr *m, const struct vn_device *dev)
+{
+    struct mac_twin t = { .dev = dev, .twin = NULL };
+
+    vn_dev_for_each(m, find_mac_twin, &t);
+    return t.twin;
+}
+
+void dev_warn_mac_twin(struct vn_dev_mgr *m, const struct vn_device *dev)
+{
+    const struct vn_device *twin = vn_dev_mac_twin(m, dev);
+    char mac[VN_MAC_STR_LEN];
+
+    if (!twin)
+        return;
+    vn_dev_mac_string(dev, mac);
+    VN_WARN(DEV, "%s: MAC %s is also the MAC of %s (allowed: a migration destination shares "
+                 "its source's MAC; otherwise the host sees two NICs with one address)",
+            dev->vuid, mac, twin->vuid);
 }
 
 int vn_dev_modify_queue(struct vn_dev_mgr *m, struct vn_device *dev, int64_t queue,

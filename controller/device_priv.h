@@ -21,9 +21,13 @@ struct vn_dev_mgr {
     struct vn_device **ports;         /* hotplug PF by switch port */
     struct vn_dev_counts counts;
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
+    cJSON *rejected;                  /* records renamed aside: [{"file", "reason"}] (health) */
 };
 
 extern const char *const vn_event_mode_names[VN_EVENT_N_MODES];
+
+/* device_ops.c: logs a warning when another device has 'dev''s MAC. */
+void dev_warn_mac_twin(struct vn_dev_mgr *m, const struct vn_device *dev);
 
 /* device.c */
 uint32_t dev_max_queues_for(const struct vn_conf *c, uint32_t msix);
@@ -40,6 +44,13 @@ int dev_check_mtu(uint32_t mtu, char *err, size_t errlen);
 int dev_check_queue_size(const struct vn_conf *c, uint32_t qs, char *err, size_t errlen);
 int dev_check_queues(const struct vn_conf *c, uint32_t n, uint32_t msix, char *err,
                      size_t errlen);
+/*
+ * What makes a working virtio-net device out of 'n' virtqueues with features
+ * 'f': at least one receive/transmit pair, and an odd count only with a
+ * control queue (VIRTIO_NET_F_CTRL_VQ) as the last.  New devices only: a
+ * recovery record keeps what the device had.
+ */
+int dev_check_queue_layout(uint32_t n, uint64_t f, char *err, size_t errlen);
 /* Bits this DPU supports (the one check of a requested feature set). */
 int dev_check_supported(const struct vn_conf *c, uint64_t f, char *err, size_t errlen);
 /* Supported, and VERSION_1 unless 'legacy'. */
@@ -57,6 +68,15 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
                      size_t errlen);
 /* The pending recovery record of 'vuid' (the caller deletes it), or NULL. */
 cJSON *dev_take_record(struct vn_dev_mgr *m, const char *vuid);
+/*
+ * A recovery record this controller cannot use: renamed aside to
+ * "VUID.rejected" in the recovery dir (kept for the operator, never deleted),
+ * logged and listed in `virtnet health`.  'reason' is printf-like.
+ */
+void dev_reject_record(struct vn_dev_mgr *m, const char *vuid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Lists the "*.rejected" files already in the recovery dir (a previous start's) in m->rejected. */
+void dev_list_rejected(struct vn_dev_mgr *m);
 /* vn_recovery_scan() callback: keeps this DPU's records in m->pending. */
 int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx);
 

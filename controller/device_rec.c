@@ -7,8 +7,11 @@
 
 #include "device_priv.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <stdio.h>
@@ -18,18 +21,35 @@
 #include "json.h"
 #include "log.h"
 
+/* What a recovery file set aside is renamed to: "VUID" REJECTED_SUFFIX. */
+#define REJECTED_SUFFIX ".rejected"
+
 /* ---- validation --------------------------------------------------------- */
 
 int dev_check_mac(const char *s, uint8_t mac[VN_MAC_LEN], char *err, size_t errlen)
 {
-    if (vn_parse_mac(s, mac) < 0) {
-        snprintf(err, errlen, "invalid MAC '%.32s': expected xx:xx:xx:xx:xx:xx", s);
+    static const uint8_t zero[VN_MAC_LEN];
+    uint8_t m[VN_MAC_LEN];
+
+    if (vn_parse_mac(s, m) < 0) {
+        snprintf(err, errlen,
+                 "invalid MAC '%.32s': expected 6 bytes in hex, as xx:xx:xx:xx:xx:xx, "
+                 "xx-xx-xx-xx-xx-xx or xxxxxxxxxxxx", s);
         return -EINVAL;
     }
-    if (mac[0] & 1) {
+    if (!memcmp(m, zero, sizeof(m))) {
+        snprintf(err, errlen, "invalid MAC '%.32s': the all-zero address", s);
+        return -EINVAL;
+    }
+    if (vn_mac_to_u64(m) == UINT64_C(0xffffffffffff)) {
+        snprintf(err, errlen, "invalid MAC '%.32s': the broadcast address", s);
+        return -EINVAL;
+    }
+    if (m[0] & 1) {
         snprintf(err, errlen, "invalid MAC '%.32s': multicast address", s);
         return -EINVAL;
     }
+    memcpy(mac, m, VN_MAC_LEN);
     return 0;
 }
 
@@ -62,6 +82,25 @@ int dev_check_queues(const struct vn_conf *c, uint32_t n, uint32_t msix, char *e
                  "%u queues out of range [1, %u] (min of MSI-X vectors %u and max_virtq %u)", n,
                  max, msix, c->emu.max_virtq);
         return -ERANGE;
+    }
+    return 0;
+}
+
+int dev_check_queue_layout(uint32_t n, uint64_t f, char *err, size_t errlen)
+{
+    if (n < 2) {
+        snprintf(err, errlen,
+                 "%u queue%s cannot make a virtio-net device: it needs at least one receive/transmit "
+                 "pair (2 queues), and a third for the control queue (3)",
+                 n, n == 1 ? "" : "s");
+        return -EINVAL;
+    }
+    if ((n & 1) && !(f & VN_BIT(VIRTIO_NET_F_CTRL_VQ))) {
+        snprintf(err, errlen,
+                 "%u queues: with an odd count the last queue is the control queue, which needs "
+                 "VIRTIO_NET_F_CTRL_VQ (0x%llx) in the features",
+                 n, 1ULL << VIRTIO_NET_F_CTRL_VQ);
+        return -EINVAL;
     }
     return 0;
 }
@@ -136,6 +175,8 @@ static cJSON *device_record(const struct vn_device *dev)
     vn_json_add_num(o, "format", RECOVERY_FORMAT);
     vn_json_add_str(o, "vuid", dev->vuid);
     vn_json_add_num(o, "port", dev->port);
+    if (dev->mac_text[0])
+        vn_json_add_str(o, "mac_text", dev->mac_text);
     vn_json_add_num(o, "mtu", dev->mtu);
     vn_json_add_num(o, "max_queue_size", dev->max_queue_size);
     vn_json_add_hex(o, "features", dev->features);
@@ -228,7 +269,8 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
         dev_rec_u32(rec, "max_queue_size", UINT32_MAX, &qsize) < 0 ||
         dev_check_queue_size(c, qsize, err, errlen) < 0 ||
         dev_rec_u32(rec, "sf_num", VN_SF_NUM_MAX, &sf) < 0 || sf < VN_SF_NUM_MIN ||
-        dev_rec_u32(rec, "bdf_raw", UINT16_MAX, &bdf) < 0 || bdf != dev->bdf || !feat ||
+        (cJSON_GetObjectItemCaseSensitive(rec, "bdf_raw") &&
+         (dev_rec_u32(rec, "bdf_raw", UINT16_MAX, &bdf) < 0 || bdf != dev->bdf)) || !feat ||
         vn_json_get_u64(feat, &features) < 0 ||
         dev_check_features(c, features, dev->legacy, err, errlen) < 0) {
         if (!err[0])
@@ -242,6 +284,11 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
     if (dev_set_queues(dev, mq) < 0)
         return -ENOMEM;
     memcpy(dev->mac, macb, VN_MAC_LEN);
+    dev->mac_text[0] = '\0';
+    mac = cJSON_GetObjectItemCaseSensitive(rec, "mac_text");
+    if (cJSON_IsString(mac) && vn_parse_mac(mac->valuestring, macb) == 0 &&
+        !memcmp(macb, dev->mac, VN_MAC_LEN))
+        (void)vn_mac_text(mac->valuestring, dev->mac_text);
     dev->mtu = mtu;
     dev->max_queue_size = qsize;
     dev->features = features;
@@ -263,6 +310,55 @@ int dev_apply_record(struct vn_dev_mgr *m, struct vn_device *dev, const cJSON *r
     return 0;
 }
 
+static void add_rejected(struct vn_dev_mgr *m, const char *file, const char *reason)
+{
+    cJSON *o;
+
+    if (!m->rejected)
+        m->rejected = cJSON_CreateArray();
+    o = cJSON_CreateObject();
+    vn_json_add_str(o, "file", file);
+    vn_json_add_str(o, "reason", reason);
+    vn_json_add(m->rejected, NULL, o);
+}
+
+void dev_reject_record(struct vn_dev_mgr *m, const char *vuid, const char *fmt, ...)
+{
+    char reason[256], from[PATH_MAX], to[PATH_MAX], file[VN_VUID_MAX + sizeof(REJECTED_SUFFIX)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    snprintf(file, sizeof(file), "%s%s", vuid, REJECTED_SUFFIX);
+    if (!m->recovery_dir || vn_snprintf(from, sizeof(from), "%s/%s", m->recovery_dir, vuid) < 0 ||
+        vn_snprintf(to, sizeof(to), "%s/%s", m->recovery_dir, file) < 0 || rename(from, to) < 0) {
+        VN_WARN(REC, "recovery file %s not used (%s); cannot rename it aside: %s", vuid, reason,
+                strerror(errno));
+        add_rejected(m, vuid, reason);
+        return;
+    }
+    VN_WARN(REC, "recovery file %s not used: %s; kept as %s", vuid, reason, file);
+    add_rejected(m, file, reason);
+}
+
+void dev_list_rejected(struct vn_dev_mgr *m)
+{
+    size_t sl = strlen(REJECTED_SUFFIX);
+    DIR *d = m->recovery_dir ? opendir(m->recovery_dir) : NULL;
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+
+        if (de->d_name[0] != '.' && len > sl && !strcmp(de->d_name + len - sl, REJECTED_SUFFIX))
+            add_rejected(m, de->d_name, "set aside by an earlier start (see its log)");
+    }
+    closedir(d);
+}
+
 /* Takes the pending recovery record of 'vuid' (caller deletes), or NULL. */
 cJSON *dev_take_record(struct vn_dev_mgr *m, const char *vuid)
 {
@@ -274,15 +370,18 @@ int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx)
     struct vn_dev_mgr *m = ctx;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "vuid");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "state");
-    size_t sl = strlen(m->conf->emu.serial);
+    size_t sl = strlen(m->conf->emu.serial), len = strlen(vuid);
 
+    /* Set aside by an earlier start: listed by dev_list_rejected(), never read again. */
+    if (len > strlen(REJECTED_SUFFIX) &&
+        !strcmp(vuid + len - strlen(REJECTED_SUFFIX), REJECTED_SUFFIX))
+        return 0;
     if (strncmp(vuid, m->conf->emu.serial, sl) || strncmp(vuid + sl, "VNET", 4)) {
-        VN_WARN(REC, "skipping recovery file %s: not a device of this DPU (serial %s)", vuid,
-                m->conf->emu.serial);
+        dev_reject_record(m, vuid, "not a device of this DPU (serial %s)", m->conf->emu.serial);
         return 0;
     }
     if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, vuid))) {
-        VN_WARN(REC, "skipping recovery file %s: its 'vuid' does not match its name", vuid);
+        dev_reject_record(m, vuid, "its 'vuid' does not match its name");
         return 0;
     }
     /*

@@ -19,6 +19,7 @@
 #include "host.h"
 #include "host_libvirt.h"
 #include "json.h"
+#include "log.h"
 #include "provider.h"
 #include "jsonrpc.h"
 #include "rpc_methods.h"
@@ -53,20 +54,43 @@ static const struct vn_rpc_param hotplug_params[] = {
     VN_RPC_OPT_BOOL(struct hotplug_params, legacy),
 };
 
-/* The vendor's hotplug reply, plus the VUID. */
-static cJSON *hotplug_result(const struct vn_device *dev)
+/*
+ * Flags in 'o' (a reply) that another device has 'dev''s MAC: "warnings", a
+ * list of sentences.  Duplicates are allowed (a migration destination shares
+ * its source's MAC); device_ops.c logs them too.
+ */
+static void add_mac_warning(struct vn_dev_mgr *mgr, const struct vn_device *dev, cJSON *o)
 {
-    char bdf[16], mac[VN_MAC_STR_LEN];
+    const struct vn_device *twin = vn_dev_mac_twin(mgr, dev);
+    char mac[VN_MAC_STR_LEN], msg[160];
+    cJSON *a;
+
+    if (!twin)
+        return;
+    vn_dev_mac_string(dev, mac);
+    snprintf(msg, sizeof(msg), "MAC %s is also the MAC of %s", mac, twin->vuid);
+    a = cJSON_CreateArray();
+    vn_json_add_str(a, NULL, msg);
+    vn_json_add(o, "warnings", a);
+}
+
+/* The vendor's hotplug reply, plus the VUID (and "warnings" for a shared MAC). */
+static cJSON *hotplug_result(struct vn_dev_mgr *mgr, const struct vn_device *dev)
+{
+    char bdf[16], pci_bdf[16], mac[VN_MAC_STR_LEN];
     cJSON *res = cJSON_CreateObject();
 
     vn_bdf_format(dev->bdf, bdf);
-    vn_format_mac(dev->mac, mac);
+    vn_bdf_format_pci(dev->bdf, pci_bdf);
+    vn_dev_mac_string(dev, mac);
     vn_json_add_str(res, "bdf", bdf);
     vn_json_add_num(res, "id", dev->pf_id);
     vn_json_add_num(res, "transitional", dev->legacy);
     vn_json_add_str(res, "sf_rep_net_device", dev->rep.ifname);
     vn_json_add_str(res, "mac", mac);
     vn_json_add_str(res, "vuid", dev->vuid);
+    vn_json_add_str(res, "pci_bdf", pci_bdf);
+    add_mac_warning(mgr, dev, res);
     return res;
 }
 
@@ -112,7 +136,7 @@ static void attach_done(void *ctx, int err, const char *why, const char *guest_b
         vn_rpc_reply_errno(w->req, err ? err : -ENODEV, "the host VM did not take the device: %s",
                            err ? why : "it went away meanwhile");
     } else {
-        res = hotplug_result(dev);
+        res = hotplug_result(w->ctl->devs, dev);
         if (guest_bdf[0])
             vn_json_add_str(res, "host_bdf", guest_bdf);
         vn_rpc_reply_result(w->req, res);
@@ -175,7 +199,7 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
         host_attach(ctl, req, dev);
         return;
     }
-    vn_rpc_reply_result(req, hotplug_result(dev));
+    vn_rpc_reply_result(req, hotplug_result(ctl->devs, dev));
 }
 
 VN_RPC_METHOD(hotplug, "hotplug virtnet device", VN_RPC_MUTATING, struct hotplug_params,
@@ -224,15 +248,23 @@ static int select_dev(struct vn_ctl *ctl, struct vn_rpc_request *req, const void
     return check_state(req, *out);
 }
 
-/* The controller's side of an unplug, and the answer. */
+/*
+ * The controller's side of an unplug, and the answer.  A front-end still
+ * attached (no host VM configured to detach the device first, or a static
+ * device's) loses the device at once, as a host whose PCIe device is
+ * surprise-removed: the unplug goes ahead, as the vendor's does, and the reply
+ * ("frontend": "disconnected") and the log say so (docs/devices.md).
+ */
 static void unplug_finish(struct vn_ctl *ctl, struct vn_rpc_request *req, struct vn_device *dev)
 {
     char err[ERRLEN], vuid[VN_VUID_MAX];
     uint32_t id = dev->pf_id;
+    struct vn_emu_state st;
     cJSON *res;
     int ret;
 
     vn_strlcpy(vuid, dev->vuid, sizeof(vuid));
+    vn_emu_fn_state(dev->fn, &st);
     ret = vn_dev_unplug(ctl->devs, dev, err, sizeof(err));
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
@@ -242,6 +274,13 @@ static void unplug_finish(struct vn_ctl *ctl, struct vn_rpc_request *req, struct
     vn_json_add_num(res, "id", id);
     vn_json_add_str(res, "vuid", vuid);
     vn_json_add_str(res, "status", "unplugged");
+    if (st.has_session) {
+        vn_json_add_str(res, "frontend", st.connected ? "disconnected" : "none");
+        if (st.connected)
+            VN_WARN(DEV, "%s: unplugged with its front-end attached: the driver lost the device "
+                         "without a detach (configure \"host\" to detach it from the VM first)",
+                    vuid);
+    }
     vn_rpc_reply_result(req, res);
 }
 
@@ -482,6 +521,13 @@ static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
     }
     if (ret < 0) {
         vn_rpc_reply_errno(req, ret, "%s", err);
+        return;
+    }
+    if (device && p->has_mac) {
+        cJSON *res = device_json(dev, true);
+
+        add_mac_warning(ctl->devs, dev, res);
+        vn_rpc_reply_result(req, res);
         return;
     }
     vn_rpc_reply_result(req, device_json(dev, !queue));

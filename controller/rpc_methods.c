@@ -303,6 +303,10 @@ cJSON *vn_rpc_health_json(struct vn_ctl *ctl)
     vn_json_add_num(devs, "hotplug_pf", n.hotplug_pf);
     vn_json_add_num(devs, "vf", n.vf);
     vn_json_add(res, "devices", devs);
+    vn_json_add(res, "config_reload", ctl->reload_status ? cJSON_Duplicate(ctl->reload_status, true)
+                                                         : cJSON_CreateNull());
+    vn_json_add(res, "recovery_rejected",
+                ctl->devs ? vn_dev_mgr_rejected_json(ctl->devs) : cJSON_CreateArray());
     vn_json_add_num(rpc, "clients", st->clients);
     vn_json_add_u64(rpc, "requests", st->requests);
     vn_json_add_u64(rpc, "errors", st->errors);
@@ -351,21 +355,39 @@ static const struct vn_rpc_param stats_params[] = {
 
 /*
  * Descriptor and event counters, printed as strings as the vendor does:
- * X(name, member).  The vendor's names first, then ours.
+ * X(name, value of the queue counters 's').  The vendor's names first, in its
+ * order, then ours.  What each vendor counter means on the software DPU, and
+ * why some are always 0, is in docs/datapath.md ("Counters").
  */
+#define VN_STATS_ERRORS(s)                                                                         \
+    ((s)->bad_desc_errors + (s)->exceed_max_chain + (s)->invalid_buffer + (s)->avail_idx_errors)
 #define VN_STATS_COUNTERS(X)                                                                       \
-    X("received_desc", received_desc)                                                              \
-    X("completed_desc", completed_desc)                                                            \
-    X("bad_desc_errors", bad_desc_errors)                                                          \
-    X("exceed_max_chain", exceed_max_chain)                                                        \
-    X("invalid_buffer", invalid_buffer)                                                            \
-    X("batch_number", batches)                                                                     \
-    X("total_bytes", total_bytes)                                                                  \
-    X("total_packets", total_packets)                                                              \
-    X("avail_idx_errors", avail_idx_errors)                                                        \
-    X("dropped_packets", dropped)                                                                  \
-    X("interrupts", interrupts)                                                                    \
-    X("kicks", kicks)
+    X("received_desc", s->received_desc)                                                           \
+    X("completed_desc", s->completed_desc)                                                         \
+    X("bad_desc_errors", s->bad_desc_errors)                                                       \
+    X("error_cqes", 0)                  /* no completion queues: nothing completes in error */     \
+    X("exceed_max_chain", s->exceed_max_chain)                                                     \
+    X("invalid_buffer", s->invalid_buffer)                                                         \
+    X("batch_number", s->batches)                                                                  \
+    X("dma_q_used_number", 0)           /* no DMA queues: the kernel copies (tap) */               \
+    X("handler_schd_number", s->kicks)  /* each kick schedules the queue's handler */              \
+    X("aux_handler_schd_number", 0)     /* one handler per queue, no auxiliary one */              \
+    X("max_post_desc_number", 0)        /* nothing is posted to hardware */                        \
+    X("total_bytes", s->total_bytes)                                                               \
+    X("err_handler_schd_number", VN_STATS_ERRORS(s)) /* each error stops the queue once */         \
+    X("total_packets", s->total_packets)                                                           \
+    X("avail_idx_errors", s->avail_idx_errors)                                                     \
+    X("dropped_packets", s->dropped)                                                               \
+    X("interrupts", s->interrupts)                                                                 \
+    X("kicks", s->kicks)
+
+/* Adds the counters of 's' to 'o' as the vendor prints them (strings). */
+static void queue_counters_json(cJSON *o, const struct vn_dp_queue_stats *s)
+{
+#define VN_STATS_COUNTER_ADD(key, value) vn_json_add_u64_str(o, key, (uint64_t)(value));
+    VN_STATS_COUNTERS(VN_STATS_COUNTER_ADD)
+#undef VN_STATS_COUNTER_ADD
+}
 
 static cJSON *queue_stats_json(uint32_t index, const struct vn_dp_queue_stats *st)
 {
@@ -379,32 +401,23 @@ static cJSON *queue_stats_json(uint32_t index, const struct vn_dp_queue_stats *s
     vn_json_add_u64(q, name, st->member);
     VN_STATS_SIZES(VN_STATS_SIZE_ADD)
 #undef VN_STATS_SIZE_ADD
-#define VN_STATS_COUNTER_ADD(key, member) vn_json_add_u64_str(q, key, st->member);
-    VN_STATS_COUNTERS(VN_STATS_COUNTER_ADD)
-#undef VN_STATS_COUNTER_ADD
+    queue_counters_json(q, st);
     return q;
-}
-
-/* Adds 'st' of a receive ('rx') or transmit queue into the device totals 't'. */
-static void totals_add(struct vn_dp_queue_stats t[2], bool tx, const struct vn_dp_queue_stats *st)
-{
-    vn_dp_queue_stats_add(&t[tx], st);
 }
 
 static cJSON *totals_json(const struct vn_dp_queue_stats t[2])
 {
+    struct vn_dp_queue_stats sum = t[0];
     cJSON *o = cJSON_CreateObject();
 
+    vn_dp_queue_stats_add(&sum, &t[1]);
     vn_json_add_u64_str(o, "rx_packets", t[0].total_packets);
     vn_json_add_u64_str(o, "rx_total_bytes", t[0].total_bytes);
     vn_json_add_u64_str(o, "rx_dropped_packets", t[0].dropped);
     vn_json_add_u64_str(o, "tx_packets", t[1].total_packets);
     vn_json_add_u64_str(o, "tx_total_bytes", t[1].total_bytes);
     vn_json_add_u64_str(o, "tx_dropped_packets", t[1].dropped);
-#define VN_STATS_TOTAL_ADD(key, member)                                                            \
-    vn_json_add_u64_str(o, key, t[0].member + t[1].member);
-    VN_STATS_COUNTERS(VN_STATS_TOTAL_ADD)
-#undef VN_STATS_TOTAL_ADD
+    queue_counters_json(o, &sum);
     return o;
 }
 
@@ -427,7 +440,7 @@ cJSON *vn_rpc_stats_json(struct vn_device *dev, int64_t queue)
             continue;
         if (vn_dev_queue_stats(dev, i, &st) < 0)
             continue;
-        totals_add(totals, i & 1, &st);
+        vn_dp_queue_stats_add(&totals[i & 1], &st);
         vn_json_add(qs, NULL, queue_stats_json(i, &st));
     }
     d = cJSON_CreateObject();

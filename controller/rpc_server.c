@@ -986,6 +986,40 @@ static int remove_stale_socket(const char *path)
     return 0;
 }
 
+int vn_rpc_server_set_idle_timeout(struct vn_rpc_server *srv, unsigned seconds)
+{
+    if (getenv(VN_RPC_IDLE_TIMEOUT_ENV))
+        return -EBUSY;
+    srv->limits.idle_timeout_s = seconds;
+    return 0;
+}
+
+int vn_rpc_server_set_group(struct vn_rpc_server *srv, const char *group, char *err,
+                            size_t errlen)
+{
+    struct group gr, *res = NULL;
+    char buf[4096];
+    gid_t gid = getgid();
+
+    if (group[0]) {
+        if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) || !res) {
+            snprintf(err, errlen, "rpc_group '%s': no such group", group);
+            return -ENOENT;
+        }
+        gid = res->gr_gid;
+    }
+    if (chown(srv->path, (uid_t)-1, gid) < 0) {
+        int ret = -errno;
+
+        snprintf(err, errlen, "cannot give %s to group %u: %s", srv->path, (unsigned)gid,
+                 strerror(errno));
+        return ret;
+    }
+    srv->has_group = group[0] != '\0';
+    srv->group = gid;
+    return 0;
+}
+
 int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *cfg,
                          struct vn_rpc_server **out)
 {

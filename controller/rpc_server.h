@@ -132,6 +132,17 @@ struct vn_rpc_server_cfg {
 int vn_rpc_server_create(struct ev_loop *loop, const struct vn_rpc_server_cfg *cfg,
                          struct vn_rpc_server **out);
 
+/*
+ * Runtime changes (config reload): the idle timeout for clients from now on
+ * (seconds, 0 = never; VN_RPC_IDLE_TIMEOUT_ENV still wins), and the group
+ * allowed to mutate ("" = none), which also becomes the socket file's group.
+ * Each returns 0 or a negative errno with a reason in 'err'; on failure
+ * nothing changed.
+ */
+int vn_rpc_server_set_idle_timeout(struct vn_rpc_server *srv, unsigned seconds);
+int vn_rpc_server_set_group(struct vn_rpc_server *srv, const char *group, char *err,
+                            size_t errlen);
+
 /* Closes every client and the socket, removes the socket file. Accepts NULL. */
 void vn_rpc_server_destroy(struct vn_rpc_server *srv);
 

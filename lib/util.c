@@ -74,22 +74,56 @@ static int hexval(char c)
     return -1;
 }
 
+/*
+ * The six bytes of a MAC written "aa:bb:cc:dd:ee:ff", "aa-bb-cc-dd-ee-ff" or
+ * "aabbccddeeff" (the forms the vendor's controller takes: it checks only the
+ * length), hex digits of either case, one separator throughout.  On success
+ * writes the 12 digits as written to 'digits' (when not NULL).
+ */
+static int mac_digits(const char *s, char digits[12])
+{
+    size_t len = s ? strlen(s) : 0;
+    char sep = len == 17 ? s[2] : 0;
+
+    if (len != 12 && !(len == 17 && (sep == ':' || sep == '-')))
+        return -EINVAL;
+    for (int i = 0, d = 0; i < (int)len; i++) {
+        if (sep && i % 3 == 2) {
+            if (s[i] != sep)
+                return -EINVAL;
+            continue;
+        }
+        if (hexval(s[i]) < 0)
+            return -EINVAL;
+        if (digits)
+            digits[d] = s[i];
+        d++;
+    }
+    return 0;
+}
+
 int vn_parse_mac(const char *s, uint8_t mac[VN_MAC_LEN])
 {
-    uint8_t tmp[VN_MAC_LEN];
+    char d[12];
 
-    if (!s || strlen(s) != 17)
+    if (mac_digits(s, d) < 0)
+        return -EINVAL;
+    for (int i = 0; i < VN_MAC_LEN; i++)
+        mac[i] = (uint8_t)(hexval(d[2 * i]) << 4 | hexval(d[2 * i + 1]));
+    return 0;
+}
+
+int vn_mac_text(const char *s, char buf[VN_MAC_STR_LEN])
+{
+    char d[12];
+
+    if (mac_digits(s, d) < 0)
         return -EINVAL;
     for (int i = 0; i < VN_MAC_LEN; i++) {
-        int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        if (i < VN_MAC_LEN - 1 && s[3 * i + 2] != ':')
-            return -EINVAL;
-        tmp[i] = (uint8_t)(hi << 4 | lo);
+        buf[3 * i] = d[2 * i];
+        buf[3 * i + 1] = d[2 * i + 1];
+        buf[3 * i + 2] = i < VN_MAC_LEN - 1 ? ':' : '\0';
     }
-    memcpy(mac, tmp, VN_MAC_LEN);
     return 0;
 }
 

@@ -41,8 +41,18 @@ int vn_parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *
 /* Like vn_parse_u64() for a signed value. */
 int vn_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
-/* Parses "aa:bb:cc:dd:ee:ff" (hex digits of either case, ':' separators). */
+/*
+ * Parses a MAC in any form the vendor's controller takes: "aa:bb:cc:dd:ee:ff",
+ * "aa-bb-cc-dd-ee-ff" or "aabbccddeeff", hex digits of either case.
+ */
 int vn_parse_mac(const char *s, uint8_t mac[VN_MAC_LEN]);
+
+/*
+ * Writes the MAC 's' (any form vn_parse_mac() takes) into 'buf' with ':'
+ * separators and its digits in the case they were written: the form the
+ * vendor echoes.  0 or -EINVAL ('buf' untouched).
+ */
+int vn_mac_text(const char *s, char buf[VN_MAC_STR_LEN]);
 
 /* Writes 'mac' as lower-case "aa:bb:cc:dd:ee:ff" into 'buf' (VN_MAC_STR_LEN). */
 void vn_format_mac(const uint8_t mac[VN_MAC_LEN], char buf[VN_MAC_STR_LEN]);

@@ -15,7 +15,7 @@ check "list: no devices yet" jq -e '.devices == []' "$T/list.json"
 
 # hotplug: the vendor's example.
 vn hotplug -i mlx5_0 -f 0x80000 -m 0C:C4:7A:FF:22:93 -t 1500 -n 3 -s 1024 -u "$sfbase" >"$T/hp.json"
-check "hotplug: vendor reply fields" jq -e '(.bdf | test("^[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$")) and .id == 0 and .transitional == 0 and (.sf_rep_net_device | test("^en3f0pf0sf[0-9]+$")) and .mac == "0c:c4:7a:ff:22:93" and (.vuid | startswith("'"$SERIAL"'"))' "$T/hp.json"
+check "hotplug: vendor reply fields" jq -e '(.bdf | test("^[0-9a-f]{2}:[0-9a-f]{1,2}\\.[0-7]$")) and (.pci_bdf | test("^[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$")) and .id == 0 and .transitional == 0 and (.sf_rep_net_device | test("^en3f0pf0sf[0-9]+$")) and .mac == "0C:C4:7A:FF:22:93" and (.vuid | startswith("'"$SERIAL"'"))' "$T/hp.json"
 rep=$(jget .sf_rep_net_device <"$T/hp.json"); vuid=$(jget .vuid <"$T/hp.json")
 track_rep "$rep"
 check "hotplug: representor $rep exists" ip link show "$rep"
@@ -34,7 +34,7 @@ vn query -p 7 >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "no PF with id 7" "$T/err" && ok "query: unknown PF is an error" || { not_ok "query: unknown PF"; diag <"$T/err"; }
 
 # modify device.
-check "modify: MAC" sh -c "'$VIRTNET' --socket '$SOCK' modify -p 0 device -m 0C:C4:7A:FF:22:94 | jq -e '.mac == \"0c:c4:7a:ff:22:94\"'"
+check "modify: MAC" sh -c "'$VIRTNET' --socket '$SOCK' modify -p 0 device -m 0C:C4:7A:FF:22:94 | jq -e '.mac == \"0C:C4:7A:FF:22:94\"'"
 check "modify: MTU 9000 raises the representor's MTU" sh -c "'$VIRTNET' --socket '$SOCK' modify -u '$vuid' device -t 9000 >/dev/null && [ \$(cat /sys/class/net/$rep/mtu) -ge 9000 ]"
 check "modify: queue size" sh -c "'$VIRTNET' --socket '$SOCK' modify -p 0 device -q 2048 | jq -e '.max_queue_size == 2048'"
 check "modify: kept in the recovery file" jq -e '.mac == "0c:c4:7a:ff:22:94" and .mtu == 9000 and .max_queue_size == 2048' "$STATE/recovery/$vuid"
@@ -119,12 +119,12 @@ check "kill -9 + restart: identical list" diff <(jq -S 'del(.controller.sfs_in_u
 check "kill -9 + restart: identical query" diff <(jq -S . "$T/qbefore.json") <(jq -S . "$T/qafter.json")
 check "kill -9 + restart: same representor ifindexes" diff "$T/ifidx.before" "$T/ifidx.after"
 
-# A corrupt and a foreign recovery file are reported and skipped.
+# A corrupt recovery file is reported and skipped; a foreign one is renamed aside.
 echo '{ not json' >"$STATE/recovery/${SERIAL}VNETH9D0F0"
 echo '{"pf_id": 0}' >"$STATE/recovery/OTHERBOARDVNETH0D0F0"
 stop_controller
 start_controller --config "$T/virtnet.conf" || not_ok "restart with bad recovery files"
-check "bad recovery files: reported" sh -c "grep -q 'skipping .*${SERIAL}VNETH9D0F0' '$CTL_LOG' && grep -q 'skipping recovery file OTHERBOARDVNETH0D0F0' '$CTL_LOG'"
+check "bad recovery files: reported" sh -c "grep -q 'skipping .*${SERIAL}VNETH9D0F0' '$CTL_LOG' && grep -q 'recovery file OTHERBOARDVNETH0D0F0 not used: .*kept as OTHERBOARDVNETH0D0F0.rejected' '$CTL_LOG'"
 check "bad recovery files: devices still restored" diff <(vn query -a | jq -S .) <(jq -S . "$T/qafter.json")
 
 # Unplugging everything leaves no representor and no recovery file.

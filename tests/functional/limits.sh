@@ -58,8 +58,9 @@ expect_refused "hotplug MTU 67 (min 68)" "MTU 67 out of range \[68, 9216\]" hp -
 hotplug_ok "hotplug MTU 68" '.mtu == 68' -t 68 -n 2 -s 256
 hotplug_ok "hotplug MTU 9216" '.mtu == 9216' -t 9216 -n 2 -s 256
 expect_refused "hotplug MTU 9217 (max 9216)" "MTU 9217 out of range \[68, 9216\]" hp -t 9217 -n 2 -s 256
-expect_refused "hotplug 0 queues" "0 queues out of range \[1, $MSIX\]" hp -t 1500 -n 0 -s 256
-hotplug_ok "hotplug 1 queue" '.max_queues == 1' -t 1500 -n 1 -s 256
+expect_refused "hotplug 0 queues" "0 queues cannot make a virtio-net device" hp -t 1500 -n 0 -s 256
+expect_refused "hotplug 1 queue (no receive/transmit pair)" "1 queue cannot make a virtio-net device: it needs at least one receive/transmit pair" hp -t 1500 -n 1 -s 256
+hotplug_ok "hotplug 2 queues (one pair)" '.max_queues == 2' -t 1500 -n 2 -s 256
 hotplug_ok "hotplug $MSIX queues (MSI-X bound, below max_virtq $VIRTQ)" ".max_queues == $MSIX" -t 1500 -n $MSIX -s 256
 expect_refused "hotplug $((MSIX + 1)) queues" "$((MSIX + 1)) queues out of range \[1, $MSIX\]" hp -t 1500 -n $((MSIX + 1)) -s 256
 expect_refused "hotplug queue size 1 (min 2)" "queue size 1 must be a power of two in \[2, $QSIZE\]" hp -t 1500 -n 2 -s 1

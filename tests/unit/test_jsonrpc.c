@@ -549,8 +549,13 @@ static void test_parse_mac(void **state)
         "0c:c4:7a:ff:22",
         "0c:c4:7a:ff:22:93:",
         "0c:c4:7a:ff:22:9",
-        "0c-c4-7a-ff-22-93",
+        "0c-c4:7a-ff-22-93",
+        "0c:c4:7a:ff:22-93",
         "0cc4.7aff.2293.",
+        "0cc47aff229",
+        "0cc47aff22933",
+        "0cc47aff229g",
+        "0c.c4.7a.ff.22.93",
         "0c:c4:7a:ff:22:9g",
         " 0c:c4:7a:ff:22:9",
         "0c:c4:7a:ff:22:93 ",
@@ -565,6 +570,17 @@ static void test_parse_mac(void **state)
     assert_string_equal(buf, "0c:c4:7a:ff:22:93");
     assert_int_equal(vn_parse_mac("ff:ff:ff:ff:ff:ff", mac), 0);
     assert_true(vn_mac_to_u64(mac) == UINT64_C(0xffffffffffff));
+    /* The vendor checks only the length: dashes and bare hex too. */
+    assert_int_equal(vn_parse_mac("0C-c4-7A-ff-22-93", mac), 0);
+    assert_true(vn_mac_to_u64(mac) == UINT64_C(0x0cc47aff2293));
+    assert_int_equal(vn_parse_mac("0Cc47Aff2293", mac), 0);
+    assert_true(vn_mac_to_u64(mac) == UINT64_C(0x0cc47aff2293));
+    /* Echoed in the colon form, each digit in its case. */
+    assert_int_equal(vn_mac_text("0C-c4-7A-ff-22-93", buf), 0);
+    assert_string_equal(buf, "0C:c4:7A:ff:22:93");
+    assert_int_equal(vn_mac_text("0CC47AFF2293", buf), 0);
+    assert_string_equal(buf, "0C:C4:7A:FF:22:93");
+    assert_int_equal(vn_mac_text("0c:c4:7a:ff:22:9", buf), -EINVAL);
 
     /* Nothing written on error. */
     for (size_t i = 0; i < VN_ARRAY_SIZE(bad); i++) {
