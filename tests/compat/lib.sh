@@ -3,8 +3,6 @@
 # on the dummy emulation backend, which runs the whole device manager without
 # root or traffic.
 . "$top_srcdir/tests/functional/lib.sh"
-# The fd check counts one listening socket per device; the dummy backend has none.
-VIRTNET_FD_CHECK=0
 
 # dummy_conf [EXTRA-JSON-MEMBERS]: writes $T/virtnet.conf for the dummy backend.
 dummy_conf() {

@@ -127,10 +127,12 @@ _fd_kinds() {
         sed -E 's/:\[[0-9]+\]$//; s/^anon_inode:\[?([a-z_]+)\]?$/\1/; s/^\/memfd:.*/memfd/' |
         LC_ALL=C sort | uniq -c | awk '{print $2, $1}'
 }
-# devices and connected front-ends: "N M"
+# devices with a listening socket of their own (the vhost backend; the dummy has none)
+# and connected front-ends: "N M"
 _fd_devs() {
     vn query -a -b 2>/dev/null |
-        jq -r '[(.devices | length), ([.devices[] | select(.vhost_connected)] | length)] | @tsv'
+        jq -r '[([.devices[] | select(has("vhost_socket"))] | length),
+                ([.devices[] | select(.vhost_connected)] | length)] | @tsv'
 }
 _fd_baseline() {
     _fd0=$(_fd_kinds "$CTL_PID")

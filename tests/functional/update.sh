@@ -37,7 +37,9 @@ lock_pid() { cat "$STATE/virtio_net_controller.lock"; }
 # The parts of `query -a` a hand-over must keep (live counters and indices move).
 snapshot() {
     vn query -a | jq -S '[.devices[] | del(.queues[]?.avail_idx, .queues[]?.used_idx,
-        .queues[]?.driver_avail_idx)]'
+        .queues[]?.driver_avail_idx, .queues[]?.received_desc, .queues[]?.completed_desc,
+        .queues[]?.total_packets, .queues[]?.total_bytes, .rx_packets, .rx_bytes, .tx_packets,
+        .tx_bytes)]'
 }
 snapshot >"$T/before.json"
 

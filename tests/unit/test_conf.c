@@ -585,8 +585,11 @@ static void test_mac(void **state)
     parse_fails("{ \"static_pf\": { \"mac_base\": \"11:22:33:44:55\" } }",
                 "static_pf.mac_base: must be a MAC address like \"aa:bb:cc:dd:ee:ff\", "
                 "got \"11:22:33:44:55\"");
-    parse_fails_prefix("{ \"static_pf\": { \"mac_base\": \"11-22-33-44-55-66\" } }",
-                       "static_pf.mac_base: must be a MAC address");
+    /* The vendor's other forms: dashes, bare hex. */
+    parse_ok("{ \"static_pf\": { \"mac_base\": \"11-22-33-44-55-66\" } }", &c);
+    assert_mac(c.static_pf.mac_base, "11:22:33:44:55:66");
+    parse_ok("{ \"static_pf\": { \"mac_base\": \"0C0C7AFF2293\" } }", &c);
+    assert_mac(c.static_pf.mac_base, "0c:0c:7a:ff:22:93");
     parse_fails_prefix("{ \"static_pf\": { \"mac_base\": \"gg:22:33:44:55:66\" } }",
                        "static_pf.mac_base: must be a MAC address");
     parse_fails_prefix("{ \"static_pf\": { \"mac_base\": \"11:22:33:44:55:66:\" } }",
