@@ -835,6 +835,36 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
     return 0;
 }
 
+struct rep_lookup {
+    const char *ifname;
+    bool found;
+};
+
+static int rep_lookup_cb(const char *vuid, const cJSON *obj, void *ctx)
+{
+    struct rep_lookup *l = ctx;
+    uint32_t pf, sf;
+    char name[IFNAMSIZ];
+
+    (void)vuid;
+    if (dev_rec_u32(obj, "pf_num", UINT32_MAX, &pf) == 0 &&
+        dev_rec_u32(obj, "sf_num", VN_SF_NUM_MAX, &sf) == 0 &&
+        vn_sf_rep_name(pf, sf, name) == 0 && !strcmp(name, l->ifname))
+        l->found = true;
+    return l->found ? 1 : 0;
+}
+
+/* vn_sfmgr_keep_fn: a recovery file still names 'ifname' (its device failed to restore). */
+static bool recorded_rep(void *ctx, const char *ifname)
+{
+    struct vn_dev_mgr *m = ctx;
+    struct rep_lookup l = {ifname, false};
+
+    if (m->recovery_dir)
+        (void)vn_recovery_scan(m->recovery_dir, rep_lookup_cb, &l);
+    return l.found;
+}
+
 /* ---- manager --------------------------------------------------------------- */
 
 int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
@@ -906,7 +936,7 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     vn_sfmgr_pool_fill(m->sfm);
     /* A live update's old process still holds its representors: only a cold start reaps. */
     if (cfg->reap_orphans)
-        (void)vn_sfmgr_reap_orphans(m->sfm);
+        (void)vn_sfmgr_reap_orphans(m->sfm, recorded_rep, m);
     cJSON_Delete(m->pending);
     m->pending = NULL;
     if (m->rejected)

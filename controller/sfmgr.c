@@ -306,6 +306,8 @@ int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *
 
 struct reap {
     struct vn_sfmgr *sfm;
+    vn_sfmgr_keep_fn *keep;
+    void *keep_ctx;
     struct vn_sf_rep *orphans;
     unsigned n, cap;
 };
@@ -321,6 +323,8 @@ static void reap_collect(const struct vn_sf_rep *rep, void *ctx)
         !rep->ifname[end] && pf == pf2 && sf <= VN_SF_NUM_MAX && bit_get(r->sfm->used, sf) &&
         r->sfm->held_pf[sf] == pf)
         return;
+    if (r->keep && r->keep(r->keep_ctx, rep->ifname))
+        return;
     if (r->n == r->cap) {
         unsigned cap = r->cap ? 2 * r->cap : 16;
         void *g = realloc(r->orphans, cap * sizeof(*r->orphans));
@@ -333,9 +337,9 @@ static void reap_collect(const struct vn_sf_rep *rep, void *ctx)
     r->orphans[r->n++] = *rep;
 }
 
-int vn_sfmgr_reap_orphans(struct vn_sfmgr *sfm)
+int vn_sfmgr_reap_orphans(struct vn_sfmgr *sfm, vn_sfmgr_keep_fn *keep, void *ctx)
 {
-    struct reap r = {.sfm = sfm};
+    struct reap r = {.sfm = sfm, .keep = keep, .keep_ctx = ctx};
     int ret, gone = 0;
 
     if (!sfm->cls->for_each_owned)

@@ -126,9 +126,12 @@ int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *
  * deletes the representors that carry this controller's mark but belong to
  * no device and not to the pool (a crash between making a representor and
  * writing its recovery file, a recovery file deleted while the controller
- * was stopped).  Each one is logged.  Returns how many went, or -errno.
+ * was stopped).  Each one is logged.  'keep' (may be NULL) spares the ones
+ * it returns true for: a representor a recovery file still names, whose
+ * device could not be restored this time.  Returns how many went, or -errno.
  */
-int vn_sfmgr_reap_orphans(struct vn_sfmgr *sfm);
+typedef bool vn_sfmgr_keep_fn(void *ctx, const char *ifname);
+int vn_sfmgr_reap_orphans(struct vn_sfmgr *sfm, vn_sfmgr_keep_fn *keep, void *ctx);
 
 struct vn_sfmgr_counts {
     uint32_t in_use;    /* numbers held by devices and the pool */

@@ -128,10 +128,22 @@ snapshot >"$T/before"
 kill -KILL "$CTL_PID"
 wait "$CTL_PID" 2>/dev/null
 CTL_PID=
+# A restore that fails at each step skips the device and leaves its recovery file as it was.
+recs() { (cd "$STATE/recovery" && for f in *; do echo "$f"; cat "$f"; done); }
+recs >"$T/recs.before"
+for p in restore_after_rep restore_after_save; do
+    VIRTNET_FAULT=$p start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
+        not_ok "start with a fault at $p"
+    check "a fault at $p: the hotplug PFs are not restored" sh -c \
+        "'$VIRTNET' --socket '$SOCK' list | jq -e '[.devices[] | select(.device_type == \"hotplug\")] == []'"
+    stop_controller
+    recs >"$T/recs.after"
+    check "a fault at $p: every recovery file as it was" cmp "$T/recs.before" "$T/recs.after"
+done
 start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
     not_ok "start after kill -9"
 snapshot >"$T/after"
-check "after kill -9: list and query -a identical" cmp "$T/before" "$T/after"
+check "after kill -9 (and the failed restores): list and query -a identical" cmp "$T/before" "$T/after"
 
 # ---- live update ---------------------------------------------------------------------------------
 old=$CTL_PID

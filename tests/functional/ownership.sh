@@ -34,6 +34,21 @@ v1=$(hp $((sfbase + 2)) 02); track_rep "$(rep_name $((sfbase + 2)))"
 check "a representor carries the controller's mark and its device" \
     test "$(alias_of "$(rep_name $((sfbase + 2)))")" = "virtnet:$SERIAL:$v1"
 
+# ---- a device that fails to restore keeps its representor ------------------------------------------
+r1=$(rep_name $((sfbase + 2)))
+idx1=$(cat "/sys/class/net/$r1/ifindex")
+kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
+VIRTNET_FAULT=restore_after_rep start_controller --config "$T/virtnet.conf" ||
+    not_ok "start with a failing restore"
+check "a device that fails to restore is not there" sh -c \
+    "! '$VIRTNET' --socket '$SOCK' query -u '$v1' >/dev/null 2>&1"
+check "its representor is not reaped (a recovery file still names it)" \
+    test "$(cat "/sys/class/net/$r1/ifindex" 2>/dev/null)" = "$idx1"
+stop_controller
+start_controller --config "$T/virtnet.conf" || not_ok "start again"
+check "the next start restores it on the same representor" sh -c \
+    "'$VIRTNET' --socket '$SOCK' query -u '$v1' -b | jq -e '.devices[0].sf_rep_ifindex == $idx1'"
+
 # ---- orphans after a crash or a removed recovery file -----------------------------------------------
 v2=$(hp $((sfbase + 3)) 03); track_rep "$(rep_name $((sfbase + 3)))"
 v3=$(hp $((sfbase + 4)) 04); track_rep "$(rep_name $((sfbase + 4)))"
