@@ -351,6 +351,8 @@ static const struct cli_opt hotplug_opts[] = {
     { 'f', "features", "FEATURES", O_HEX, "features", false,
       "feature bits to enable in addition to the defaults, hex (see virtnet list)" },
     { 'l', "legacy", NULL, O_FLAG, "legacy", false, "create a transitional (virtio 0.95) device" },
+    { 'S', "vhost-server-path", "PATH", O_STR, "vhost_server_path", false,
+      "vhost-user client mode: connect to the front-end listening on PATH (default: listen)" },
 };
 
 static const struct cli_opt unplug_opts[] = {

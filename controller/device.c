@@ -154,6 +154,7 @@ static void device_spec(const struct vn_device *dev, struct vn_emu_spec *spec)
     memcpy(spec->queues, dev->queues, dev->max_queues * sizeof(*dev->queues));
     if (dev->has_rep)
         spec->rep = dev->rep;
+    vn_strlcpy(spec->connect_path, dev->vhost_server_path, sizeof(spec->connect_path));
 }
 
 /* Gives 'dev' its emulated function. */
@@ -450,7 +451,9 @@ static int vf_create(struct vn_dev_mgr *m, struct vn_device *pf, uint32_t vf,
     mac = c->vf.has_mac_base ? vn_mac_to_u64(c->vf.mac_base) : 0x02766e010000ull;
     vn_mac_from_u64(mac + vf_mac_index(c, pf->pf_id, vf), dev->mac);
     dev->features = default_features(c, VN_DEV_VF, false, &c->vf.features);
-    ret = device_finish(m, dev, err, errlen);
+    ret = dev_static_server_path(dev, c->vf.vhost_server_path_prefix, err, errlen);
+    if (ret == 0)
+        ret = device_finish(m, dev, err, errlen);
     if (ret < 0) {
         device_free(dev);
         return ret;
@@ -554,6 +557,11 @@ static int static_pf_create(struct vn_dev_mgr *m, uint32_t i, char *err, size_t 
     mac = c->static_pf.has_mac_base ? vn_mac_to_u64(c->static_pf.mac_base) : 0x02766e000000ull;
     vn_mac_from_u64(mac + i, dev->mac);
     dev->features = default_features(c, VN_DEV_STATIC_PF, false, &c->static_pf.features);
+    ret = dev_static_server_path(dev, c->static_pf.vhost_server_path_prefix, err, errlen);
+    if (ret < 0) {
+        device_free(dev);
+        return ret;
+    }
     /* The host's sriov_numvfs survives a controller restart. */
     rec = m->pending ? cJSON_GetObjectItemCaseSensitive(m->pending, dev->vuid) : NULL;
     if (rec) {
@@ -623,6 +631,9 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     }
     if (req->has_features && (ret = dev_check_supported(c, req->features, err, errlen)) < 0)
         return ret;
+    if (req->vhost_server_path &&
+        (ret = dev_check_server_path(req->vhost_server_path, err, errlen)) < 0)
+        return ret;
     features = default_features(c, VN_DEV_HOTPLUG_PF, req->legacy, NULL) |
                (req->has_features ? req->features : 0);
     if (req->legacy)
@@ -670,6 +681,8 @@ int vn_dev_hotplug(struct vn_dev_mgr *m, const struct vn_hotplug_req *req, struc
     dev->features = features;
     dev->legacy = req->legacy;
     dev->rep.sf_num = req->has_sf_num ? req->sf_num : 0;
+    if (req->vhost_server_path)
+        vn_strlcpy(dev->vhost_server_path, req->vhost_server_path, sizeof(dev->vhost_server_path));
     ret = dev_set_queues(dev, req->max_queues);
     if (ret < 0)
         goto err_free;
@@ -782,6 +795,7 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
     const struct vn_conf *c = m->conf;
     const cJSON *ib = cJSON_GetObjectItemCaseSensitive(rec, "port_ib_dev");
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(rec, "transitional");
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(rec, "vhost_server_path");
     struct vn_device *dev;
     char err[256] = "", expect[VN_VUID_MAX];
     uint32_t port, pf_id;
@@ -818,6 +832,11 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
     dev->pf_num = port_of_ibdev(c, dev->ib_dev);
     dev->legacy = cJSON_IsTrue(tr);
     ret = dev_apply_record(m, dev, rec, err, sizeof(err));
+    if (ret == 0 && cJSON_IsString(sp)) {
+        ret = dev_check_server_path(sp->valuestring, err, sizeof(err));
+        if (ret == 0)
+            vn_strlcpy(dev->vhost_server_path, sp->valuestring, sizeof(dev->vhost_server_path));
+    }
     if (ret < 0) {
         dev_reject_record(m, vuid, "%s", err);
         device_free(dev);

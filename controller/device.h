@@ -92,6 +92,8 @@ struct vn_device {
     uint16_t first_vf_offset;      /* static PF: SR-IOV First VF Offset (stride 1) */
     struct vn_emu_fn *fn;          /* the emulated function (emu.h) */
     enum vn_dev_state state;
+    /* vhost-user client mode: the front-end's listening socket; "" = server mode. */
+    char vhost_server_path[108];
 };
 
 struct vn_dev_mgr;
@@ -133,6 +135,7 @@ struct vn_hotplug_req {
     bool has_features;
     uint64_t features;             /* added to the default set */
     bool legacy;
+    const char *vhost_server_path; /* NULL or "": server mode */
 };
 
 /*

@@ -156,7 +156,9 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
 
 /*
  * The function's state (emu.h) in the keys `virtnet query` has always
- * printed: "vhost_socket", "vhost_connected", "vhost_connections",
+ * printed: "vhost_socket", "vhost_mode" ("server", or "client": the
+ * controller connects to vhost_socket, with "vhost_reconnect_attempts" and
+ * "vhost_reconnect_failures" since the last success), "vhost_connected", "vhost_connections",
  * "driver_status" (names) and "driver_status_raw", "negotiated_features"
  * (and names), "negotiated_protocol_features", "vnet_hdr_len" while
  * connected, "vhost_queue_pairs", "vhost_last_error" when a session ended
@@ -170,7 +172,12 @@ static void fn_to_json(const struct vn_emu_fn *fn, cJSON *o)
     if (!st.has_session)
         return;
     vn_json_add_str(o, "vhost_socket", st.endpoint);
+    vn_json_add_str(o, "vhost_mode", st.client_mode ? "client" : "server");
     vn_json_add_bool(o, "vhost_connected", st.connected);
+    if (st.client_mode) {
+        vn_json_add_u64(o, "vhost_reconnect_attempts", st.connect_attempts);
+        vn_json_add_u64(o, "vhost_reconnect_failures", st.connect_failures);
+    }
     vn_json_add_u64(o, "vhost_connections", st.connections);
     vn_json_add(o, "driver_status", vn_emu_status_names(st.status));
     vn_json_add_num(o, "driver_status_raw", st.status);

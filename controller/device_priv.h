@@ -41,6 +41,10 @@ int dev_push(struct vn_device *dev);
  */
 int dev_check_mac(const char *s, uint8_t mac[VN_MAC_LEN], char *err, size_t errlen);
 int dev_check_mtu(uint32_t mtu, char *err, size_t errlen);
+/* A vhost-user client-mode socket path: absolute, fits sun_path.  0 or -EINVAL (why in 'err'). */
+int dev_check_server_path(const char *path, char *err, size_t errlen);
+/* Static PF/VF: dev->vhost_server_path = 'prefix' VUID ".sock" when 'prefix' is set. */
+int dev_static_server_path(struct vn_device *dev, const char *prefix, char *err, size_t errlen);
 int dev_check_queue_size(const struct vn_conf *c, uint32_t qs, char *err, size_t errlen);
 int dev_check_queues(const struct vn_conf *c, uint32_t n, uint32_t msix, char *err,
                      size_t errlen);

@@ -62,6 +62,31 @@ int dev_check_mtu(uint32_t mtu, char *err, size_t errlen)
     return 0;
 }
 
+int dev_check_server_path(const char *path, char *err, size_t errlen)
+{
+    size_t max = sizeof(((struct vn_device *)0)->vhost_server_path);
+
+    if (path[0] != '/' || strlen(path) >= max) {
+        snprintf(err, errlen, "vhost_server_path '%.64s' must be an absolute path of at most %zu bytes",
+                 path, max - 1);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int dev_static_server_path(struct vn_device *dev, const char *prefix, char *err, size_t errlen)
+{
+    if (!prefix[0])
+        return 0;
+    if (vn_snprintf(dev->vhost_server_path, sizeof(dev->vhost_server_path), "%s%s.sock", prefix,
+                    dev->vuid) < 0) {
+        snprintf(err, errlen, "vhost_server_path_prefix '%.64s': the socket path of %s is too long",
+                 prefix, dev->vuid);
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
 int dev_check_queue_size(const struct vn_conf *c, uint32_t qs, char *err, size_t errlen)
 {
     if (qs < VN_DEV_QUEUE_SIZE_MIN || qs > c->emu.max_queue_size || (qs & (qs - 1))) {
@@ -183,6 +208,8 @@ static cJSON *device_record(const struct vn_device *dev)
     vn_json_add_num(o, "msix_num", dev->msix);
     vn_json_add_bool(o, "transitional", dev->legacy);
     vn_json_add_str(o, "sf_rep_net_device", dev->rep.ifname);
+    if (dev->vhost_server_path[0])
+        vn_json_add_str(o, "vhost_server_path", dev->vhost_server_path);
     /* An intent a crash may interrupt (device_build, device_intent_remove); else ready. */
     vn_json_add_str(o, "state", vn_dev_state_name(dev->state == VN_DEV_S_CREATING ||
                                                           dev->state == VN_DEV_S_REMOVING

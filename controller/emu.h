@@ -70,6 +70,9 @@ struct vn_emu_spec {
     bool legacy;                   /* transitional (virtio 0.95) layout */
     struct vn_queue_cfg queues[VN_EMU_MAX_VIRTQ]; /* moderation, max_queues used */
     struct vn_sf_rep rep;          /* the SF representor frames go to; ifname "" when none */
+    /* vhost-user client mode: the socket the front-end listens on, which the backend
+       connects (and reconnects) to; "" = server mode (the backend listens), the default. */
+    char connect_path[108];
 };
 
 /* A function as the backend sees it now (`virtnet query`). */
@@ -84,6 +87,9 @@ struct vn_emu_state {
     uint32_t vnet_hdr_len;         /* while connected */
     uint32_t nrings;               /* data rings the backend serves (2 * pairs) */
     char last_error[160];          /* why the last session ended badly, "" */
+    bool client_mode;              /* the backend connects to 'endpoint' (spec.connect_path) */
+    uint64_t connect_attempts;     /* client mode: connect() calls over the function's life */
+    uint64_t connect_failures;     /* client mode: failed attempts since the last success */
 };
 
 enum vn_emu_queue_run {

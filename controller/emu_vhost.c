@@ -67,6 +67,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "emu_vhost_conn.h"
 #include "guest_mem.h"
 #include "json.h"
 #include "log.h"
@@ -74,6 +75,7 @@
 #include "sock_perms.h"
 #include "vhost_user.h"
 #include "virtq.h"
+#include "virtq_inflight.h"
 
 #define VN_VHOST_SUBDIR "vhost" /* of the state dir */
 
@@ -130,6 +132,8 @@ struct vn_vhost_dev {
     ev_io listen_w;
     int conn_fd;               /* the front-end, -1 when none */
     ev_io conn_w;
+    struct vn_vhost_conn client; /* client mode (spec.connect_path): connects to the front-end */
+    bool destroying;           /* no reconnect after the last disconnect */
     ev_async err_w;            /* a provider thread reports a broken ring */
 
     /* Session state: what the current front-end set up. */
@@ -337,6 +341,24 @@ static void ring_fail(struct vn_vring *r, int err, const char *why)
 }
 
 /*
+ * Where ring 'r' resumes (emu_vhost_conn.c: the in-flight region, or the
+ * driver's used index when a front-end reconnects with base 0).
+ */
+static void ring_resync(struct vn_vring *r)
+{
+    struct vn_vhost_dev *vd = r->vd;
+    struct vn_virtq_resume_info ri;
+    struct vn_inflight_split *region =
+        vn_inflight_queue(vd->inflight, vd->inflight_size, r->index, r->num);
+
+    if (vn_virtq_resume(&r->vq, region, r->resume_from_used, &ri))
+        VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO,
+                     "%s: ring %u resumes at %u (was %u): %u in flight taken again%s",
+                     vd->spec.vuid, r->index, ri.to, ri.from, ri.inflight,
+                     ri.from_region ? " (in-flight region)" : " (driver's used index)");
+}
+
+/*
  * Starts ring 'r' when everything it needs is there.  A ring the front-end
  * placed outside its own memory fails alone (NEEDS_RESET); a provider that
  * cannot take it leaves it stopped.  Never fails the connection.
@@ -361,8 +383,8 @@ static void ring_try_start(struct vn_vring *r)
     l.avail_addr = r->addr.avail_user_addr;
     l.used_addr = r->addr.used_user_addr;
     ret = vn_virtq_set_addrs(&r->vq, &vd->mem, &l);
-    if (ret == 0 && r->resume_from_used)
-        vn_virtq_set_last_avail_idx(&r->vq, __atomic_load_n(&r->vq.used->idx, __ATOMIC_ACQUIRE));
+    if (ret == 0)
+        ring_resync(r);
     r->resume_from_used = false;
     if (ret < 0) {
         ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
@@ -468,6 +490,9 @@ static void disconnect(struct vn_vhost_dev *vd)
     session_reset(vd);
     ev_io_stop(vd->loop, &vd->conn_w);
     close_fd(&vd->conn_fd);
+    /* Client mode: the front-end went (or we dropped it): connect again. */
+    if (vd->spec.connect_path[0] && !vd->handed_over && !vd->destroying)
+        vn_vhost_conn_retry(&vd->client);
 }
 
 /* Main thread: rings a provider thread reported broken. */
@@ -903,7 +928,9 @@ static int h_get_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 
 /*
  * The dispatch table.  before_owner: allowed before SET_OWNER (what QEMU and
- * virtio-user ask while they probe the back-end).  needs_mem: only with a
+ * virtio-user ask while they probe the back-end; and what DPDK virtio-user in
+ * server mode sends first to a back-end that (re)connects while its driver
+ * runs: SET_VRING_ENABLE 0 and GET_VRING_BASE of every ring, to stop them).  needs_mem: only with a
  * memory table.  A request without a handler is refused: everything it
  * needs was not offered (LOG_SHMFD, CONFIG, ...).
  */
@@ -929,11 +956,11 @@ static const struct vhost_handler handlers[VN_VHOST_USER_MAX_REQUEST] = {
     [VN_VHOST_USER_SET_VRING_NUM] = { h_set_vring_num, false, false },
     [VN_VHOST_USER_SET_VRING_ADDR] = { h_set_vring_addr, false, false },
     [VN_VHOST_USER_SET_VRING_BASE] = { h_set_vring_base, false, false },
-    [VN_VHOST_USER_GET_VRING_BASE] = { h_get_vring_base, false, false },
+    [VN_VHOST_USER_GET_VRING_BASE] = { h_get_vring_base, true, false },
     [VN_VHOST_USER_SET_VRING_KICK] = { h_set_vring_kick, false, false },
     [VN_VHOST_USER_SET_VRING_CALL] = { h_set_vring_call, false, false },
     [VN_VHOST_USER_SET_VRING_ERR] = { h_set_vring_err, false, false },
-    [VN_VHOST_USER_SET_VRING_ENABLE] = { h_set_vring_enable, false, false },
+    [VN_VHOST_USER_SET_VRING_ENABLE] = { h_set_vring_enable, true, false },
     [VN_VHOST_USER_NET_SET_MTU] = { h_net_set_mtu, false, false },
     [VN_VHOST_USER_SET_STATUS] = { h_set_status, true, false },
     [VN_VHOST_USER_GET_STATUS] = { h_get_status, true, false },
@@ -1016,6 +1043,21 @@ static void conn_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
+/* A front-end is connected on 'fd' (ours): its session starts. */
+static void conn_attach(struct vn_vhost_dev *vd, int fd)
+{
+    vd->conn_fd = fd;
+    vd->connections++;
+    /* Client mode: the front-end whose socket we connected to owns the device; one that
+       listens (DPDK virtio-user server=1) sends SET_OWNER once in its life, not to a
+       back-end that reconnects. */
+    vd->owner = vd->spec.connect_path[0] != 0;
+    ev_io_init(&vd->conn_w, conn_cb, fd, EV_READ);
+    ev_io_start(vd->loop, &vd->conn_w);
+    VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO, "%s: front-end connected on %s%s",
+                 vd->spec.vuid, vd->path, vd->spec.connect_path[0] ? " (client mode)" : "");
+}
+
 static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct vn_vhost_dev *vd = vn_container_of(w, struct vn_vhost_dev, listen_w);
@@ -1032,12 +1074,28 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
         close(fd);
         return;
     }
-    vd->conn_fd = fd;
-    vd->connections++;
-    ev_io_init(&vd->conn_w, conn_cb, fd, EV_READ);
-    ev_io_start(loop, &vd->conn_w);
-    VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO, "%s: front-end connected on %s",
-                 vd->spec.vuid, vd->path);
+    conn_attach(vd, fd);
+}
+
+/* Client mode: connected to the front-end's socket ('fd' is ours). */
+static void client_connected_cb(struct vn_vhost_conn *c, int fd)
+{
+    struct vn_vhost_dev *vd = vn_container_of(c, struct vn_vhost_dev, client);
+
+    if (vd->conn_fd >= 0) {
+        close(fd);
+        return;
+    }
+    conn_attach(vd, fd);
+}
+
+/* Serves requests again: accepts (server mode) or connects (client mode, when not connected). */
+static void serve(struct vn_vhost_dev *vd)
+{
+    if (!vd->spec.connect_path[0])
+        ev_io_start(vd->loop, &vd->listen_w);
+    else if (vd->conn_fd < 0)
+        vn_vhost_conn_start(&vd->client);
 }
 
 /* Creates 'dir' (0750) if needed and checks it is a directory.  Returns 0 or -errno. */
@@ -1133,6 +1191,14 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
     }
     for (uint32_t i = 0; i < vd->nrings / 2; i++)
         vd->taps[i] = -1;
+    if (dev->connect_path[0]) {
+        /* Client mode: the socket is the front-end's; a new process of a live update
+           connects only if the running one hands over no connection. */
+        vn_strlcpy(vd->path, dev->connect_path, sizeof(vd->path));
+        vn_vhost_conn_init(&vd->client, vd->loop, vd->path, vd->spec.vuid, client_connected_cb);
+        vd->adopt_pending = cfg->adopt_listen != NULL;
+        goto start;
+    }
     ret = vn_snprintf(vd->path, sizeof(vd->path), "%s/%s.sock", (const char *)emu->priv,
                       dev->vuid);
     if (ret < 0)
@@ -1152,9 +1218,10 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
         if (ret < 0)
             goto err_free;
     }
+start:
     ev_io_init(&vd->listen_w, listen_cb, vd->listen_fd, EV_READ);
     if (!vd->adopt_pending)
-        ev_io_start(vd->loop, &vd->listen_w);
+        serve(vd);
     ev_async_init(&vd->err_w, err_async_cb);
     ev_async_start(vd->loop, &vd->err_w);
     VN_DBG(VHOST, "%s: vhost-user socket %s (%u rings)", dev->vuid, vd->path, vd->nrings);
@@ -1174,12 +1241,16 @@ static void vhost_destroy(struct vn_emu_fn *fn)
 {
     struct vn_vhost_dev *vd = VD(fn);
 
+    vd->destroying = true;
     disconnect(vd);
+    if (vd->spec.connect_path[0])
+        vn_vhost_conn_stop(&vd->client);
     ev_async_stop(vd->loop, &vd->err_w);
     ev_io_stop(vd->loop, &vd->listen_w);
     close_fd(&vd->listen_fd);
-    /* After a hand-over (or before one completed) the socket is the other process's. */
-    if (!vd->handed_over && !vd->socket_not_ours)
+    /* After a hand-over (or before one completed) the socket is the other process's;
+       in client mode it is the front-end's. */
+    if (!vd->handed_over && !vd->socket_not_ours && !vd->spec.connect_path[0])
         unlink(vd->path);
     free(vd->rings);
     free(vd->taps);
@@ -1201,6 +1272,11 @@ static void vd_state(const struct vn_vhost_dev *vd, struct vn_emu_state *o)
         o->vnet_hdr_len = hdr_len(vd);
     o->nrings = vd->nrings;
     snprintf(o->last_error, sizeof(o->last_error), "%s", vd->last_error);
+    o->client_mode = vd->spec.connect_path[0] != 0;
+    if (o->client_mode) {
+        o->connect_attempts = vd->client.attempts;
+        o->connect_failures = vd->client.failures;
+    }
 }
 
 static void vd_queue_state(const struct vn_vhost_dev *vd, uint32_t index,
@@ -1295,6 +1371,8 @@ static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *n
         return -ENOMEM;
     /* From here on this process neither accepts nor reads requests for the device. */
     ev_io_stop(vd->loop, &vd->listen_w);
+    if (vd->spec.connect_path[0])
+        vn_vhost_conn_stop(&vd->client);
     if (vd->conn_fd >= 0)
         ev_io_stop(vd->loop, &vd->conn_w);
     rings_stop_all(vd);
@@ -1375,7 +1453,7 @@ static void vd_resume(struct vn_vhost_dev *vd)
             vd->rings[i].resume_from_used = vd->rings[i].restart;
         vd->handed_over = false;
     }
-    ev_io_start(vd->loop, &vd->listen_w);
+    serve(vd);
     if (vd->conn_fd >= 0)
         ev_io_start(vd->loop, &vd->conn_w);
     rings_restart(vd);
@@ -1511,7 +1589,7 @@ static int vd_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned
     }
     vd->adopt_pending = false;
     vd->socket_not_ours = false;
-    ev_io_start(vd->loop, &vd->listen_w);
+    serve(vd);
     rings_restart(vd);
     return 0;
 }
@@ -1521,7 +1599,7 @@ static void vd_serve_adopted(struct vn_vhost_dev *vd)
     if (vd && vd->adopt_pending) {
         vd->adopt_pending = false;
         vd->socket_not_ours = false;
-        ev_io_start(vd->loop, &vd->listen_w);
+        serve(vd);
     }
 }
 

@@ -41,6 +41,8 @@ struct hotplug_params {
     bool has_features;
     bool legacy;
     bool has_legacy;
+    const char *vhost_server_path;
+    bool has_vhost_server_path;
 };
 
 static const struct vn_rpc_param hotplug_params[] = {
@@ -52,6 +54,7 @@ static const struct vn_rpc_param hotplug_params[] = {
     VN_RPC_OPT(struct hotplug_params, sf_num, VN_RPC_T_U32, 0, UINT32_MAX),
     VN_RPC_OPT(struct hotplug_params, features, VN_RPC_T_U64, 0, UINT64_MAX),
     VN_RPC_OPT_BOOL(struct hotplug_params, legacy),
+    VN_RPC_OPT_STR(struct hotplug_params, vhost_server_path),
 };
 
 /*
@@ -174,6 +177,7 @@ static void method_hotplug(void *ctx, struct vn_rpc_request *req, void *params)
         .has_features = p->has_features,
         .features = p->features,
         .legacy = p->legacy,
+        .vhost_server_path = p->vhost_server_path,
     };
     struct vn_device *dev;
     char err[ERRLEN] = "";

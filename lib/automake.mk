@@ -15,5 +15,6 @@ lib_libvirtnet_la_SOURCES = \
 	lib/sock_perms.c lib/sock_perms.h \
 	lib/util.c lib/util.h \
 	lib/vhost_user.c lib/vhost_user.h \
-	lib/virtq.c lib/virtq.h
+	lib/virtq.c lib/virtq.h \
+	lib/virtq_inflight.c lib/virtq_inflight.h
 lib_libvirtnet_la_LIBADD = $(CJSON_LIBS) $(MNL_LIBS)

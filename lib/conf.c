@@ -262,10 +262,18 @@ static const char *check_cpu_mask(const void *value)
     return NULL;
 }
 
+static const char *check_abs_path(const void *value)
+{
+    const char *s = value;
+
+    return s[0] && s[0] != '/' ? "must be an absolute path (or empty)" : NULL;
+}
+
 #define SPF struct vn_conf_static_pf
 static const struct conf_key static_pf_keys[] = {
     KEY_MAC("mac_base", SPF, mac_base, has_mac_base),
     KEY_FEATURES("features", SPF, features),
+    KEY_STRING("vhost_server_path_prefix", SPF, vhost_server_path_prefix, check_abs_path),
 };
 #undef SPF
 
@@ -274,6 +282,7 @@ static const struct conf_key vf_keys[] = {
     KEY_MAC("mac_base", VF, mac_base, has_mac_base),
     KEY_FEATURES("features", VF, features),
     KEY_U32_HAS("vfs_per_pf", VF, vfs_per_pf, has_vfs_per_pf, 0, VN_EMU_MAX_VF_TOTAL),
+    KEY_STRING("vhost_server_path_prefix", VF, vhost_server_path_prefix, check_abs_path),
 };
 #undef VF
 
@@ -877,6 +886,9 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     if (conf->static_pf.has_mac_base)
         fails += add_mac(spf, "mac_base", conf->static_pf.mac_base) < 0;
     fails += add_features(spf, &conf->static_pf.features) < 0;
+    if (conf->static_pf.vhost_server_path_prefix[0])
+        fails += vn_json_add_str(spf, "vhost_server_path_prefix",
+                                 conf->static_pf.vhost_server_path_prefix) < 0;
     fails += vn_json_add(root, "static_pf", spf) < 0;
 
     if (conf->vf.has_mac_base)
@@ -884,6 +896,8 @@ cJSON *vn_conf_to_json(const struct vn_conf *conf)
     fails += add_features(vf, &conf->vf.features) < 0;
     if (conf->vf.has_vfs_per_pf)
         fails += vn_json_add_u64(vf, "vfs_per_pf", conf->vf.vfs_per_pf) < 0;
+    if (conf->vf.vhost_server_path_prefix[0])
+        fails += vn_json_add_str(vf, "vhost_server_path_prefix", conf->vf.vhost_server_path_prefix) < 0;
     fails += vn_json_add(root, "vf", vf) < 0;
 
     fails += vn_json_add_str(root, "lm_prov", conf->lm_prov) < 0;

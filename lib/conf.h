@@ -50,10 +50,14 @@ struct vn_conf_features {
     uint64_t mask;       /* valid when !is_auto */
 };
 
+/* vhost-user client mode of static functions: socket "<prefix><VUID>.sock"; "" = server mode. */
+#define VN_CONF_SERVER_PREFIX_MAX 64
+
 struct vn_conf_static_pf {
     bool has_mac_base;
     uint8_t mac_base[VN_MAC_LEN];   /* pf_0 gets mac_base, pf_1 mac_base + 1, ... */
     struct vn_conf_features features;
+    char vhost_server_path_prefix[VN_CONF_SERVER_PREFIX_MAX];
 };
 
 struct vn_conf_vf {
@@ -62,6 +66,7 @@ struct vn_conf_vf {
     struct vn_conf_features features;
     bool has_vfs_per_pf;
     uint32_t vfs_per_pf;            /* VFs created on each static PF; <= emu.num_vf */
+    char vhost_server_path_prefix[VN_CONF_SERVER_PREFIX_MAX];
 };
 
 /* The software DPU's "mlxconfig": what the emulated NIC offers. */

@@ -1,0 +1,100 @@
+# reconnect.sh - vhost-user client mode (issue 15): DPDK virtio-user listens
+# (`server=1`), a device hotplugged with --vhost-server-path connects to it.
+# Traffic (pings from a peer netns through the representor, answered by
+# testpmd's icmpecho) resumes without touching testpmd after: a kill -9 of
+# the controller and a start, a live update (`update -s -w`), a restart of
+# testpmd itself.  Then a busy ring: testpmd floods (txonly) while the
+# controller is killed and started again; the representor must receive
+# exactly the frames testpmd counted as sent: none lost, none twice.
+. "$top_srcdir/tests/functional/lib.sh"
+. "$top_srcdir/tests/functional/dp_lib.sh"
+
+cat >"$T/virtnet.conf" <<CONF
+{ "emulation": { "hotplug_ports": 4, "serial": "$SERIAL" } }
+CONF
+ln -s "$DAEMON" "$T/newbin"
+start_ctl() { start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin"; }
+start_ctl || { not_ok "controller starts"; done_testing; }
+peer_setup
+
+FE=$T/fe0.sock
+MAC=02:00:00:00:15:02
+# testpmd listens on $FE (server=1) and waits there for the back-end.
+start_testpmd "$FE" 1 "$MAC" ",server=1"
+check "testpmd listens on its socket" wait_until 20 test -S "$FE"
+vuid=$(hotplug -m 02:00:00:00:15:01 -t 1500 -n 2 -s 256 -u "$sfbase" --vhost-server-path "$FE") ||
+    { not_ok "hotplug in client mode"; done_testing; }
+ok "hotplug in client mode"
+rep=$(rep_of "$vuid")
+ip link set "$rep" master "$BR"
+ip link set "$rep" up
+check "query: client mode, the front-end's socket" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e --arg p '$FE' '.devices[0] | .vhost_mode == \"client\" and .vhost_socket == \$p'"
+check "the controller connects and the rings run" wait_until 30 rings_running "$vuid" 2
+check "query: vhost_connected, reconnect counters" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0] | .vhost_connected == true and .vhost_reconnect_attempts >= 1 and .vhost_reconnect_failures == 0'"
+check "recovery file keeps the server path" sh -c "jq -e --arg p '$FE' '.vhost_server_path == \$p' '$STATE'/recovery/*.json 2>/dev/null || grep -rqF '\"vhost_server_path\"' '$STATE'"
+check "the peer reaches testpmd" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
+tp=$TP_PID
+
+# ---- kill -9 and a start: the controller connects again, testpmd untouched -------------------
+kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
+check "testpmd survives the back-end's death" pid_alive "$tp"
+t0=$(date +%s%N)
+start_ctl || not_ok "restart after kill -9"
+check "after kill -9: client mode restored from the recovery file" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e --arg p '$FE' '.devices[0] | .vhost_mode == \"client\" and .vhost_socket == \$p'"
+check "after kill -9: connected again, rings run" wait_until 30 rings_running "$vuid" 2
+check "after kill -9: traffic resumes" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
+echo "# kill -9 -> start -> first echo: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+pings_ok "after kill -9: 20 of 20 echoes" -c 20 -i 0.05 -W 1 "$NET.2"
+check "testpmd was not restarted" test "$TP_PID" = "$tp"
+
+# ---- live update: the connection is handed over ----------------------------------------------
+old=$CTL_PID
+check "update -s -w succeeds" sh -c "'$VIRTNET' --socket '$SOCK' update -s -w >/dev/null"
+wait "$old" 2>/dev/null
+lock_pid() { cat "$STATE/virtio_net_controller.lock" 2>/dev/null; }
+check "a new controller holds the state dir" wait_until 10 sh -c "p=\$(cat '$STATE/virtio_net_controller.lock'); [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
+CTL_PID=$(lock_pid)
+check "after update: still client mode and connected" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0] | .vhost_mode == \"client\" and .vhost_connected == true'"
+pings_ok "after update: 20 of 20 echoes" -c 20 -i 0.05 -W 1 "$NET.2"
+# The new controller is not our child: kill -9 it through its pid, start one of ours.
+kill -KILL "$CTL_PID"; wait_until 10 pid_gone "$CTL_PID"; CTL_PID=
+start_ctl || not_ok "restart after kill -9 of the updated controller"
+check "after update + kill -9: traffic resumes" wait_until 30 peer_ping -c 1 -W 1 "$NET.2"
+
+# ---- the front-end restarts: the controller reconnects by itself ----------------------------
+stop_testpmd
+check "testpmd gone: the device sees the hang-up" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].vhost_connected == false'"
+check "while nobody listens, failed attempts are counted" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].vhost_reconnect_failures >= 2'"
+start_testpmd "$FE" 1 "$MAC" ",server=1"
+check "after testpmd restarts: connected again, rings run" wait_until 30 rings_running "$vuid" 2
+check "after testpmd restarts: traffic resumes" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
+check "controller alive" pid_alive "$CTL_PID"
+
+# ---- a busy ring: kill -9 under a txonly flood; nothing lost, nothing twice ------------------
+stop_testpmd
+# The peer's bridge would forward the flood: the representor leaves it and counts what it gets.
+ip link set "$rep" nomaster
+start_testpmd "$FE" 1 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
+check "flood: testpmd runs txonly" wait_until 30 rings_running "$vuid" 2
+rep_rx() { cat "/sys/class/net/$rep/statistics/rx_packets"; }
+r0=$(rep_rx)
+check "flood: frames arrive at the representor" wait_until 10 sh -c "[ \$(cat /sys/class/net/$rep/statistics/rx_packets) -gt $((r0 + 20000)) ]"
+for round in 1 2 3; do
+    kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
+    start_ctl || not_ok "flood: restart $round"
+    r1=$(rep_rx)
+    check "flood: the ring runs again after kill -9 ($round)" wait_until 20 sh -c "[ \$(cat /sys/class/net/$rep/statistics/rx_packets) -gt $((r1 + 5000)) ]"
+done
+# testpmd stops sending; what it put on the ring drains, then its totals are final.
+stop_testpmd
+wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].vhost_connected == false'"
+sent=$(awk '/Accumulated forward statistics/ {acc=1} acc && /TX-packets:/ {for (i = 1; i < NF; i++) if ($i == "TX-packets:") v = $(i+1)} END {print v}' "$T/testpmd.log")
+got=$(( $(rep_rx) - r0 ))
+echo "# flood: testpmd sent $sent frames, the representor received $got (counted from before the flood: $r0)"
+[ -n "$sent" ] && [ "$sent" -gt 0 ] && [ "$got" -eq "$sent" ] &&
+    ok "flood: every frame testpmd sent arrived exactly once ($got)" ||
+    not_ok "flood: testpmd sent ${sent:-?}, the representor received $got"
+check "controller alive" pid_alive "$CTL_PID"
+stop_controller; rc=$?
+[ $rc -eq 0 ] && ok "clean shutdown" || not_ok "clean shutdown (rc $rc)"
+done_testing
