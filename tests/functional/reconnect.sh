@@ -100,7 +100,7 @@ check "controller alive" pid_alive "$CTL_PID"
 # The fd baseline is taken at start: start once more with no front-end, so start and stop compare.
 kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
 start_ctl || not_ok "start without a front-end"
-check "no front-end: the device keeps trying" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].vhost_connected == false and .vhost_reconnect_failures >= 1'"
+check "no front-end: the device keeps trying" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0] | .vhost_connected == false and .vhost_reconnect_failures >= 1'"
 stop_controller; rc=$?
 [ $rc -eq 0 ] && ok "clean shutdown" || not_ok "clean shutdown (rc $rc)"
 done_testing
