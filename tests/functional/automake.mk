@@ -20,6 +20,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/rpc_idle.sh \
 	tests/functional/rpc_limits.sh \
 	tests/functional/rpc_privilege.sh \
+	tests/functional/statedir.sh \
 	tests/functional/states.sh \
 	tests/functional/static_vf.sh \
 	tests/functional/update.sh \
