@@ -82,7 +82,8 @@ check "... its mode is now 0755" test "$(stat -c %a "$STATE")" = 755
 check "... and the log says so" grep -q "state dir $STATE was writable by others (mode 0777): mode set to 0755" "$CTL_LOG"
 
 # ---- recovery files -----------------------------------------------------------------------------
-vuid=$(vn hotplug -i mlx5_0 -m 02:00:00:00:5d:01 -t 1500 -n 1 -s 256 | jget .vuid)
+vuid=$(vn hotplug -i mlx5_0 -m 02:00:00:00:5d:01 -t 1500 -n 2 -s 256 | jget .vuid)
+[ -n "$vuid" ] || { not_ok "hotplug"; done_testing; }
 check "hotplug writes a recovery file" test -f "$STATE/recovery/$vuid"
 ln -s "$T/outside/rec_tmp" "$STATE/recovery/$vuid.tmp"
 check "a symlink at the recovery file's .tmp: modify still succeeds" \
@@ -106,7 +107,8 @@ cp "$T/outside/rec" "$STATE/recovery/$vuid"
 
 # At start, a symlink named like a recovery file is not read: no device comes
 # from it (it points to the record of a device that was unplugged).
-other_vuid=$(vn hotplug -i mlx5_0 -m 02:00:00:00:5d:02 -t 1500 -n 1 -s 256 | jget .vuid)
+other_vuid=$(vn hotplug -i mlx5_0 -m 02:00:00:00:5d:02 -t 1500 -n 2 -s 256 | jget .vuid)
+[ -n "$other_vuid" ] || { not_ok "second hotplug"; done_testing; }
 cp "$STATE/recovery/$other_vuid" "$T/outside/restore"
 cp "$T/outside/restore" "$T/outside.orig/restore"
 vn unplug -u "$other_vuid" >/dev/null
