@@ -1,7 +1,8 @@
 /*
  * test_recovery.c - the recovery store: atomic save, remove, scan with bad
  * files skipped, unsafe names refused, save -> load -> save round trip,
- * a failed write leaving the old file and no temporary behind.
+ * a failed write leaving the old file and no temporary behind, files
+ * handed over in name order.
  */
 #include <config.h>
 
