@@ -28,6 +28,7 @@
 #include "rpc_methods.h"
 #include "rpc_server.h"
 #include "sock_perms.h"
+#include "statefile.h"
 #include "update.h"
 #include "util.h"
 #include "emu.h"
@@ -113,14 +114,16 @@ static void write_lock_pid(struct vn_ctl *ctl)
         VN_WARN(MAIN, "cannot write pid to the lock file: %s", strerror(errno));
 }
 
-static int take_lock(struct vn_ctl *ctl)
+/* The lock file, in the state dir open at 'dfd' (never through a symlink). */
+static int take_lock(struct vn_ctl *ctl, int dfd)
 {
     char path[PATH_MAX], pid[32];
     int ret;
 
     if (vn_snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, VN_LOCK_FILE) < 0)
         return -ENAMETOOLONG;
-    ctl->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    ctl->lock_fd = openat(dfd, VN_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                          0640);
     if (ctl->lock_fd < 0) {
         ret = -errno;
         VN_ERR(MAIN, "cannot open lock file %s: %s", path, strerror(errno));
@@ -150,7 +153,7 @@ static int take_lock(struct vn_ctl *ctl)
 int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_opts *opts)
 {
     char def[PATH_MAX];
-    int ret;
+    int dfd, ret;
 
     memset(ctl, 0, sizeof(*ctl));
     ctl->loop = loop;
@@ -189,8 +192,13 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
         VN_ERR(MAIN, "cannot create state dir %s: %s", ctl->state_dir, strerror(-ret));
         return ret;
     }
+    /* Ours and writable by nobody else, or refused (statefile.h). */
+    dfd = vn_statedir_open_secure(ctl->state_dir, "state dir");
+    if (dfd < 0)
+        return dfd;
     /* A live update brings the running controller's lock (and sockets) along. */
-    ret = ctl->upd.fd >= 0 ? vn_update_receive_hello(ctl) : take_lock(ctl);
+    ret = ctl->upd.fd >= 0 ? vn_update_receive_hello(ctl) : take_lock(ctl, dfd);
+    close(dfd);
     if (ret < 0)
         return ret;
     if (ctl->conf.recovery) {
@@ -199,6 +207,10 @@ int vn_ctl_init(struct vn_ctl *ctl, struct ev_loop *loop, const struct vn_ctl_op
             VN_ERR(REC, "cannot create recovery dir %s: %s", ctl->recovery_dir, strerror(-ret));
             return ret;
         }
+        dfd = vn_statedir_open_secure(ctl->recovery_dir, "recovery dir");
+        if (dfd < 0)
+            return dfd;
+        close(dfd);
     }
     return 0;
 }

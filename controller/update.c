@@ -27,6 +27,7 @@
 #include "json.h"
 #include "log.h"
 #include "rpc_server.h"
+#include "statefile.h"
 #include "update.h"
 #include "update_msg.h"
 #include "util.h"
@@ -102,25 +103,22 @@ static pid_t spawn(struct vn_ctl *ctl, const char *binary, int child_fd)
 
 static void write_status(struct vn_ctl *ctl, cJSON *report)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    char *text = vn_json_print_pretty(report);
-    FILE *f;
+    char *pretty = vn_json_print_pretty(report), *text = NULL;
+    int dfd, ret;
 
-    if (!text || vn_snprintf(path, sizeof(path), "%s/%s", ctl->state_dir,
-                             VN_UPDATE_STATUS_FILE) < 0) {
-        free(text);
+    ret = pretty ? asprintf(&text, "%s\n", pretty) : -1;
+    free(pretty);
+    if (ret < 0)
         return;
+    /* Relative to the state dir, never through a symlink (statefile.h). */
+    ret = dfd = vn_statedir_open(ctl->state_dir);
+    if (ret >= 0) {
+        ret = vn_statefile_replace(dfd, VN_UPDATE_STATUS_FILE, text, strlen(text), 0644);
+        close(dfd);
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "we");
-    if (f) {
-        fputs(text, f);
-        fputc('\n', f);
-        if (fclose(f) == 0)
-            rename(tmp, path);
-        else
-            unlink(tmp);
-    }
+    if (ret < 0)
+        VN_ERR(MAIN, "cannot write %s/%s: %s%s", ctl->state_dir, VN_UPDATE_STATUS_FILE,
+               strerror(-ret), ret == -ELOOP ? " (a symlink is there: refused)" : "");
     free(text);
 }
 

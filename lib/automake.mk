@@ -13,6 +13,7 @@ lib_libvirtnet_la_SOURCES = \
 	lib/rpc_client.c lib/rpc_client.h \
 	lib/rpc_params.c lib/rpc_params.h \
 	lib/sock_perms.c lib/sock_perms.h \
+	lib/statefile.c lib/statefile.h \
 	lib/util.c lib/util.h \
 	lib/vhost_user.c lib/vhost_user.h \
 	lib/virtq.c lib/virtq.h \

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static char env_points[256];        /* VIRTNET_FAULT, read once */
 static char armed[FAULT_NAME_MAX];  /* one-shot point, "" when none */
+static unsigned armed_skip;         /* passes through 'armed' that still succeed */
 static int any_armed;               /* fast path: nothing armed at all */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -58,8 +60,12 @@ bool vn_fault(const char *point)
     if (list_has(env_points, point)) {
         hit = true;
     } else if (!strcmp(armed, point)) {
-        hit = true;
-        armed[0] = '\0';
+        if (armed_skip) {
+            armed_skip--;
+        } else {
+            hit = true;
+            armed[0] = '\0';
+        }
     }
     pthread_mutex_unlock(&lock);
     if (hit)
@@ -69,11 +75,25 @@ bool vn_fault(const char *point)
 
 int vn_fault_arm(const char *point)
 {
-    if (!vn_is_safe_filename(point, FAULT_NAME_MAX - 1))
+    char name[FAULT_NAME_MAX];
+    const char *at = strchr(point, '@');
+    uint64_t nth = 1;
+
+    if (at) {
+        if ((size_t)(at - point) >= sizeof(name) ||
+            vn_parse_u64(at + 1, 10, 1, VN_FAULT_NTH_MAX, &nth) < 0)
+            return -EINVAL;
+        memcpy(name, point, (size_t)(at - point));
+        name[at - point] = '\0';
+    } else if (vn_strlcpy(name, point, sizeof(name)) < 0) {
+        return -EINVAL;
+    }
+    if (!vn_is_safe_filename(name, FAULT_NAME_MAX - 1))
         return -EINVAL;
     pthread_once(&env_once, read_env);
     pthread_mutex_lock(&lock);
-    vn_strlcpy(armed, point, sizeof(armed));
+    memcpy(armed, name, sizeof(armed));
+    armed_skip = (unsigned)(nth - 1);
     __atomic_store_n(&any_armed, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lock);
     return 0;

@@ -144,14 +144,20 @@ cJSON *vn_json_parse_relaxed(const char *text, size_t len, char *err, size_t err
 
 int vn_read_file(const char *path, size_t max, char **out, size_t *outlen)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0)
+        return -errno;
+    return vn_read_fd(fd, max, out, outlen);
+}
+
+int vn_read_fd(int fd, size_t max, char **out, size_t *outlen)
+{
     struct stat st;
     char *buf;
     size_t len = 0;
-    int fd, ret;
+    int ret;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
     if (fstat(fd, &st) < 0) {
         ret = -errno;
         goto err_close;

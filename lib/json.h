@@ -38,6 +38,9 @@ cJSON *vn_json_parse_relaxed(const char *text, size_t len, char *err, size_t err
  */
 int vn_read_file(const char *path, size_t max, char **out, size_t *outlen);
 
+/* Like vn_read_file() for an open 'fd', which it closes in every case. */
+int vn_read_fd(int fd, size_t max, char **out, size_t *outlen);
+
 /* The value of a JSON number that is a whole number; -EINVAL for anything else. */
 int vn_json_get_whole(const cJSON *item, double *out);
 

@@ -17,6 +17,7 @@
 #include "fault.h"
 #include "json.h"
 #include "log.h"
+#include "statefile.h"
 #include "util.h"
 
 #define TMP_SUFFIX ".tmp"
@@ -26,104 +27,46 @@ bool vn_recovery_vuid_ok(const char *vuid)
     return vn_is_safe_filename(vuid, VN_VUID_MAX) && !strstr(vuid, TMP_SUFFIX);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int ret = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        ret = -errno;
-    close(fd);
-    return ret;
-}
-
 int vn_recovery_save(const char *dir, const char *vuid, const cJSON *obj)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    char *text;
-    int fd, ret;
+    char *pretty, *text = NULL;
+    int dfd = -1, ret;
 
     if (!vn_recovery_vuid_ok(vuid))
         return -EINVAL;
-    if (vn_snprintf(path, sizeof(path), "%s/%s", dir, vuid) < 0 ||
-        vn_snprintf(tmp, sizeof(tmp), "%s/%s" TMP_SUFFIX, dir, vuid) < 0)
-        return -ENAMETOOLONG;
-    text = vn_json_print_pretty(obj);
-    if (!text)
+    pretty = vn_json_print_pretty(obj);
+    ret = pretty ? asprintf(&text, "%s\n", pretty) : -1;
+    free(pretty);
+    if (ret < 0)
         return -ENOMEM;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) {
-        ret = -errno;
-        goto err_free;
-    }
-    if (vn_fault("recovery_write")) {
-        ret = -EIO;
-        goto err_close;
-    }
-    ret = write_all(fd, text, strlen(text));
-    if (ret == 0)
-        ret = write_all(fd, "\n", 1);
-    if (ret < 0)
-        goto err_close;
-    if (fsync(fd) < 0) {
-        ret = -errno;
-        goto err_close;
-    }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        ret = -errno;
-        goto err_unlink;
-    }
+    ret = dfd = vn_statedir_open(dir);
+    if (ret >= 0)
+        ret = vn_fault("recovery_write") ? -EIO
+                                           : vn_statefile_replace(dfd, vuid, text, strlen(text), 0640);
+    if (dfd >= 0)
+        close(dfd);
     free(text);
-    ret = fsync_dir(dir);
     if (ret < 0)
-        VN_WARN(REC, "fsync of %s: %s", dir, strerror(-ret));
-    return 0;
-
-err_close:
-    close(fd);
-err_unlink:
-    unlink(tmp);
-err_free:
-    free(text);
-    VN_ERR(REC, "cannot write recovery file %s: %s", path, strerror(-ret));
-    return ret;
+        VN_ERR(REC, "cannot write recovery file %s/%s: %s%s", dir, vuid, strerror(-ret),
+               ret == -ELOOP ? " (a symlink is there: refused)" : "");
+    return ret < 0 ? ret : 0;
 }
 
 int vn_recovery_remove(const char *dir, const char *vuid)
 {
-    char path[PATH_MAX];
+    int dfd, ret;
 
     if (!vn_recovery_vuid_ok(vuid))
         return -EINVAL;
-    if (vn_snprintf(path, sizeof(path), "%s/%s", dir, vuid) < 0)
-        return -ENAMETOOLONG;
-    if (unlink(path) < 0 && errno != ENOENT) {
-        int ret = -errno;
-
-        VN_ERR(REC, "cannot remove recovery file %s: %s", path, strerror(errno));
-        return ret;
-    }
-    (void)fsync_dir(dir);
-    return 0;
+    dfd = vn_statedir_open(dir);
+    ret = dfd < 0 ? dfd : vn_statefile_remove(dfd, vuid);
+    if (dfd >= 0)
+        close(dfd);
+    if (ret == -ENOENT)
+        return 0;
+    if (ret < 0)
+        VN_ERR(REC, "cannot remove recovery file %s/%s: %s", dir, vuid, strerror(-ret));
+    return ret;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -133,14 +76,22 @@ static int name_cmp(const void *a, const void *b)
 
 int vn_recovery_scan(const char *dir, vn_recovery_cb *cb, void *ctx)
 {
-    DIR *d = opendir(dir);
+    int dfd = vn_statedir_open(dir);
+    DIR *d;
     struct dirent *de;
     char **names = NULL;
     size_t n = 0, cap = 0;
     int found = 0;
 
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
+    if (dfd < 0)
+        return dfd == -ENOENT ? 0 : dfd;
+    d = fdopendir(dfd);
+    if (!d) {
+        int ret = -errno;
+
+        close(dfd);
+        return ret;
+    }
     while ((de = readdir(d))) {
         char **grow;
         size_t len = strlen(de->d_name);
@@ -164,7 +115,6 @@ int vn_recovery_scan(const char *dir, vn_recovery_cb *cb, void *ctx)
         if (names[n])
             n++;
     }
-    closedir(d);
     if (n)
         qsort(names, n, sizeof(*names), name_cmp);
 
@@ -181,9 +131,11 @@ int vn_recovery_scan(const char *dir, vn_recovery_cb *cb, void *ctx)
         }
         if (vn_snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < 0)
             continue;
-        ret = vn_read_file(path, VN_RECOVERY_MAX_FILE, &text, &len);
+        /* A symlink is never followed (-ELOOP): it is reported and skipped. */
+        ret = vn_statefile_read(dirfd(d), names[i], VN_RECOVERY_MAX_FILE, &text, &len);
         if (ret < 0) {
-            VN_WARN(REC, "skipping %s: %s", path, strerror(-ret));
+            VN_WARN(REC, "skipping %s: %s", path,
+                    ret == -ELOOP ? "a symlink, not a recovery file" : strerror(-ret));
             continue;
         }
         obj = vn_json_parse_relaxed(text, len, err, sizeof(err));
@@ -197,6 +149,7 @@ int vn_recovery_scan(const char *dir, vn_recovery_cb *cb, void *ctx)
         cb(names[i], obj, ctx);
         cJSON_Delete(obj);
     }
+    closedir(d);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);

@@ -14,13 +14,14 @@ FUNCTIONAL_TESTS = \
 	tests/functional/ovs.sh \
 	tests/functional/ownership.sh \
 	tests/functional/providers.sh \
+	tests/functional/reconnect.sh \
 	tests/functional/rpc.sh \
 	tests/functional/rpc_bad_input.sh \
 	tests/functional/rpc_hygiene.sh \
 	tests/functional/rpc_idle.sh \
 	tests/functional/rpc_limits.sh \
 	tests/functional/rpc_privilege.sh \
-	tests/functional/reconnect.sh \
+	tests/functional/statedir.sh \
 	tests/functional/states.sh \
 	tests/functional/static_vf.sh \
 	tests/functional/update.sh \

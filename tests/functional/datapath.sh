@@ -36,6 +36,21 @@ check "stats: echo requests received by the guest (RX queue 0, 65-127 byte frame
 check "stats: echo replies sent by the guest (TX queue 1)" jq -e '.device["queues-stats"][1] | .tx_65_to_127_octet_packets >= 20 and (.received_desc | tonumber >= 20) and .bad_desc_errors == "0" and .invalid_buffer == "0" and .exceed_max_chain == "0"' "$T/st.json"
 check "stats: device totals" jq -e '.device.totals | (.rx_packets | tonumber >= 21) and (.tx_packets | tonumber >= 21) and .rx_dropped_packets == "0"' "$T/st.json"
 check "stats -q 1: one queue" sh -c "'$VIRTNET' --socket '$SOCK' stats -u '$vuid' -q 1 | jq -e '.device[\"queues-stats\"] | length == 1 and .[0][\"VQ Index\"] == 1'"
+# Size buckets at their edge: an echo of 22 bytes of data is a 64-byte frame
+# (14 + 20 + 8 + 22), one of 23 bytes a 65-byte frame; requests land in RX
+# queue 0, the echoes in TX queue 1.
+buckets() { # -> "rx64 rx65_127 tx64 tx65_127"
+    vn stats -u "$vuid" | jq -r '.device["queues-stats"] | "\(.[0].rx_64_or_less_octet_packets) \(.[0].rx_65_to_127_octet_packets) \(.[1].tx_64_or_less_octet_packets) \(.[1].tx_65_to_127_octet_packets)"'
+}
+read -r a64 a127 b64 b127 < <(buckets)
+peer_ping -q -c 10 -i 0.02 -W 1 -s 22 "$NET.2" >/dev/null 2>&1
+read -r c64 c127 d64 d127 < <(buckets)
+check "stats: 64-byte frames counted as 64_or_less (RX $((c64 - a64)), TX $((d64 - b64)) of 10)" \
+    test $((c64 - a64)) -ge 10 -a $((d64 - b64)) -ge 10 -a $((c127 - a127)) -lt 10 -a $((d127 - b127)) -lt 10
+peer_ping -q -c 10 -i 0.02 -W 1 -s 23 "$NET.2" >/dev/null 2>&1
+read -r e64 e127 f64 f127 < <(buckets)
+check "stats: 65-byte frames counted as 65_to_127 (RX $((e127 - c127)), TX $((f127 - d127)) of 10)" \
+    test $((e127 - c127)) -ge 10 -a $((f127 - d127)) -ge 10 -a $((e64 - c64)) -lt 10 -a $((f64 - d64)) -lt 10
 stop_testpmd
 check "testpmd leaves: the device is disconnected, rings stopped" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].vhost_connected == false and .devices[0].queues[0].state == \"stopped\"'"
 check "counters survive the disconnect" sh -c "'$VIRTNET' --socket '$SOCK' stats -u '$vuid' | jq -e '.device.totals.tx_packets | tonumber >= 21'"

@@ -113,7 +113,7 @@ expect_refused "modify MSI-X on a PF" "only be modified on VFs" md -n $MSIX
 # ---- modify queue: queue ids and the u32 moderation fields.
 nq=$(vn query -u "$V" | jq '.devices[0].queues | length')
 mq() { vn modify -u "$V" queue "$@"; }
-check "modify queue id $((nq - 1)) (the last): accepted" sh -c "'$VIRTNET' --socket '$SOCK' modify -u '$V' queue -e event -n 7 -q $((nq - 1)) | jq -e '.queues[$((nq - 1))].period == 7'"
+check "modify queue id $((nq - 1)) (the last): accepted, the other queues untouched" sh -c "'$VIRTNET' --socket '$SOCK' modify -u '$V' queue -e event -n 7 -q $((nq - 1)) | jq -e '.queues[$((nq - 1))].period == 7 and ([.queues[:$((nq - 1))][] | .period != 7] | all)'"
 expect_refused "modify queue id $nq (one past the last)" "queue $nq out of range: the device has $nq queues" mq -e event -q "$nq"
 mod_rpc() { rpc_raw "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"modify\",\"params\":{\"vuid\":\"$V\",\"target\":\"queue\",$1}}"; }
 # Moderation bounds (docs/rpc.md): period 0..4095 us, max_count 0..65535.

@@ -4,7 +4,11 @@
 # representor while the controller hands its devices to a new process.
 # Checks: the pid changes, every device is the same in `query`, counters
 # carry over, `update -t` reports per-device downtime, no echo is lost; a new
-# binary that fails early leaves the old controller serving; kill -9 and a
+# binary that fails early leaves the old controller serving; a hand-over
+# that fails after the first device moved, in the middle, and before commit
+# (fault points update_device@2, update_device@5, update_commit) leaves every
+# device passing traffic on the old controller with its counters, and on the
+# new one once an update commits; kill -9 and a
 # start: devices restored, their sockets back at the same paths, a driver
 # attaches again and traffic resumes (DPDK's virtio-user client does not
 # reconnect by itself; QEMU's reconnect=1 does, see guest tests).
@@ -17,6 +21,7 @@ cat >"$T/virtnet.conf" <<CONF
 CONF
 # The binary `update -s` runs: a link the test can point elsewhere.
 ln -s "$DAEMON" "$T/newbin"
+vuids=()
 start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
     { not_ok "controller starts"; done_testing; }
 peer_setup
@@ -25,6 +30,7 @@ for i in $(seq 0 $((NDEV - 1))); do
     v=$(hotplug -m "02:00:00:00:05:$(printf %02x $i)" -t 1500 -n 2 -s 256 -u $((sfbase + i))) ||
         { not_ok "hotplug $i"; done_testing; }
     [ $i -eq 0 ] && vuid=$v
+    vuids+=("$v")
 done
 ok "$NDEV devices hotplugged"
 rep=$(rep_of "$vuid")
@@ -129,6 +135,96 @@ check "then update -s works again" sh -c "'$VIRTNET' --socket '$SOCK' update -s 
 wait_until 10 pid_gone "$CTL_PID" || not_ok "the previous process left"
 CTL_PID=$(lock_pid)
 check "update -s and -t together are refused" sh -c "! '$VIRTNET' --socket '$SOCK' update -s -t 2>/dev/null"
+
+# ---- a hand-over that fails midway: every device keeps passing traffic ------------------------
+# One testpmd, one virtio-user port per device, each echoing on its own port.
+# Device 0 answers the peer through the bridge; device i (1..) answers pings
+# from the host through its own representor, which gets a /30 of its own.
+stop_testpmd
+tp_args=()
+for i in "${!vuids[@]}"; do
+    mac=02:00:00:00:06:$(printf %02x "$i")
+    [ "$i" -eq 0 ] && mac=02:00:00:00:05:0a
+    tp_args+=(--vdev "net_virtio_user$i,path=$(sock_of "${vuids[$i]}"),queues=1,mac=$mac")
+done
+dpdk-testpmd -l 0,1 --main-lcore 1 --file-prefix="$PREFIX" -m 256 --single-file-segments --no-pci \
+    "${tp_args[@]}" -- --forward-mode=icmpecho --port-topology=loop --auto-start --stats-period 1 \
+    --total-num-mbufs=16384 </dev/null >"$T/testpmd.log" 2>&1 &
+TP_PID=$!
+all_attached() {
+    local v
+    for v in "${vuids[@]}"; do rings_running "$v" 2 || return 1; done
+}
+check "testpmd attaches to all $NDEV devices" wait_until 60 all_attached
+RNET=10.214.$(( ID % 250 ))
+for i in $(seq 1 $((NDEV - 1))); do
+    ip addr add "$RNET.$((4 * i + 1))/30" dev "$(rep_of "${vuids[$i]}")"
+done
+# every_device_pings: prints the devices that did not answer 5 of 5 echoes.
+every_device_pings() {
+    local i
+    peer_ping -q -c 5 -i 0.02 -W 1 "$NET.2" 2>&1 | grep -q " 0% packet loss" || echo "${vuids[0]}"
+    for i in $(seq 1 $((NDEV - 1))); do
+        ping -q -c 5 -i 0.02 -W 1 -I "$(rep_of "${vuids[$i]}")" "$RNET.$((4 * i + 2))" 2>&1 |
+            grep -q " 0% packet loss" || echo "${vuids[$i]}"
+    done
+}
+# The first echoes may wait for ARP: up to 3 rounds before the check.
+for i in 1 2 3; do [ -z "$(every_device_pings)" ] && break; done
+check "before any fault: every device answers" test -z "$(every_device_pings)"
+# Per device: the frames its representor received from the front-end (tx_packets
+# in the controller's counters), as "VUID N" lines.
+counters() {
+    local v
+    for v in "${vuids[@]}"; do
+        echo "$v $(vn stats -u "$v" | jget .device.totals.tx_packets)"
+    done
+}
+# Only this controller runs on the state dir (the new process it started is gone).
+one_controller() {
+    local n=0 p
+    for p in /proc/[0-9]*; do
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "--state-dir $STATE " && n=$((n + 1))
+    done
+    [ "$n" -eq 1 ]
+}
+snapshot >"$T/before_faults.json"
+for point in update_device@2 update_device@5 update_commit; do
+    counters >"$T/cnt_before"
+    vn debug fault point="$point" >/dev/null
+    "$VIRTNET" --socket "$SOCK" update -s -w >"$T/fault.out" 2>&1
+    rc=$?
+    check "$point: update -s -w fails" test "$rc" -ne 0
+    check "$point: the old process keeps the state dir" test "$(lock_pid)" = "$CTL_PID"
+    check "$point: update -t says failed at the fault" sh -c \
+        "'$VIRTNET' --socket '$SOCK' update -t | jq -e '.\"last status\" == \"failed\" and (.error | test(\"fault injected at update_(device|commit)\"))'"
+    check "$point: the new process is gone" wait_until 10 one_controller
+    bad=$(every_device_pings)
+    check "$point: every device passes traffic on the old process${bad:+ (not: $bad)}" test -z "$bad"
+    counters >"$T/cnt_after"
+    check "$point: every device's counters carried on and grew" sh -c \
+        "join '$T/cnt_before' '$T/cnt_after' | awk '\$3 > \$2 {n++} END {exit !(n == $NDEV)}'" ||
+        paste "$T/cnt_before" "$T/cnt_after" | diag
+    snapshot >"$T/after_fault.json"
+    check "$point: every device is the same in query -a" cmp -s "$T/before_faults.json" "$T/after_fault.json" ||
+        diff "$T/before_faults.json" "$T/after_fault.json" | head -20 | diag
+done
+# And when the hand-over commits: every device on the new process.
+counters >"$T/cnt_before"
+old=$CTL_PID
+check "then update -s commits" sh -c "'$VIRTNET' --socket '$SOCK' update -s -w >/dev/null"
+wait_until 10 pid_gone "$old" || not_ok "the previous process left"
+CTL_PID=$(lock_pid)
+bad=$(every_device_pings)
+check "after the update: every device passes traffic on the new process${bad:+ (not: $bad)}" test -z "$bad"
+counters >"$T/cnt_after"
+check "after the update: every device's counters carried over and grew" sh -c \
+    "join '$T/cnt_before' '$T/cnt_after' | awk '\$3 > \$2 {n++} END {exit !(n == $NDEV)}'" ||
+    paste "$T/cnt_before" "$T/cnt_after" | diag
+stop_testpmd
+for i in $(seq 1 $((NDEV - 1))); do
+    ip addr flush dev "$(rep_of "${vuids[$i]}")" 2>/dev/null
+done
 
 # ---- kill -9 and restart: devices restored, a driver attaches again, traffic resumes ----------
 stop_testpmd

@@ -6,7 +6,9 @@ unit_tests = \
 	tests/unit/test_conf \
 	tests/unit/test_provider_conf \
 	tests/unit/test_jsonrpc \
-	tests/unit/test_sock_perms
+	tests/unit/test_sock_perms \
+	tests/unit/test_statefile \
+	tests/unit/test_fault
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -28,6 +30,14 @@ tests_unit_test_jsonrpc_LDADD = $(unit_test_ldadd)
 tests_unit_test_sock_perms_SOURCES = tests/unit/test_sock_perms.c
 tests_unit_test_sock_perms_CFLAGS = $(unit_test_cflags)
 tests_unit_test_sock_perms_LDADD = $(unit_test_ldadd)
+
+tests_unit_test_statefile_SOURCES = tests/unit/test_statefile.c
+tests_unit_test_statefile_CFLAGS = $(unit_test_cflags)
+tests_unit_test_statefile_LDADD = $(unit_test_ldadd)
+
+tests_unit_test_fault_SOURCES = tests/unit/test_fault.c
+tests_unit_test_fault_CFLAGS = $(unit_test_cflags)
+tests_unit_test_fault_LDADD = $(unit_test_ldadd)
 endif
 
 EXTRA_DIST += \

@@ -1,7 +1,8 @@
 /*
  * test_recovery.c - the recovery store: atomic save, remove, scan with bad
  * files skipped, unsafe names refused, save -> load -> save round trip,
- * a failed write leaving the old file and no temporary behind.
+ * a failed write leaving the old file and no temporary behind, files
+ * handed over in name order.
  */
 #include <config.h>
 
@@ -129,6 +130,23 @@ static void test_bad_files_skipped(void **state)
     free_seen(&s);
 }
 
+/* Files are handed over in name order, whatever order the directory lists them in. */
+static void test_scan_in_name_order(void **state)
+{
+    static const char *const names[] = { "A1", "B2", "C3", "D4", "E5", "F6", "G7", "H8" };
+    cJSON *o = cJSON_Parse("{}");
+    struct seen s = { 0 };
+
+    /* Made in reverse: directories often list the newest first, or by hash. */
+    for (int i = 7; i >= 0; i--)
+        assert_int_equal(vn_recovery_save(dir, names[i], o), 0);
+    assert_int_equal(vn_recovery_scan(dir, collect, &s), 8);
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(s.names[i], names[i]);
+    cJSON_Delete(o);
+    free_seen(&s);
+}
+
 static void test_unsafe_names_refused(void **state)
 {
     cJSON *o = cJSON_Parse("{}");
@@ -183,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_save_scan_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_in_name_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_names_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
