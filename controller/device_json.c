@@ -141,6 +141,7 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
     vn_json_add_num(o, "sf_pool_free", sfc.pool_free);
     vn_json_add_hex(o, "supported_features", c->emu.features);
     vn_json_add(o, "supported_feature_names", vn_dev_feature_names(c->emu.features));
+    vn_json_add_hex(o, "config_only_features", c->emu.features & VN_CONF_FEATURES_CONFIG_ONLY);
     a = cJSON_CreateArray();
     vn_json_add_str(a, NULL, "split");
     vn_json_add(o, "supported_virt_queue_types", a);
@@ -184,6 +185,7 @@ static void fn_to_json(const struct vn_emu_fn *fn, cJSON *o)
     vn_json_add_hex(o, "negotiated_features", st.negotiated_features);
     vn_json_add(o, "negotiated_feature_names", vn_dev_feature_names(st.negotiated_features));
     vn_json_add_hex(o, "negotiated_protocol_features", st.protocol_features);
+    vn_json_add_hex(o, "offered_features", st.offered_features);
     if (st.connected)
         vn_json_add_num(o, "vnet_hdr_len", st.vnet_hdr_len);
     vn_json_add_num(o, "vhost_queue_pairs", st.nrings / 2);
@@ -303,6 +305,17 @@ cJSON *vn_dev_to_json(const struct vn_device *dev, bool brief)
     vn_json_add_num(o, "msix_num", dev->msix);
     vn_json_add_hex(o, "features", dev->features);
     vn_json_add(o, "feature_names", vn_dev_feature_names(dev->features));
+    if (dev->fn) {
+        struct vn_emu_state st;
+
+        /* Configured but not offered to a driver by this DPU: see docs/devices.md. */
+        vn_emu_fn_state(dev->fn, &st);
+        if (st.has_session) {
+            vn_json_add_hex(o, "config_only_features", dev->features & ~st.offered_features);
+            vn_json_add(o, "config_only_feature_names",
+                        vn_dev_feature_names(dev->features & ~st.offered_features));
+        }
+    }
     if (dev->type == VN_DEV_HOTPLUG_PF)
         vn_json_add_num(o, "hotplug_port", dev->port);
     if (dev->type == VN_DEV_STATIC_PF) {

@@ -84,6 +84,7 @@ struct vn_emu_state {
     uint8_t status;                /* virtio device status, NEEDS_RESET included */
     uint64_t negotiated_features;
     uint64_t protocol_features;    /* vhost-user protocol features; 0 elsewhere */
+    uint64_t offered_features;     /* what the driver is offered: the spec's, within the datapath's */
     uint32_t vnet_hdr_len;         /* while connected */
     uint32_t nrings;               /* data rings the backend serves (2 * pairs) */
     char last_error[160];          /* why the last session ended badly, "" */

@@ -1268,6 +1268,7 @@ static void vd_state(const struct vn_vhost_dev *vd, struct vn_emu_state *o)
     o->status = vd->status;
     o->negotiated_features = vd->features;
     o->protocol_features = vd->protocol_features;
+    o->offered_features = offered_features(vd) & ~VN_BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES);
     if (vd->conn_fd >= 0)
         o->vnet_hdr_len = hdr_len(vd);
     o->nrings = vd->nrings;

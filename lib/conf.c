@@ -54,10 +54,14 @@
  *     queue, served in software.
  *   - RING_INDIRECT_DESC, RING_EVENT_IDX, VERSION_1: split ring features.
  *   - SR_IOV: static PFs of the profile carry num_vf VFs each.
- * Left out: CTRL_GUEST_OFFLOADS (changing the tap's offloads at run time),
- * ACCESS_PLATFORM (no IOMMU/IOTLB on the software DPU), RING_PACKED (split
- * ring first), NOTIFICATION_DATA, RING_RESET, HASH_REPORT, USO and the rest
- * until the datapath implements them.
+ *   - CTRL_GUEST_OFFLOADS, SPEED_DUPLEX: the front-end serves the control
+ *     queue and the config space.
+ *   - The rest of the vendor's 27 bits (VN_CONF_FEATURES_CONFIG_ONLY:
+ *     IOMMU_PLATFORM, RING_PACKED, ORDER_PLATFORM, NOTIFICATION_DATA,
+ *     RING_RESET, ADMIN_VQ, HOST_USO, HASH_REPORT, GUEST_HDRLEN): accepted so the vendor's masks load and apply as
+ *     written, kept in a device's configured set, but never offered to a
+ *     driver by the software DPU (the backend masks them with the provider's
+ *     mask).
  */
 #define CONF_EMU_DEFAULT_FEATURES                                                                  \
     (VN_BIT(VIRTIO_NET_F_CSUM) | VN_BIT(VIRTIO_NET_F_GUEST_CSUM) | VN_BIT(VIRTIO_NET_F_MTU) |               \
@@ -67,7 +71,9 @@
      VN_BIT(VIRTIO_NET_F_MRG_RXBUF) | VN_BIT(VIRTIO_NET_F_STATUS) | VN_BIT(VIRTIO_NET_F_CTRL_VQ) |          \
      VN_BIT(VIRTIO_NET_F_CTRL_RX) | VN_BIT(VIRTIO_NET_F_CTRL_VLAN) | VN_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |  \
      VN_BIT(VIRTIO_NET_F_MQ) | VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) |   \
-     VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) | VN_BIT(VIRTIO_F_SR_IOV))
+     VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) | VN_BIT(VIRTIO_F_SR_IOV) |       \
+     VN_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VN_BIT(VN_VIRTIO_NET_F_SPEED_DUPLEX) |             \
+     VN_CONF_FEATURES_CONFIG_ONLY)
 
 #define CONF_DEFAULT_SERIAL "VNETSW000001"
 

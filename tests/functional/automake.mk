@@ -6,6 +6,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/datapath.sh \
 	tests/functional/devices.sh \
 	tests/functional/dummy.sh \
+	tests/functional/features.sh \
 	tests/functional/guest_boot.sh \
 	tests/functional/guest_e2e.sh \
 	tests/functional/libvirt.sh \

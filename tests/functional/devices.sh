@@ -45,7 +45,7 @@ expect_fail() { # DESC PATTERN CMD...
     else not_ok "$desc (rc $rc)"; diag <"$T/err"; fi
 }
 expect_fail "modify: MSI-X on a PF is refused" "only be modified on VFs" vn modify -p 0 device -n 4
-expect_fail "modify: unsupported feature bits" "not supported" vn modify -p 0 device -f 0x400000000
+expect_fail "modify: unsupported feature bits" "not supported" vn modify -p 0 device -f 0x40000000000
 expect_fail "modify: MTU out of range" "out of range" vn modify -p 0 device -t 20000
 check "modify queue: event mode, period, count" sh -c "'$VIRTNET' --socket '$SOCK' modify -p 0 queue -e event -n 10 -c 30 | jq -e '[.queues[] | select(.period == 10 and .max_count == 30)] | length == 3'"
 expect_fail "modify queue: unknown mode" "unknown event mode" vn modify -p 0 queue -e fast

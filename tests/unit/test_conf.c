@@ -32,7 +32,7 @@
 #endif
 
 /* The default emulation feature mask, spelled out as documented in conf.c. */
-#define DEFAULT_EMU_FEATURES UINT64_C(0x2130efffab)
+#define DEFAULT_EMU_FEATURES UINT64_C(0x8b00037730efffaf)
 #define VENDOR_FEATURES      UINT64_C(0x230047082b)
 
 static struct vn_conf_errors errs;
@@ -982,7 +982,7 @@ static void test_to_json_defaults(void **state)
     assert_true(cJSON_IsObject(emu));
     assert_true(num_member(emu, "hotplug_ports") == 16);
     assert_true(num_member(emu, "max_queue_size") == 4096);
-    assert_string_equal(str_member(emu, "features"), "0x2130efffab");
+    assert_string_equal(str_member(emu, "features"), "0x8b00037730efffaf");
     assert_string_equal(str_member(emu, "serial"), "VNETSW000001");
     cJSON_Delete(j);
 }
