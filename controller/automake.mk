@@ -14,7 +14,7 @@ controller_virtio_net_controller_SOURCES = \
 	controller/sfmgr_tap.c controller/sfmgr_tap.h \
 	controller/sfmgr_dummy.c \
 	controller/emu.c controller/emu.h controller/emu_class.h \
-	controller/emu_vhost.c \
+	controller/emu_vhost.c controller/emu_vhost_log.c controller/emu_vhost_log.h \
 	controller/emu_vhost_conn.c controller/emu_vhost_conn.h \
 	controller/emu_dummy.c \
 	controller/update.c controller/update.h controller/update_follow.c \

@@ -186,6 +186,10 @@ static void fn_to_json(const struct vn_emu_fn *fn, cJSON *o)
     vn_json_add(o, "negotiated_feature_names", vn_dev_feature_names(st.negotiated_features));
     vn_json_add_hex(o, "negotiated_protocol_features", st.protocol_features);
     vn_json_add_hex(o, "offered_features", st.offered_features);
+    vn_json_add_bool(o, "dirty_log_active", st.dirty_log_active);
+    vn_json_add_u64(o, "dirty_pages_logged", st.dirty_pages_logged);
+    vn_json_add_u64(o, "dirty_pages_missed", st.dirty_pages_missed);
+    vn_json_add_u64(o, "rarps_sent", st.rarps_sent);
     if (st.connected)
         vn_json_add_num(o, "vnet_hdr_len", st.vnet_hdr_len);
     vn_json_add_num(o, "vhost_queue_pairs", st.nrings / 2);

@@ -85,6 +85,10 @@ struct vn_emu_state {
     uint64_t negotiated_features;
     uint64_t protocol_features;    /* vhost-user protocol features; 0 elsewhere */
     uint64_t offered_features;     /* what the driver is offered: the spec's, within the datapath's */
+    bool dirty_log_active;         /* live migration: the front-end logs dirty pages now */
+    uint64_t dirty_pages_logged;   /* page bits set in dirty-page logs, over the function's life */
+    uint64_t dirty_pages_missed;   /* writes outside the log, not logged (a front-end bug) */
+    uint64_t rarps_sent;           /* announcements after a migration (SEND_RARP) */
     uint32_t vnet_hdr_len;         /* while connected */
     uint32_t nrings;               /* data rings the backend serves (2 * pairs) */
     char last_error[160];          /* why the last session ended badly, "" */

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "emu_vhost_conn.h"
+#include "emu_vhost_log.h"
 #include "guest_mem.h"
 #include "json.h"
 #include "log.h"
@@ -84,7 +85,8 @@
     (VN_BIT(VN_VHOST_PROTOCOL_F_MQ) | VN_BIT(VN_VHOST_PROTOCOL_F_REPLY_ACK) |                            \
      VN_BIT(VN_VHOST_PROTOCOL_F_NET_MTU) | VN_BIT(VN_VHOST_PROTOCOL_F_RESET_DEVICE) |                    \
      VN_BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | VN_BIT(VN_VHOST_PROTOCOL_F_STATUS) |            \
-     VN_BIT(VN_VHOST_PROTOCOL_F_INFLIGHT_SHMFD))
+     VN_BIT(VN_VHOST_PROTOCOL_F_INFLIGHT_SHMFD) | VN_BIT(VN_VHOST_PROTOCOL_F_LOG_SHMFD) |           \
+     VN_BIT(VN_VHOST_PROTOCOL_F_RARP))
 
 /*
  * The in-flight region (INFLIGHT_SHMFD), split-ring layout of the vhost-user
@@ -149,11 +151,13 @@ struct vn_vhost_dev {
     int inflight_fd;           /* INFLIGHT_SHMFD region, -1 when none */
     void *inflight;            /* its mapping */
     size_t inflight_size;
+    struct vn_dirty_log log;   /* live migration: SET_LOG_BASE's bitmap (emu_vhost_log.c) */
 
     bool handed_over;          /* live update: another process owns the session now */
     bool adopt_pending;        /* live update: listening fd adopted, not served until import */
     bool socket_not_ours;      /* live update: the socket file belongs to the other process */
     uint64_t connections;      /* front-ends accepted */
+    uint64_t rarps;            /* SEND_RARP announcements sent */
     struct vn_ratelimit conn_log_rl; /* the INFO lines of each connection: a peer
                                       * that reconnects in a loop must not flood the log */
     char last_error[160];      /* why the last connection was closed by us */
@@ -178,6 +182,9 @@ static uint64_t offered_features(const struct vn_vhost_dev *vd)
 
         if (mask)
             f &= mask;
+        /* Live migration, when the datapath logs its writes (virtnet/provider.h). */
+        if (mask & VN_PROVIDER_F_LOG_ALL)
+            f |= VN_BIT(VN_VHOST_F_LOG_ALL);
     }
     return f | VN_BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES);
 }
@@ -386,6 +393,9 @@ static void ring_try_start(struct vn_vring *r)
     if (ret == 0)
         ring_resync(r);
     r->resume_from_used = false;
+    /* Live migration: the ring logs its writes while the front-end asks for it. */
+    if (ret == 0 && has_feature(vd, VN_VHOST_F_LOG_ALL) && vn_dirty_log_is_mapped(&vd->log))
+        ret = vn_virtq_set_log(&r->vq, &vd->log);
     if (ret < 0) {
         ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
                                          : "misaligned ring addresses");
@@ -476,6 +486,7 @@ static void session_reset(struct vn_vhost_dev *vd)
         close_fd(&vd->taps[i]);
     vn_guest_mem_clear(&vd->mem);
     inflight_release(vd);
+    vn_dirty_log_unmap(&vd->log);
     vd->owner = false;
     vd->features = 0;
     vd->protocol_features = 0;
@@ -682,7 +693,9 @@ static int h_set_vring_addr(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
     struct vn_vring *r = msg_ring(vd, msg);
 
-    if (msg->payload.addr.flags & (1u << VN_VHOST_VRING_F_LOG)) {
+    /* Used-ring logging goes with LOG_ALL; the ring's guest address comes from the memory table. */
+    if ((msg->payload.addr.flags & (1u << VN_VHOST_VRING_F_LOG)) &&
+        !(offered_features(vd) & VN_BIT(VN_VHOST_F_LOG_ALL))) {
         peer_error(vd, "ring %u: used-ring logging asked for, not offered", r->index);
         return -EOPNOTSUPP;
     }
@@ -921,6 +934,59 @@ static int h_set_inflight_fd(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     return 0;
 }
 
+/* Live migration (emu_vhost_log.c): the log is swapped while the rings are stopped. */
+static int h_set_log_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    char why[160];
+    int ret;
+
+    if (!(vd->protocol_features & VN_BIT(VN_VHOST_PROTOCOL_F_LOG_SHMFD))) {
+        peer_error(vd, "SET_LOG_BASE without VHOST_USER_PROTOCOL_F_LOG_SHMFD");
+        return -EPROTO;
+    }
+    rings_stop_all(vd);
+    ret = vn_vhost_log_set_base(&vd->log, msg, why, sizeof(why));
+    rings_restart(vd);
+    if (ret < 0) {
+        peer_error(vd, "%s", why);
+        return ret;
+    }
+    VN_INFO(VHOST, "%s: dirty-page log of %" PRIu64 " bytes mapped", vd->spec.vuid, vd->log.size);
+    /* The front-end waits for a reply without a payload (as QEMU reads it). */
+    return vn_vhost_send_reply(vd->conn_fd, msg, &msg->payload, 0);
+}
+
+/* The kernel vhost's log eventfd: vhost-user logs through the shared bitmap only. */
+static int h_set_log_fd(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    VN_DBG(VHOST, "%s: SET_LOG_FD: not used (the log is the LOG_SHMFD bitmap)", vd->spec.vuid);
+    return 0;
+}
+
+static int h_send_rarp(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    uint8_t mac[6];
+    int tap, ret;
+
+    if (!(vd->protocol_features & VN_BIT(VN_VHOST_PROTOCOL_F_RARP))) {
+        peer_error(vd, "SEND_RARP without VHOST_USER_PROTOCOL_F_RARP");
+        return -EPROTO;
+    }
+    vn_vhost_rarp_mac(msg, mac);
+    ret = tap_get(vd, 0, &tap);
+    if (ret == 0)
+        ret = vn_vhost_rarp_send(tap, hdr_len(vd), mac);
+    /* Not the front-end's fault: keep the connection. */
+    if (ret < 0)
+        VN_WARN(VHOST, "%s: cannot announce the guest after a migration: %s", vd->spec.vuid,
+                strerror(-ret));
+    else
+        VN_INFO(VHOST, "%s: RARP sent for %02x:%02x:%02x:%02x:%02x:%02x (guest migrated here)",
+                vd->spec.vuid, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    vd->rarps += ret == 0;
+    return 0;
+}
+
 static int h_get_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
     return reply_u64(vd, msg, vd->status);
@@ -966,6 +1032,9 @@ static const struct vhost_handler handlers[VN_VHOST_USER_MAX_REQUEST] = {
     [VN_VHOST_USER_GET_STATUS] = { h_get_status, true, false },
     [VN_VHOST_USER_GET_INFLIGHT_FD] = { h_get_inflight_fd, false, false },
     [VN_VHOST_USER_SET_INFLIGHT_FD] = { h_set_inflight_fd, false, false },
+    [VN_VHOST_USER_SET_LOG_BASE] = { h_set_log_base, false, false },
+    [VN_VHOST_USER_SET_LOG_FD] = { h_set_log_fd, false, false },
+    [VN_VHOST_USER_SEND_RARP] = { h_send_rarp, false, false },
 };
 
 /* The checks every request shares, then its handler.  Returns the handler's result. */
@@ -1175,6 +1244,7 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
     vd->listen_fd = -1;
     vd->conn_fd = -1;
     vd->inflight_fd = -1;
+    vn_dirty_log_init(&vd->log);
     vn_guest_mem_init(&vd->mem);
     vd->nrings = 2 * VN_MAX(1u, dev->max_queues / 2);
     vd->rings = calloc(vd->nrings, sizeof(*vd->rings));
@@ -1268,7 +1338,12 @@ static void vd_state(const struct vn_vhost_dev *vd, struct vn_emu_state *o)
     o->status = vd->status;
     o->negotiated_features = vd->features;
     o->protocol_features = vd->protocol_features;
-    o->offered_features = offered_features(vd) & ~VN_BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES);
+    o->offered_features = offered_features(vd) &
+                          ~(VN_BIT(VN_VHOST_USER_F_PROTOCOL_FEATURES) | VN_BIT(VN_VHOST_F_LOG_ALL));
+    o->dirty_log_active = has_feature(vd, VN_VHOST_F_LOG_ALL) && vn_dirty_log_is_mapped(&vd->log);
+    o->dirty_pages_logged = __atomic_load_n(&vd->log.pages, __ATOMIC_RELAXED);
+    o->dirty_pages_missed = __atomic_load_n(&vd->log.missed, __ATOMIC_RELAXED);
+    o->rarps_sent = vd->rarps;
     if (vd->conn_fd >= 0)
         o->vnet_hdr_len = hdr_len(vd);
     o->nrings = vd->nrings;

@@ -2,6 +2,7 @@
 noinst_LTLIBRARIES += lib/libvirtnet.la
 lib_libvirtnet_la_SOURCES = \
 	lib/conf.c lib/conf.h \
+	lib/dirty_log.c lib/dirty_log.h \
 	lib/fault.c lib/fault.h \
 	lib/guest_mem.c lib/guest_mem.h \
 	lib/json.c lib/json.h \

@@ -289,3 +289,21 @@ void *vn_gpa_to_hva_prefix(const struct vn_guest_mem *m, uint64_t gpa, uint64_t 
     *ret_len = len < reg->info.size - off ? len : reg->info.size - off;
     return reg->hva + off;
 }
+
+int vn_hva_to_gpa(const struct vn_guest_mem *m, const void *hva, uint64_t *ret_gpa,
+                  uint64_t *ret_room)
+{
+    uintptr_t p = (uintptr_t)hva;
+
+    for (unsigned int i = 0; i < m->nregions; i++) {
+        const struct vn_mem_region *reg = &m->regions[i];
+        uintptr_t base = (uintptr_t)reg->hva;
+
+        if (p >= base && p - base < reg->info.size) {
+            *ret_gpa = reg->info.gpa + (p - base);
+            *ret_room = reg->info.size - (p - base);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}

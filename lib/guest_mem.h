@@ -121,4 +121,14 @@ void *vn_uva_to_hva(const struct vn_guest_mem *m, uint64_t uva, uint64_t len);
 void *vn_gpa_to_hva_prefix(const struct vn_guest_mem *m, uint64_t gpa, uint64_t len,
                            uint64_t *ret_len);
 
+/*
+ * The reverse of vn_gpa_to_hva(): the guest physical address of the local
+ * address 'hva' (a pointer vn_gpa_to_hva() or an iovec of lib/virtq.c gave),
+ * and in '*ret_room' the bytes from there to the end of its region.  Returns
+ * 0, or -ENOENT when 'hva' is in no region (outputs untouched).  For the
+ * dirty-page log (lib/dirty_log.h), which wants guest physical pages.
+ */
+int vn_hva_to_gpa(const struct vn_guest_mem *m, const void *hva, uint64_t *ret_gpa,
+                  uint64_t *ret_room);
+
 #endif /* VN_GUEST_MEM_H */

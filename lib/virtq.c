@@ -7,9 +7,12 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "dirty_log.h"
 #include "guest_mem.h"
+#include "util.h"
 
 /*
  * Guest errors of vn_virtq_pop(): X(negative errno, counter, reason).
@@ -103,6 +106,8 @@ int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
     q->indirect = l->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
     q->shadow_avail_idx = q->last_avail_idx;
     q->error = 0;
+    q->log = NULL; /* the used ring moved: vn_virtq_set_log() again */
+    q->used_gpa = 0;
     return 0;
 }
 
@@ -351,12 +356,50 @@ static void used_idx_publish(struct vn_virtq *q)
     __atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
 }
 
+/* ---- dirty-page logging (live migration) ------------------------------------------- */
+
+int vn_virtq_set_log(struct vn_virtq *q, struct vn_dirty_log *log)
+{
+    uint64_t gpa, room;
+
+    if (log && (!q->used || vn_hva_to_gpa(q->mem, q->used, &gpa, &room) < 0))
+        return -EFAULT;
+    q->log = log;
+    q->used_gpa = log ? gpa : 0;
+    return 0;
+}
+
+void vn_virtq_log_iov(struct vn_virtq *q, const struct iovec *iov, unsigned int n, uint64_t len)
+{
+    vn_dirty_log_iov(q->log, q->mem, iov, n, len);
+}
+
+/* Logs bytes [off, off + len) of the used ring. */
+static void log_used(struct vn_virtq *q, uint64_t off, uint64_t len)
+{
+    vn_dirty_log_gpa(q->log, q->used_gpa + off, len);
+}
+
+/* Logs 'n' used elements from free-running index 'idx', then used->idx. */
+static void log_used_elems(struct vn_virtq *q, uint16_t idx, unsigned int n)
+{
+    uint32_t slot = idx & (q->size - 1), first = VN_MIN(n, q->size - slot);
+
+    log_used(q, offsetof(struct vring_used, ring) + slot * sizeof(struct vring_used_elem),
+             first * sizeof(struct vring_used_elem));
+    if (n > first)
+        log_used(q, offsetof(struct vring_used, ring), (n - first) * sizeof(struct vring_used_elem));
+    log_used(q, offsetof(struct vring_used, idx), sizeof(uint16_t));
+}
+
 void vn_virtq_push(struct vn_virtq *q, uint16_t head, uint32_t len)
 {
     assert(q->used);
     used_elem_store(q, q->used_idx, head, len);
     q->used_idx++;
     used_idx_publish(q);
+    if (__builtin_expect(q->log != NULL, 0))
+        log_used_elems(q, (uint16_t)(q->used_idx - 1), 1);
     VQ_STAT_ADD(q, completed_desc, 1);
     VQ_STAT_ADD(q, total_bytes, len);
 }
@@ -374,6 +417,8 @@ void vn_virtq_push_batch(struct vn_virtq *q, const struct vring_used_elem *elems
     }
     q->used_idx = (uint16_t)(q->used_idx + n);
     used_idx_publish(q);
+    if (__builtin_expect(q->log != NULL, 0))
+        log_used_elems(q, (uint16_t)(q->used_idx - n), n);
     VQ_STAT_ADD(q, completed_desc, n);
     VQ_STAT_ADD(q, total_bytes, bytes);
 }
@@ -391,8 +436,19 @@ bool vn_virtq_should_notify(struct vn_virtq *q, uint16_t old_used_idx)
 
 void vn_virtq_set_avail_event(struct vn_virtq *q)
 {
-    if (q->used && q->event_idx)
+    if (q->used && q->event_idx) {
         ring_store16(avail_event_ptr(q), q->last_avail_idx);
+        if (__builtin_expect(q->log != NULL, 0))
+            log_used(q, (uint64_t)((uint8_t *)avail_event_ptr(q) - (uint8_t *)q->used),
+                     sizeof(uint16_t));
+    }
+}
+
+static void used_flags_store(struct vn_virtq *q, uint16_t flags)
+{
+    ring_store16(&q->used->flags, flags);
+    if (__builtin_expect(q->log != NULL, 0))
+        log_used(q, offsetof(struct vring_used, flags), sizeof(uint16_t));
 }
 
 int vn_virtq_enable_notify(struct vn_virtq *q)
@@ -402,7 +458,7 @@ int vn_virtq_enable_notify(struct vn_virtq *q)
     if (q->event_idx)
         vn_virtq_set_avail_event(q);
     else
-        ring_store16(&q->used->flags, 0);
+        used_flags_store(q, 0);
     /* Our store before the avail->idx load: a kick-less chain is seen now. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return vn_virtq_avail_count(q);
@@ -411,7 +467,7 @@ int vn_virtq_enable_notify(struct vn_virtq *q)
 void vn_virtq_disable_notify(struct vn_virtq *q)
 {
     if (q->used && !q->event_idx)
-        ring_store16(&q->used->flags, VRING_USED_F_NO_NOTIFY);
+        used_flags_store(q, VRING_USED_F_NO_NOTIFY);
 }
 
 int vn_virtq_error(const struct vn_virtq *q)

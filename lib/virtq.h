@@ -33,12 +33,14 @@
 #define VN_VIRTQ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 #include <linux/virtio_ring.h>
 
 struct vn_guest_mem;
+struct vn_dirty_log;
 
 #define VN_VQ_MAX_SIZE 32768 /* largest split queue (a power of two) */
 #define VN_VQ_MAX_IOV  1024  /* iovecs one chain may produce */
@@ -82,6 +84,9 @@ struct vn_virtq {
     uint16_t bad_avail_idx;    /* the avail->idx that made error -EPROTO */
     int error;                 /* first guest error (negative errno), 0 while healthy */
     struct vn_virtq_stats stats;
+    /* Live migration (vn_virtq_set_log()); appended: a provider built before ignores them. */
+    struct vn_dirty_log *log;  /* borrowed; NULL unless the front-end logs dirty pages */
+    uint64_t used_gpa;         /* guest physical address of the used ring, for the log */
 };
 
 /*
@@ -109,7 +114,8 @@ void vn_virtq_init(struct vn_virtq *q);
  * bytes, the avail ring 4 + 2 * size (+ 2 with EVENT_IDX), the used ring
  * 4 + 8 * size (+ 2 with EVENT_IDX), each inside one region.  On success the
  * queue is ready, its error is cleared and its indices are left as they were
- * (see vn_virtq_set_last_avail_idx()).  Returns 0, -EINVAL (size not a power
+ * (see vn_virtq_set_last_avail_idx()); the dirty-page log is unset
+ * (vn_virtq_set_log()).  Returns 0, -EINVAL (size not a power
  * of two in range, misaligned address) or -EFAULT (an area outside guest
  * memory); on failure 'q' is unchanged.
  */
@@ -171,6 +177,36 @@ int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain);
  * readable bytes of those chains (receive chains have none).
  */
 void vn_virtq_unpop(struct vn_virtq *q, unsigned int n);
+
+/*
+ * Dirty-page logging during a live migration (lib/dirty_log.h).  With a log
+ * set, every write the queue makes into guest memory (used elements,
+ * used->idx, used->flags, avail_event) marks its page, and
+ * vn_virtq_log_write() marks the buffers a datapath filled.  Without one
+ * (NULL, the default) nothing changes but a predictable branch.  Set while
+ * the queue is stopped, after vn_virtq_set_addrs() (the used ring's guest
+ * physical address is found through the memory table then); returns 0, or
+ * -EFAULT when the used ring lies in no region (the log is not set).
+ * 'log' is borrowed and must stay mapped until the queue stops.
+ */
+int vn_virtq_set_log(struct vn_virtq *q, struct vn_dirty_log *log);
+
+/* The out-of-line part of vn_virtq_log_write(). */
+void vn_virtq_log_iov(struct vn_virtq *q, const struct iovec *iov, unsigned int n, uint64_t len);
+
+/*
+ * Marks the first 'len' bytes of the writable iovecs 'iov' (from a chain of
+ * this queue) as written, when the queue logs.  Call it after writing the
+ * bytes and before pushing the chain.  A datapath that declares
+ * VN_PROVIDER_F_LOG_ALL (virtnet/provider.h) calls it for every guest buffer
+ * it writes.
+ */
+static inline void vn_virtq_log_write(struct vn_virtq *q, const struct iovec *iov, unsigned int n,
+                                      uint64_t len)
+{
+    if (__builtin_expect(q->log != NULL, 0))
+        vn_virtq_log_iov(q, iov, n, len);
+}
 
 /* A short English reason for an error of vn_virtq_pop(), for log lines. */
 const char *vn_virtq_strerror(int err);

@@ -32,6 +32,17 @@ struct vn_virtq;
  * DPU's split rings, room for others); the counters are VN_DP_QUEUE_STATS.
  */
 #define VN_PROVIDER_ABI_VERSION 2
+
+/*
+ * Bit of the features() mask (VHOST_F_LOG_ALL's number, 26): the provider
+ * logs every write it makes into guest memory while a queue logs (it calls
+ * vn_virtq_log_write(), lib/virtq.h, for the buffers it fills; the used ring
+ * logs itself), so the front-end may live-migrate the guest.  A provider
+ * without it is never offered dirty-page logging.  Added without an ABI
+ * change: the vn_virtq fields it needs are appended.
+ */
+#define VN_PROVIDER_F_LOG_ALL (UINT64_C(1) << 26)
+
 #define VN_PROVIDER_ENTRY_SYMBOL "vn_provider_entry"
 
 /* What the controller tells a provider about the DPU it runs on. */
@@ -213,7 +224,10 @@ struct vn_provider_ops {
     /* Optional.  Undoes init; must accept what a failed init left. */
     void (*fini)(void *priv);
 
-    /* Optional.  Supported feature mask (0 = the profile's). */
+    /*
+     * Optional.  Supported feature mask (0 = the profile's).  With
+     * VN_PROVIDER_F_LOG_ALL set the provider supports live migration.
+     */
     uint64_t (*features)(void *priv);
 
     /*

@@ -37,7 +37,9 @@
  * header layouts, mergeable receive buffers, offloads passed through the
  * tap's vnet header, multi-queue.  Control-queue features are the
  * front-end's business (QEMU and virtio-user serve the control queue
- * themselves).  Not: packed rings, IOMMU, notification data, ring reset.
+ * themselves).  Dirty-page logging for live migration: received frames are
+ * logged where they are read (sw_net.c).  Not: packed rings, IOMMU,
+ * notification data, ring reset.
  */
 #define SW_FEATURES                                                                                \
     (VN_BIT(VIRTIO_NET_F_CSUM) | VN_BIT(VIRTIO_NET_F_GUEST_CSUM) |                                       \
@@ -49,7 +51,7 @@
      VN_BIT(VIRTIO_NET_F_CTRL_VLAN) | VN_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | VN_BIT(VIRTIO_NET_F_MQ) |       \
      VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_F_ANY_LAYOUT) |                                  \
      VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) |   \
-     VN_BIT(VIRTIO_F_SR_IOV) | VN_BIT(VIRTIO_NET_F_SPEED_DUPLEX))
+     VN_BIT(VIRTIO_F_SR_IOV) | VN_BIT(VIRTIO_NET_F_SPEED_DUPLEX) | VN_PROVIDER_F_LOG_ALL)
 
 #define SW_GSO_MAX_FRAME 65550 /* 64 KiB of IP payload plus an Ethernet and VLAN header */
 

@@ -435,6 +435,8 @@ static void rx_complete(struct sw_queue *q, uint64_t n)
         k++;
     }
     rx_set_num_buffers(q, &q->rx_bufs[0], (uint16_t)(q->mrg_rxbuf ? k : 1));
+    /* Live migration: the frame's pages (the header's num_buffers included) are dirty. */
+    vn_virtq_log_write(q->vq, q->rx_iov, q->rx_niov, n);
     count_frame(q, n - q->hdr_len);
     rx_drop_front(q, k);
 }
@@ -471,8 +473,9 @@ static int rx_read_batch(struct sw_worker *w, struct sw_queue *q, unsigned k)
             SW_STAT_ADD(q, dropped, 1);
             used_add(q, b->head, 0);
         } else {
-            used_add(q, b->head, (uint32_t)res[got]);
             rx_set_num_buffers(q, b, 1);
+            vn_virtq_log_write(q->vq, &q->rx_iov[b->iov_off], b->iov_cnt, (uint64_t)res[got]);
+            used_add(q, b->head, (uint32_t)res[got]);
             count_frame(q, (uint64_t)res[got] - q->hdr_len);
         }
         got++;

@@ -12,6 +12,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/libvirt.sh \
 	tests/functional/limits.sh \
 	tests/functional/metrics.sh \
+	tests/functional/migrate.sh \
 	tests/functional/ovs.sh \
 	tests/functional/ownership.sh \
 	tests/functional/providers.sh \

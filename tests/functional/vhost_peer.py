@@ -30,11 +30,15 @@ SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
 NET_SET_MTU, GET_MAX_MEM_SLOTS, ADD_MEM_REG, SET_STATUS, GET_STATUS = 20, 36, 37, 39, 40
 GET_INFLIGHT_FD, SET_INFLIGHT_FD = 31, 32
+SET_LOG_BASE, SET_LOG_FD, SEND_RARP = 6, 7, 19
 
 VERSION, F_REPLY, F_NEED_REPLY = 0x1, 0x4, 0x8
 F_PROTOCOL_FEATURES = 1 << 30
 PF_MQ, PF_REPLY_ACK, PF_NET_MTU, PF_STATUS = 1 << 0, 1 << 3, 1 << 4, 1 << 16
 PF_INFLIGHT_SHMFD = 1 << 12
+PF_LOG_SHMFD, PF_RARP = 1 << 1, 1 << 2
+F_LOG_ALL = 1 << 26
+VRING_F_LOG = 1
 VRING_NOFD = 1 << 8
 
 # Virtio bits.
@@ -147,11 +151,12 @@ class Peer:
         self.send(SET_MEM_TABLE, payload, fds=[self.memfd] * len(regions))
 
     def setup(self, features=VERSION_1 | MRG_RXBUF | F_PROTOCOL_FEATURES, queues=(0, 1), mtu=None,
-              call=True):
+              call=True, extra_pf=0):
         offered = self.call_u64(GET_FEATURES)
         self.send(SET_OWNER)
         pf = self.call_u64(GET_PROTOCOL_FEATURES)
-        want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS | PF_INFLIGHT_SHMFD)
+        self.offered_pf = pf
+        want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS | PF_INFLIGHT_SHMFD | extra_pf)
         self.send_u64(SET_PROTOCOL_FEATURES, want)
         self.pairs = self.call_u64(GET_QUEUE_NUM)
         self.features = features & offered
@@ -307,6 +312,125 @@ def sc_rx(p, args):
         i += nb
     return {"ok": ours == args.frames and not bad, "frames": ours, "expected_buffers": need,
             "used": p.used_idx(0), "bad": bad}
+
+
+# ---- live migration: the dirty-page log -------------------------------------------
+
+LOG_PAGE = 4096
+# One bit per 4 KiB page of guest physical memory, up to the end of our region.
+LOG_SIZE = ((GPA_BASE + MEM_SIZE) // LOG_PAGE + 7) // 8
+
+
+def log_fd(size=LOG_SIZE, file_size=None):
+    fd = os.memfd_create("vhost-log", 0)
+    os.ftruncate(fd, size if file_size is None else file_size)
+    return fd
+
+
+def set_log_base(p, fd, size=LOG_SIZE, offset=0):
+    """SET_LOG_BASE (LOG_SHMFD): the back-end answers with an empty reply."""
+    p.send(SET_LOG_BASE, struct.pack("<QQ", size, offset), fds=[fd])
+    return p.reply(SET_LOG_BASE)
+
+
+def log_pages(log):
+    """Guest physical pages whose bits are set."""
+    pages = set()
+    for i, b in enumerate(bytes(log)):
+        if b:
+            pages.update(i * 8 + k for k in range(8) if b & (1 << k))
+    return pages
+
+
+def page_of(off):
+    return (GPA_BASE + off) // LOG_PAGE
+
+
+def sc_log(p, args):
+    """Dirty logging as QEMU drives it during a migration: SET_LOG_BASE, then
+    SET_FEATURES with LOG_ALL, then SET_VRING_ADDR with the LOG flag, while
+    frames flow both ways; every page the back-end wrote (receive buffers, both
+    used rings) is marked, the transmit buffers (only read) are not; with
+    LOG_ALL off again nothing more is marked."""
+    offered = p.setup(extra_pf=PF_LOG_SHMFD)
+    if not offered & F_LOG_ALL or not p.offered_pf & PF_LOG_SHMFD:
+        return {"ok": False, "error": "LOG_ALL / LOG_SHMFD not offered", "offered": hex(offered)}
+    fd = log_fd()
+    log = mmap.mmap(fd, LOG_SIZE)
+    reply = set_log_base(p, fd)
+    os.close(fd)
+    p.features |= F_LOG_ALL
+    p.send_u64(SET_FEATURES, p.features, ack=True)
+    for q in (0, 1):
+        p.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", q, VRING_F_LOG, UVA_BASE + p.desc_off(q),
+                                           UVA_BASE + p.used_off(q), UVA_BASE + p.avail_off(q),
+                                           GPA_BASE + p.used_off(q)))
+    n = args.frames
+    p.post_rx(n)
+    time.sleep(0.05)
+    for _ in range(n):
+        inject(args.ifname, args.size)
+        p.send_frame()
+    rx_used = p.wait_used(0, n)
+    tx_used = p.wait_used(1, n)
+    pages = log_pages(log)
+    rx_pages = {page_of(p.buf_off(0, i)) for i in range(n)}
+    tx_pages = {page_of(p.buf_off(1, i)) for i in range(n)}
+    used_pages = {page_of(p.used_off(0)), page_of(p.used_off(1))}
+    missing_rx = sorted(rx_pages - pages)
+    missing_used = sorted(used_pages - pages)
+    extra_tx = sorted(tx_pages & pages)
+    # Logging off: clear the bitmap (as QEMU's sync does), more traffic, nothing marked.
+    p.features &= ~F_LOG_ALL
+    p.send_u64(SET_FEATURES, p.features, ack=True)
+    log[:] = bytes(LOG_SIZE)
+    p.used_seen = {0: p.used_idx(0), 1: p.used_idx(1)}
+    p.post_rx(n)
+    time.sleep(0.05)
+    for _ in range(n):
+        inject(args.ifname, args.size)
+    after_off = p.wait_used(0, n)
+    marked_off = len(log_pages(log))
+    ok = (reply == b"" and rx_used and tx_used and after_off and not missing_rx and
+          not missing_used and not extra_tx and marked_off == 0)
+    return {"ok": ok, "reply_size": len(reply), "rx_used": rx_used, "tx_used": tx_used,
+            "pages_marked": len(pages), "missing_rx": missing_rx, "missing_used": missing_used,
+            "tx_pages_marked": extra_tx, "marked_with_logging_off": marked_off}
+
+
+def sc_log_bad(p, args):
+    """SET_LOG_BASE whose region lies past the end of its file (--size 1: offset
+    past the end; --size 2: without LOG_SHMFD; else: size past the end)."""
+    p.setup(extra_pf=PF_LOG_SHMFD if args.size != 2 else 0)
+    fd = log_fd(file_size=4096)
+    size, off = (LOG_SIZE, 0) if args.size not in (1,) else (4096, 8192)
+    try:
+        p.send(SET_LOG_BASE, struct.pack("<QQ", size, off), fds=[fd])
+    finally:
+        os.close(fd)
+    return {"ok": p.closed_by_peer()}
+
+
+def sc_rarp(p, args):
+    """SEND_RARP (PROTOCOL_F_RARP): a RARP frame from the given MAC comes out of
+    the representor."""
+    mac = bytes.fromhex(args.mac.replace(":", ""))
+    p.setup(extra_pf=PF_RARP)
+    if not p.offered_pf & PF_RARP:
+        return {"ok": False, "error": "RARP not offered"}
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8035))
+    s.bind((args.ifname, 0))
+    s.settimeout(0.2)
+    p.send(SEND_RARP, mac + bytes(2))
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            f = s.recv(2048)
+        except socket.timeout:
+            continue
+        if f[12:14] == b"\x80\x35" and f[6:12] == mac and f[22:28] == mac and f[20:22] == b"\x00\x03":
+            return {"ok": True, "len": len(f)}
+    return {"ok": False, "error": "no RARP frame on the representor"}
 
 
 def sc_irq(p, args):
@@ -562,6 +686,7 @@ SCENARIOS = {
     "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob,
     "guest-idx-back": sc_guest_idx_back, "hold": sc_hold,
     "second": sc_second, "inflight": sc_inflight, "inflight-geometry": sc_inflight_geometry,
+    "log": sc_log, "log-bad": sc_log_bad, "rarp": sc_rarp,
 }
 
 
@@ -581,6 +706,7 @@ def main():
     ap.add_argument("--nq", type=int, default=2)
     ap.add_argument("--qs", type=int, default=QSIZE)
     ap.add_argument("--expect", choices=["accept", "refuse"], default="accept")
+    ap.add_argument("--mac", default="02:00:00:00:03:01")
     args = ap.parse_args()
     try:
         p = Peer(args.socket)
