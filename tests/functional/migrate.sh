@@ -44,5 +44,128 @@ check "the controller is alive after the bad logs" vn health
 check_peer "SEND_RARP: a RARP frame with the guest's MAC comes out of the representor" rarp --ifname "$rep" --mac 02:00:00:00:0e:01
 check "query: the announcement is counted" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].rarps_sent == 1'"
 check_peer "a good front-end still works after all that" good
+vn unplug -u "$vuid" >/dev/null || not_ok "unplug the protocol test's device"
 
+# ---- part 2: a guest live-migrated between two QEMUs ------------------------------------
+why=
+command -v qemu-system-x86_64 >/dev/null || why="qemu-system-x86_64 not installed"
+ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || why=${why:-"no cloud kernel (linux-image-cloud-amd64)"}
+command -v ping >/dev/null || why=${why:-"ping not installed"}
+if [ -n "$why" ]; then
+    skip "live migration between two QEMUs: $why"
+    done_testing
+fi
+GUEST="python3 $top_srcdir/tests/functional/guest.py"
+RS=$T/src RD=$T/dst
+ID=$(( $$ % 100000 ))
+NS=vnme$ID BR=vnmb$ID VA=vnma$ID VB=vnmv$ID NET=10.216.$(( ID % 250 ))
+mig_cleanup() {
+    local f pid
+    for f in "$RS/qemu.pid" "$RD/qemu.pid"; do
+        pid=$(cat "$f" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null &&
+            wait_until 10 pid_gone "$pid"
+    done
+    [ -n "${ping_pid:-}" ] && kill "$ping_pid" 2>/dev/null
+    peer_cleanup
+    _cleanup
+}
+trap mig_cleanup EXIT
+qmp() { $GUEST qmp "$1/qmp.sock" "$2"; }   # RUNDIR JSON
+gd() { $GUEST run "$RD/serial.sock" 60 "$@"; }
+
+bash "$top_srcdir/scripts/build-guest.sh" "$T/guest" >"$T/build-guest.log" 2>&1 ||
+    { not_ok "build the guest"; diag <"$T/build-guest.log"; done_testing; }
+peer_setup
+
+# Two devices of ours with the guest's MAC: the source's and the destination's.
+mac=02:00:00:00:0e:02
+for side in src dst; do
+    vn hotplug -i mlx5_0 -m $mac -t 1500 -n 2 -s 256 >"$T/$side.json" ||
+        { not_ok "hotplug the $side device"; diag <"$T/$side.json"; done_testing; }
+    track_rep "$(jget .sf_rep_net_device <"$T/$side.json")"
+    ip link set "$(jget .sf_rep_net_device <"$T/$side.json")" master "$BR"
+done
+ok "two devices with the guest's MAC, both representors in the bridge"
+svuid=$(jget .vuid <"$T/src.json"); dvuid=$(jget .vuid <"$T/dst.json")
+ssock=$(vn query -u "$svuid" | jget '.devices[0].vhost_socket')
+dsock=$(vn query -u "$dvuid" | jget '.devices[0].vhost_socket')
+
+# The same machine on both sides; only the NIC's back-end socket and -incoming differ.
+nic() { # SOCKET
+    echo -chardev "socket,id=vnmc0,path=$1,reconnect=1" -netdev "vhost-user,id=vnmn0,chardev=vnmc0" \
+        -device "virtio-net-pci,netdev=vnmn0,id=vnmnic0,mac=$mac,vectors=0"
+}
+export VIRTNET_GUEST_CMDLINE="virtnet.ip=$NET.2/24"
+# shellcheck disable=SC2046
+bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RS" 0 -- $(nic "$ssock") >/dev/null ||
+    { not_ok "boot the source guest"; done_testing; }
+check "the source guest reaches its shell" $GUEST wait-ready "$RS/serial.sock" 120
+check "the source device: the guest's driver is up" wait_until 60 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$svuid' | jq -e '.devices[0] | (.driver_status | index(\"DRIVER_OK\")) and (.negotiated_protocol_features | ltrimstr(\"0x\") | length > 0)'"
+check "the peer pings the guest on the source" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.2"
+rx_before=$($GUEST run "$RS/serial.sock" 30 "cat /sys/class/net/eth0/statistics/rx_packets" | tr -dc 0-9)
+start_destination() {
+    # shellcheck disable=SC2046
+    bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RD" 0 -- $(nic "$dsock") -incoming "unix:$RD/mig.sock" >/dev/null ||
+        { not_ok "start the destination QEMU (-incoming)"; done_testing; }
+    check "the destination QEMU connects to its device" wait_until 60 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$dvuid' | jq -e '.devices[0].vhost_connected'"
+}
+src_dev() { vn query -u "$svuid" | jq -e ".devices[0] | $1" >/dev/null; }   # FILTER on the source device
+mig_status() { qmp "$RS" '{"execute":"query-migrate"}' | jq -e ".return.status == \"$1\"" >/dev/null; }
+start_destination
+check "QMP: no migration blocker on the source (LOG_ALL and LOG_SHMFD negotiated)" sh -c "$GUEST qmp '$RS/qmp.sock' '{\"execute\":\"query-migrate\"}' | jq -e '.return | has(\"blocked-reasons\") | not'"
+
+# A migration cancelled midway (slowed to 1 MiB/s): logging on while it runs, off after; the
+# source keeps running the guest on its device.
+qmp "$RS" '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":1048576}}' >/dev/null
+qmp "$RS" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$RD/mig.sock\"}}" >/dev/null
+check "while migrating, the source device logs dirty pages" wait_until 60 src_dev '.dirty_log_active'
+qmp "$RS" '{"execute":"migrate_cancel"}' >/dev/null
+check "migrate_cancel: the migration is cancelled" wait_until 30 mig_status cancelled
+check "after the cancel, the source device stops logging" wait_until 30 src_dev '.dirty_log_active | not'
+check "the source still runs the guest" sh -c "$GUEST qmp '$RS/qmp.sock' '{\"execute\":\"query-status\"}' | jq -e '.return.status == \"running\"'"
+check "the peer pings the guest on the source after the cancel" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.2"
+# The destination gives up its incoming migration; a fresh one for the real migration.
+dpid=$(cat "$RD/qemu.pid")
+wait_until 30 pid_gone "$dpid" || { kill -TERM "$dpid"; wait_until 10 pid_gone "$dpid"; }
+rm -f "$RD/qmp.sock" "$RD/serial.sock" "$RD/mig.sock"
+start_destination
+
+# Migrate while the guest is pinged every 100 ms (it receives: its RX buffers are written).
+ip netns exec "$NS" ping -i 0.1 -W 1 -c 1500 "$NET.2" >"$T/mig-ping.out" 2>&1 &
+ping_pid=$!
+wait_until 10 sh -c "grep -q 'bytes from' '$T/mig-ping.out'"
+qmp "$RS" '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":1073741824}}' >/dev/null
+t0=$(date +%s.%N)
+qmp "$RS" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$RD/mig.sock\"}}" >"$T/migrate.out" ||
+    { not_ok "QMP migrate"; diag <"$T/migrate.out"; }
+mig_done() { qmp "$RS" '{"execute":"query-migrate"}' >"$T/qm.json" && jq -e '.return.status == "completed" or .return.status == "failed"' "$T/qm.json" >/dev/null; }
+wait_until 300 mig_done
+t1=$(date +%s.%N)
+check "the migration completed" jq -e '.return.status == "completed"' "$T/qm.json" || diag <"$T/qm.json"
+jq -c '.return | {status, "total-time", downtime, ram: {transferred: .ram.transferred, "dirty-sync-count": .ram["dirty-sync-count"]}}' "$T/qm.json" | diag
+check "the destination runs the guest" wait_until 30 sh -c "$GUEST qmp '$RD/qmp.sock' '{\"execute\":\"query-status\"}' | jq -e '.return.status == \"running\"'"
+vn query -u "$svuid" >"$T/sq.json"
+check "the source device logged dirty pages during the migration" jq -e '.devices[0] | .dirty_pages_logged > 0 and .dirty_pages_missed == 0' "$T/sq.json"
+jq -c '.devices[0] | {dirty_pages_logged, dirty_pages_missed}' "$T/sq.json" | diag
+check "the destination device runs the rings (resumed at the source's index)" wait_until 30 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$dvuid' | jq -e '.devices[0] | (.driver_status | index(\"DRIVER_OK\")) and .queues[0].state == \"running\" and .queues[1].state == \"running\"'"
+check "the guest was announced on the destination (RARP through its representor)" wait_until 30 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$dvuid' | jq -e '.devices[0].rarps_sent >= 1'"
+check "the peer pings the guest on the destination" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.2"
+# 20 more answers to the 100 ms ping after the migration, then its summary.
+n0=$(grep -c 'bytes from' "$T/mig-ping.out")
+wait_until 20 sh -c "[ \$(grep -c 'bytes from' '$T/mig-ping.out') -ge $((n0 + 20)) ]"
+kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null; ping_pid=
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/mig-ping.out")
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/mig-ping.out")
+diag <<<"ping every 100 ms across the migration ($(echo "$t1 - $t0" | bc) s): $sent sent, $got answered, $(( sent - got )) lost"
+check "pings across the migration: answered after it" sh -c "[ '${got:-0}' -gt 0 ] && tail -n 20 '$T/mig-ping.out' | grep -q 'bytes from'"
+check "the guest keeps its MAC on the destination" sh -c "$GUEST run '$RD/serial.sock' 30 'cat /sys/class/net/eth0/address' | grep -qx $mac"
+rx_after=$(gd "cat /sys/class/net/eth0/statistics/rx_packets" | tr -dc 0-9)
+check "the guest's counters carried over and went on ($rx_before -> $rx_after received)" test "${rx_after:-0}" -gt "${rx_before:-0}"
+
+# The source QEMU is paused for good: stop it, unplug its device; the guest keeps working.
+qmp "$RS" '{"execute":"quit"}' >/dev/null 2>&1
+wait_until 20 pid_gone "$(cat "$RS/qemu.pid")"
+check "the source device is unplugged" vn unplug -u "$svuid"
+check "the guest still answers after the unplug" wait_until 30 ip netns exec "$NS" ping -c 3 -i 0.2 -W 1 "$NET.2"
+stop_controller
 done_testing
