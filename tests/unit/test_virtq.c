@@ -18,6 +18,10 @@
 
 #include <cmocka.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dirty_log.h"
 #include "guest_mem.h"
 #include "virtq.h"
 
@@ -890,6 +894,171 @@ static void test_push_batch(void **state)
     sim_free(s);
 }
 
+/* ---- dirty-page logging (live migration) ------------------------------------------ */
+
+/* A log in a memfd of 'file_size' bytes covering 'size' bytes; its bitmap in '*bits'. */
+static void log_new(struct vn_dirty_log *l, uint64_t size, uint64_t file_size)
+{
+    int fd = memfd_create("test-log", 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)file_size), 0);
+    vn_dirty_log_init(l);
+    assert_int_equal(vn_dirty_log_map(l, fd, size, 0), 0);
+    close(fd);
+}
+
+static bool page_dirty(const struct vn_dirty_log *l, uint64_t guest_addr)
+{
+    uint64_t page = guest_addr >> 12;
+
+    return l->bitmap[page / 8] & (1u << (page % 8));
+}
+
+static unsigned dirty_count(const struct vn_dirty_log *l)
+{
+    unsigned n = 0;
+
+    for (uint64_t i = 0; i < l->size; i++)
+        n += (unsigned)__builtin_popcount(l->bitmap[i]);
+    return n;
+}
+
+/* Bytes of bitmap for the sim's guest memory: one bit per 4 KiB page up to its end. */
+#define SIM_LOG_SIZE (((GPA_BASE + RAM_SIZE) >> 12) / 8)
+
+static void test_log_used_ring_and_buffers(void **state)
+{
+    struct sim *s = sim_new(256, F_EVENT_IDX);
+    struct vn_dirty_log l;
+    struct vn_vq_chain *c = s->chain;
+
+    log_new(&l, SIM_LOG_SIZE, SIM_LOG_SIZE);
+    /* Not logging: nothing marked. */
+    desc_set(&s->desc[0], gpa(BUF_OFF + 0xf00), 0x200, VRING_DESC_F_WRITE, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    vn_virtq_log_write(&s->q, &c->iov[c->out_num], c->in_num, 0x200);
+    vn_virtq_push(&s->q, c->head, 0x200);
+    assert_int_equal(dirty_count(&l), 0);
+
+    /* Logging: the written part of the buffer (across a page boundary) and the used ring. */
+    assert_int_equal(vn_virtq_set_log(&s->q, &l), 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    vn_virtq_log_write(&s->q, &c->iov[c->out_num], c->in_num, 0x200);
+    vn_virtq_push(&s->q, c->head, 0x200);
+    assert_true(page_dirty(&l, gpa(BUF_OFF)));
+    assert_true(page_dirty(&l, gpa(BUF_OFF + 0x1000)));
+    assert_true(page_dirty(&l, gpa(USED_OFF)));
+    assert_int_equal(dirty_count(&l), 3);
+
+    /* Only what was written: 16 bytes stay in the first page; avail_event is in the used ring. */
+    memset(l.bitmap, 0, l.size);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    vn_virtq_log_write(&s->q, &c->iov[c->out_num], c->in_num, 16);
+    vn_virtq_set_avail_event(&s->q);
+    assert_true(page_dirty(&l, gpa(BUF_OFF)));
+    assert_false(page_dirty(&l, gpa(BUF_OFF + 0x1000)));
+    assert_true(page_dirty(&l, gpa(USED_OFF + 4 + 8 * 256)));
+    assert_int_equal(dirty_count(&l), 2);
+    vn_virtq_push(&s->q, c->head, 16);
+
+    /* New ring addresses drop the log: it must be set again. */
+    {
+        struct vn_virtq_layout lay = sim_layout(s);
+
+        assert_int_equal(vn_virtq_set_addrs(&s->q, &s->mem, &lay), 0);
+        assert_null(s->q.log);
+    }
+    assert_true(l.pages >= 5);
+    assert_int_equal(l.missed, 0);
+    vn_dirty_log_unmap(&l);
+    sim_free(s);
+}
+
+static void test_log_used_batch_wraps(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vring_used_elem elems[4] = { { 0, 1 }, { 1, 1 }, { 2, 1 }, { 3, 1 } };
+    struct vn_dirty_log l;
+
+    log_new(&l, SIM_LOG_SIZE, SIM_LOG_SIZE);
+    vn_virtq_set_last_avail_idx(&s->q, 6);
+    for (uint16_t i = 0; i < 4; i++) {
+        desc_set(&s->desc[i], gpa(BUF_OFF), 64, VRING_DESC_F_WRITE, 0);
+        s->avail_idx = (uint16_t)(6 + i);
+        post(s, i);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    assert_int_equal(vn_virtq_set_log(&s->q, &l), 0);
+    vn_virtq_push_batch(&s->q, elems, 4); /* slots 6, 7, 0, 1 */
+    assert_int_equal(s->used->idx, 10);
+    assert_true(page_dirty(&l, gpa(USED_OFF)));
+    assert_int_equal(dirty_count(&l), 1);
+    /* The flags of the used ring are a write too (no EVENT_IDX). */
+    memset(l.bitmap, 0, l.size);
+    vn_virtq_disable_notify(&s->q);
+    assert_int_equal(dirty_count(&l), 1);
+    vn_dirty_log_unmap(&l);
+    sim_free(s);
+}
+
+static void test_log_bounds(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vn_dirty_log l;
+    int fd = memfd_create("test-log", 0), p[2];
+    uint8_t outside[64];
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 8192), 0);
+    vn_dirty_log_init(&l);
+    assert_int_equal(vn_dirty_log_map(&l, fd, 0, 0), -EINVAL);          /* empty */
+    assert_int_equal(vn_dirty_log_map(&l, fd, 8193, 0), -EINVAL);       /* past the file */
+    assert_int_equal(vn_dirty_log_map(&l, fd, 4096, 4097), -EINVAL);    /* offset past it */
+    assert_int_equal(vn_dirty_log_map(&l, fd, 16, UINT64_MAX - 8), -EINVAL); /* wraps */
+    assert_int_equal(vn_dirty_log_map(&l, fd, VN_DIRTY_LOG_MAX_SIZE + 1, 0), -EINVAL);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(vn_dirty_log_map(&l, p[0], 16, 0), -EBADF);       /* not a file */
+    close(p[0]);
+    close(p[1]);
+    assert_false(vn_dirty_log_is_mapped(&l));
+
+    /* A log too small for the guest: nothing written outside it, the pages are counted. */
+    assert_int_equal(vn_dirty_log_map(&l, fd, 16, 100), 0);  /* unaligned offset is fine */
+    assert_int_equal(vn_virtq_set_log(&s->q, &l), 0);
+    desc_set(&s->desc[0], gpa(BUF_OFF), 64, VRING_DESC_F_WRITE, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+    vn_virtq_push(&s->q, 0, 64);
+    assert_int_equal(dirty_count(&l), 0);
+    assert_true(l.missed >= 1);
+    /* Pages 0..127 fit; a range ending past the bitmap stops at its end; a wrapping range too. */
+    vn_dirty_log_gpa(&l, 126 * 4096, 3 * 4096);
+    assert_int_equal(dirty_count(&l), 2);
+    vn_dirty_log_gpa(&l, UINT64_MAX - 10, 100);
+    assert_int_equal(dirty_count(&l), 2);
+    /* A local address in no region is not logged, only counted. */
+    l.missed = 0;
+    vn_dirty_log_hva(&l, &s->mem, outside, sizeof(outside));
+    assert_int_equal(l.missed, 1);
+    vn_dirty_log_unmap(&l);
+    vn_dirty_log_unmap(&l); /* idempotent */
+    /* A queue without rings takes no log. */
+    {
+        struct vn_virtq q;
+
+        vn_virtq_init(&q);
+        assert_int_equal(vn_virtq_set_log(&q, &l), -EFAULT);
+    }
+    close(fd);
+    sim_free(s);
+}
+
 static void test_suspend_resume(void **state)
 {
     struct sim *s = sim_new(8, 0);
@@ -1015,6 +1184,9 @@ int main(void)
         cmocka_unit_test(test_set_addrs_validation),
         cmocka_unit_test(test_local_alignment),
         cmocka_unit_test(test_push_batch),
+        cmocka_unit_test(test_log_used_ring_and_buffers),
+        cmocka_unit_test(test_log_used_batch_wraps),
+        cmocka_unit_test(test_log_bounds),
         cmocka_unit_test(test_suspend_resume),
         cmocka_unit_test(test_unpop),
         cmocka_unit_test(test_not_ready),
