@@ -8,7 +8,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <linux/virtio_config.h>
 
 #include "dirty_log.h"
 #include "guest_mem.h"
@@ -61,6 +64,15 @@ static uint16_t *avail_event_ptr(const struct vn_virtq *q)
     return (uint16_t *)(void *)&q->used->ring[q->size];
 }
 
+static int packed_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
+                            const struct vn_virtq_layout *l);
+static int packed_avail_count(struct vn_virtq *q);
+static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c);
+static void packed_unpop(struct vn_virtq *q, unsigned int n);
+static void packed_push(struct vn_virtq *q, uint16_t id, uint32_t len);
+static bool packed_should_notify(struct vn_virtq *q, uint16_t old_used_idx);
+static void packed_set_event(struct vn_virtq *q, uint16_t flags);
+
 void vn_virtq_init(struct vn_virtq *q)
 {
     memset(q, 0, sizeof(*q));
@@ -80,6 +92,8 @@ int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
 
     if (size == 0 || size > VN_VQ_MAX_SIZE || (size & (size - 1)))
         return -EINVAL;
+    if (l->features & (1ULL << VIRTIO_F_RING_PACKED))
+        return packed_set_addrs(q, mem, l);
     if (l->desc_addr % VRING_DESC_ALIGN_SIZE || l->avail_addr % VRING_AVAIL_ALIGN_SIZE ||
         l->used_addr % VRING_USED_ALIGN_SIZE)
         return -EINVAL;
@@ -108,11 +122,19 @@ int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
     q->error = 0;
     q->log = NULL; /* the used ring moved: vn_virtq_set_log() again */
     q->used_gpa = 0;
+    q->packed = false;
+    free(q->pk_inflight);
+    q->pk_inflight = NULL;
     return 0;
 }
 
 void vn_virtq_stop(struct vn_virtq *q)
 {
+    free(q->pk_inflight);
+    q->pk_inflight = NULL;
+    q->pk_first = q->pk_n = 0;
+    q->pdesc = NULL;
+    q->driver_event = q->device_event = NULL;
     q->mem = NULL;
     q->desc = NULL;
     q->avail = NULL;
@@ -184,6 +206,8 @@ int vn_virtq_avail_count(struct vn_virtq *q)
         return -ENXIO;
     if (q->error)
         return q->error;
+    if (q->packed)
+        return packed_avail_count(q);
     /* Pairs with the driver's write barrier before it publishes avail->idx. */
     idx = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
     n = (uint16_t)(idx - q->last_avail_idx);
@@ -314,6 +338,8 @@ int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
         return -ENXIO;
     if (q->error)
         return q->error;
+    if (q->packed)
+        return packed_pop(q, chain);
     if (q->last_avail_idx == q->shadow_avail_idx) {
         int n = vn_virtq_avail_count(q);
 
@@ -336,6 +362,10 @@ int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
 
 void vn_virtq_unpop(struct vn_virtq *q, unsigned int n)
 {
+    if (q->packed) {
+        packed_unpop(q, n);
+        return;
+    }
     assert(n <= (uint16_t)(q->last_avail_idx - q->used_idx));
     q->last_avail_idx = (uint16_t)(q->last_avail_idx - n);
     VQ_STAT_ADD(q, received_desc, -(uint64_t)n);
@@ -362,10 +392,17 @@ int vn_virtq_set_log(struct vn_virtq *q, struct vn_dirty_log *log)
 {
     uint64_t gpa, room;
 
-    if (log && (!q->used || vn_hva_to_gpa(q->mem, q->used, &gpa, &room) < 0))
+    uint64_t event_gpa = 0;
+
+    if (log && q->packed &&
+        (!q->pdesc || vn_hva_to_gpa(q->mem, q->pdesc, &gpa, &room) < 0 ||
+         vn_hva_to_gpa(q->mem, q->device_event, &event_gpa, &room) < 0))
+        return -EFAULT;
+    if (log && !q->packed && (!q->used || vn_hva_to_gpa(q->mem, q->used, &gpa, &room) < 0))
         return -EFAULT;
     q->log = log;
     q->used_gpa = log ? gpa : 0;
+    q->device_event_gpa = log ? event_gpa : 0;
     return 0;
 }
 
@@ -395,6 +432,12 @@ static void log_used_elems(struct vn_virtq *q, uint16_t idx, unsigned int n)
 void vn_virtq_push(struct vn_virtq *q, uint16_t head, uint32_t len)
 {
     assert(q->used);
+    if (q->packed) {
+        packed_push(q, head, len);
+        VQ_STAT_ADD(q, completed_desc, 1);
+        VQ_STAT_ADD(q, total_bytes, len);
+        return;
+    }
     used_elem_store(q, q->used_idx, head, len);
     q->used_idx++;
     used_idx_publish(q);
@@ -411,6 +454,15 @@ void vn_virtq_push_batch(struct vn_virtq *q, const struct vring_used_elem *elems
     assert(q->used && n <= q->size);
     if (n == 0)
         return;
+    if (q->packed) {
+        for (unsigned int i = 0; i < n; i++) {
+            packed_push(q, (uint16_t)elems[i].id, elems[i].len);
+            bytes += elems[i].len;
+        }
+        VQ_STAT_ADD(q, completed_desc, n);
+        VQ_STAT_ADD(q, total_bytes, bytes);
+        return;
+    }
     for (unsigned int i = 0; i < n; i++) {
         used_elem_store(q, (uint16_t)(q->used_idx + i), elems[i].id, elems[i].len);
         bytes += elems[i].len;
@@ -427,6 +479,8 @@ bool vn_virtq_should_notify(struct vn_virtq *q, uint16_t old_used_idx)
 {
     if (!q->avail || q->used_idx == old_used_idx)
         return false;
+    if (q->packed)
+        return packed_should_notify(q, old_used_idx);
     /* Our used->idx store before the driver's used_event / flags load. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (q->event_idx)
@@ -436,7 +490,9 @@ bool vn_virtq_should_notify(struct vn_virtq *q, uint16_t old_used_idx)
 
 void vn_virtq_set_avail_event(struct vn_virtq *q)
 {
-    if (q->used && q->event_idx) {
+    if (q->used && q->event_idx && q->packed) {
+        packed_set_event(q, VRING_PACKED_EVENT_FLAG_DESC);
+    } else if (q->used && q->event_idx) {
         ring_store16(avail_event_ptr(q), q->last_avail_idx);
         if (__builtin_expect(q->log != NULL, 0))
             log_used(q, (uint64_t)((uint8_t *)avail_event_ptr(q) - (uint8_t *)q->used),
@@ -457,6 +513,8 @@ int vn_virtq_enable_notify(struct vn_virtq *q)
         return -ENXIO;
     if (q->event_idx)
         vn_virtq_set_avail_event(q);
+    else if (q->packed)
+        packed_set_event(q, VRING_PACKED_EVENT_FLAG_ENABLE);
     else
         used_flags_store(q, 0);
     /* Our store before the avail->idx load: a kick-less chain is seen now. */
@@ -466,7 +524,9 @@ int vn_virtq_enable_notify(struct vn_virtq *q)
 
 void vn_virtq_disable_notify(struct vn_virtq *q)
 {
-    if (q->used && !q->event_idx)
+    if (q->used && !q->event_idx && q->packed)
+        packed_set_event(q, VRING_PACKED_EVENT_FLAG_DISABLE);
+    else if (q->used && !q->event_idx)
         used_flags_store(q, VRING_USED_F_NO_NOTIFY);
 }
 
@@ -484,4 +544,288 @@ void vn_virtq_get_stats(const struct vn_virtq *q, struct vn_virtq_stats *out)
     out->exceed_max_chain = __atomic_load_n(&q->stats.exceed_max_chain, __ATOMIC_RELAXED);
     out->invalid_buffer = __atomic_load_n(&q->stats.invalid_buffer, __ATOMIC_RELAXED);
     out->avail_idx_errors = __atomic_load_n(&q->stats.avail_idx_errors, __ATOMIC_RELAXED);
+}
+
+/* ---- packed ring (virtio 1.1 2.8) ------------------------------------------------------ */
+
+#define PK_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PK_USED (1u << VRING_PACKED_DESC_F_USED)
+
+/* The wrap counter of free-running slot index 'idx' (the size is a power of two <= 2^15). */
+static bool pk_wrap(const struct vn_virtq *q, uint16_t idx)
+{
+    return !(idx & q->size);
+}
+
+uint32_t vn_virtq_packed_base(uint16_t idx, uint32_t size)
+{
+    return (idx & (size - 1)) | (uint32_t)!(idx & size) << VRING_PACKED_EVENT_F_WRAP_CTR;
+}
+
+int vn_virtq_packed_idx(uint32_t base, uint32_t size, uint16_t *ret_idx)
+{
+    uint32_t slot = base & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+
+    if (slot >= size || base >> (VRING_PACKED_EVENT_F_WRAP_CTR + 1))
+        return -EINVAL;
+    *ret_idx = (uint16_t)(slot | (base >> VRING_PACKED_EVENT_F_WRAP_CTR ? 0 : size));
+    return 0;
+}
+
+static int packed_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
+                            const struct vn_virtq_layout *l)
+{
+    uint64_t size = l->size;
+    void *desc, *drv, *dev;
+    uint32_t *inflight;
+
+    if (l->desc_addr % 16 || l->avail_addr % 4 || l->used_addr % 4)
+        return -EINVAL;
+    desc = vn_uva_to_hva(mem, l->desc_addr, size * sizeof(struct vring_packed_desc));
+    drv = vn_uva_to_hva(mem, l->avail_addr, sizeof(struct vring_packed_desc_event));
+    dev = vn_uva_to_hva(mem, l->used_addr, sizeof(struct vring_packed_desc_event));
+    if (!desc || !drv || !dev)
+        return -EFAULT;
+    if (!is_aligned(desc, 16) || !is_aligned(drv, 4) || !is_aligned(dev, 4))
+        return -EINVAL;
+    inflight = calloc(size, sizeof(*inflight));
+    if (!inflight)
+        return -ENOMEM;
+    free(q->pk_inflight);
+    q->pk_inflight = inflight;
+    q->pk_first = q->pk_n = 0;
+    q->mem = mem;
+    q->packed = true;
+    q->pdesc = desc;
+    q->driver_event = drv;
+    q->device_event = dev;
+    /* The split pointers stay non-NULL for the "ready" checks; never dereferenced as such. */
+    q->desc = desc;
+    q->avail = drv;
+    q->used = dev;
+    q->size = (uint32_t)size;
+    q->event_idx = l->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+    q->indirect = l->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+    q->shadow_avail_idx = q->last_avail_idx;
+    q->error = 0;
+    q->log = NULL;
+    q->used_gpa = 0;
+    return 0;
+}
+
+/* True when the descriptor at slot index 'idx' is available (acquire: its contents after). */
+static bool packed_desc_avail(const struct vn_virtq *q, uint16_t idx)
+{
+    uint16_t f = __atomic_load_n(&q->pdesc[idx & (q->size - 1)].flags, __ATOMIC_ACQUIRE);
+    bool w = pk_wrap(q, idx);
+
+    return !!(f & PK_AVAIL) == w && !!(f & PK_USED) != w;
+}
+
+static int packed_avail_count(struct vn_virtq *q)
+{
+    return packed_desc_avail(q, q->last_avail_idx) ? 1 : 0;
+}
+
+static void packed_desc_read_once(struct vring_packed_desc *dst, const void *src)
+{
+    memcpy(dst, src, sizeof(*dst));
+    __asm__ __volatile__("" ::: "memory");
+}
+
+/* A packed descriptor's buffer as a split one (the WRITE flag has the same bit). */
+static int packed_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
+                             const struct vring_packed_desc *pd, bool *seen_write)
+{
+    struct vring_desc d = { .addr = pd->addr, .len = pd->len, .flags = pd->flags };
+
+    return chain_add_buffer(q, c, &d, seen_write);
+}
+
+/* The indirect table of 'pd' into 'c': all its entries, in order. */
+static int packed_walk_indirect(const struct vn_virtq *q, struct vn_vq_chain *c,
+                                const struct vring_packed_desc *pd, bool *seen_write)
+{
+    const uint8_t *table;
+    uint32_t n;
+
+    if (!q->indirect)
+        return -EPERM;
+    if (pd->flags & VRING_DESC_F_NEXT)
+        return -EINVAL;
+    if (pd->len == 0 || pd->len % sizeof(struct vring_packed_desc))
+        return -EMSGSIZE;
+    n = pd->len / sizeof(struct vring_packed_desc);
+    if (n > q->size)
+        return -ELOOP;
+    table = vn_gpa_to_hva(q->mem, pd->addr, pd->len);
+    if (!table)
+        return -EFAULT;
+    for (uint32_t i = 0; i < n; i++) {
+        struct vring_packed_desc d;
+        int err;
+
+        packed_desc_read_once(&d, table + (size_t)i * sizeof(d));
+        if (d.flags & VRING_DESC_F_INDIRECT)
+            return -EMLINK;
+        if (++c->ndesc > q->size)
+            return -ELOOP;
+        err = packed_add_buffer(q, c, &d, seen_write);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+/*
+ * Walks the chain at last_avail_idx: consecutive ring slots while NEXT is
+ * set (at most the ring's size), or one slot pointing to an indirect table.
+ * The buffer id is the last descriptor's.  '*slots' gets the ring slots used.
+ */
+static int packed_walk(const struct vn_virtq *q, struct vn_vq_chain *c, uint16_t *slots)
+{
+    uint16_t idx = q->last_avail_idx;
+    bool seen_write = false;
+    uint32_t n = 0;
+
+    c->ndesc = 0;
+    c->out_num = c->in_num = 0;
+    c->out_len = c->in_len = 0;
+    for (;;) {
+        struct vring_packed_desc d;
+        int err;
+
+        /* A chain cannot hold more descriptors than the ring: NEXT on all of them is a loop. */
+        if (n == q->size)
+            return -ELOOP;
+        packed_desc_read_once(&d, &q->pdesc[idx & (q->size - 1)]);
+        n++;
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            err = packed_walk_indirect(q, c, &d, &seen_write);
+        } else {
+            if (++c->ndesc > q->size)
+                return -ELOOP;
+            err = packed_add_buffer(q, c, &d, &seen_write);
+        }
+        if (err)
+            return err;
+        c->head = d.id;
+        if (!(d.flags & VRING_DESC_F_NEXT) || (d.flags & VRING_DESC_F_INDIRECT))
+            break;
+        idx++;
+    }
+    *slots = (uint16_t)n;
+    return 0;
+}
+
+static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c)
+{
+    uint16_t slots;
+    int err;
+
+    if (!packed_desc_avail(q, q->last_avail_idx))
+        return -EAGAIN;
+    /* Every slot is in flight already: the driver made used slots available again. */
+    if (q->pk_n >= q->size) {
+        q->bad_avail_idx = q->last_avail_idx;
+        return vq_fail(q, -EPROTO);
+    }
+    err = packed_walk(q, c, &slots);
+    if (err)
+        return vq_fail(q, err);
+    q->pk_inflight[(q->pk_first + q->pk_n) & (q->size - 1)] = (uint32_t)c->head << 16 | slots;
+    q->pk_n++;
+    q->last_avail_idx = (uint16_t)(q->last_avail_idx + slots);
+    q->shadow_avail_idx = q->last_avail_idx;
+    VQ_STAT_ADD(q, received_desc, 1);
+    VQ_STAT_ADD(q, total_bytes, c->out_len);
+    return 0;
+}
+
+static void packed_unpop(struct vn_virtq *q, unsigned int n)
+{
+    assert(n <= q->pk_n);
+    for (unsigned int i = 0; i < n; i++) {
+        uint32_t e = q->pk_inflight[(q->pk_first + q->pk_n - 1) & (q->size - 1)];
+
+        q->last_avail_idx = (uint16_t)(q->last_avail_idx - (e & 0xffff));
+        q->pk_n--;
+    }
+    q->shadow_avail_idx = q->last_avail_idx;
+    VQ_STAT_ADD(q, received_desc, -(uint64_t)n);
+}
+
+/*
+ * Takes chain 'id' out of the in-flight list and returns its slot count: the
+ * oldest one when it matches (a device that completes in order), else the
+ * first with that id.  0 for an id not in flight (a caller bug: nothing is
+ * written).
+ */
+static uint16_t packed_inflight_take(struct vn_virtq *q, uint16_t id)
+{
+    uint32_t mask = q->size - 1;
+
+    for (uint32_t i = 0; i < q->pk_n; i++) {
+        uint32_t e = q->pk_inflight[(q->pk_first + i) & mask];
+
+        if (e >> 16 != id)
+            continue;
+        /* Close the gap: the older entries move up by one. */
+        for (uint32_t k = i; k > 0; k--)
+            q->pk_inflight[(q->pk_first + k) & mask] = q->pk_inflight[(q->pk_first + k - 1) & mask];
+        q->pk_first = (q->pk_first + 1) & mask;
+        q->pk_n--;
+        return (uint16_t)(e & 0xffff);
+    }
+    return 0;
+}
+
+/* Writes the used descriptor for chain 'id' at used_idx (flags last, release). */
+static void packed_push(struct vn_virtq *q, uint16_t id, uint32_t len)
+{
+    uint16_t slots = packed_inflight_take(q, id);
+    uint32_t slot = q->used_idx & (q->size - 1);
+    struct vring_packed_desc *d = &q->pdesc[slot];
+    uint16_t flags = pk_wrap(q, q->used_idx) ? (uint16_t)(PK_AVAIL | PK_USED) : 0;
+
+    assert(slots);
+    if (!slots)
+        return;
+    __atomic_store_n(&d->id, id, __ATOMIC_RELAXED);
+    __atomic_store_n(&d->len, len, __ATOMIC_RELAXED);
+    __atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+    q->used_idx = (uint16_t)(q->used_idx + slots);
+    if (__builtin_expect(q->log != NULL, 0))
+        log_used(q, (uint64_t)slot * sizeof(*d), sizeof(*d));
+}
+
+/* The driver's event suppression, after our used descriptor stores (full fence). */
+static bool packed_should_notify(struct vn_virtq *q, uint16_t old_used_idx)
+{
+    uint16_t flags, off_wrap, m = (uint16_t)(2 * q->size - 1), ev, nw, od;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    flags = __atomic_load_n(&q->driver_event->flags, __ATOMIC_RELAXED);
+    if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+        return false;
+    if (flags != VRING_PACKED_EVENT_FLAG_DESC || !q->event_idx)
+        return true;
+    off_wrap = __atomic_load_n(&q->driver_event->off_wrap, __ATOMIC_RELAXED);
+    /* The event slot, old and new as positions modulo two laps of the ring. */
+    ev = (uint16_t)(((off_wrap & 0x7fff) | (off_wrap >> 15 ? 0 : q->size)) & m);
+    nw = q->used_idx & m;
+    od = old_used_idx & m;
+    return (uint16_t)((nw - ev - 1) & m) < (uint16_t)((nw - od) & m);
+}
+
+/* Our event suppression: ENABLE, DISABLE, or DESC at last_avail_idx (EVENT_IDX). */
+static void packed_set_event(struct vn_virtq *q, uint16_t flags)
+{
+    if (flags == VRING_PACKED_EVENT_FLAG_DESC)
+        __atomic_store_n(&q->device_event->off_wrap,
+                         (uint16_t)vn_virtq_packed_base(q->last_avail_idx, q->size),
+                         __ATOMIC_RELAXED);
+    __atomic_store_n(&q->device_event->flags, flags, __ATOMIC_RELEASE);
+    if (__builtin_expect(q->log != NULL, 0))
+        vn_dirty_log_gpa(q->log, q->device_event_gpa, sizeof(*q->device_event));
 }

@@ -1,6 +1,19 @@
 /*
- * virtq.h - device-side access to a split virtqueue (virtio 1.x split ring;
- * a legacy queue has the same ring format) living in guest memory.
+ * virtq.h - device-side access to a virtqueue living in guest memory: a
+ * split ring (virtio 1.x 2.7; a legacy queue has the same ring format) or a
+ * packed ring (virtio 1.1 2.8, VIRTIO_F_RING_PACKED).
+ *
+ * The same functions serve both layouts; what differs for a packed ring:
+ *   - SET_VRING_ADDR's three addresses are the descriptor ring, the driver's
+ *     event suppression area and the device's (4 bytes each);
+ *   - indices (last_avail_idx, used_idx) count descriptor slots, free-running
+ *     modulo 2^16; with a power-of-two size the slot is idx % size and the
+ *     wrap counter is !(idx & size).  vn_virtq_packed_base() and
+ *     vn_virtq_packed_idx() convert to and from the vhost-user form
+ *     (slot | wrap << 15);
+ *   - a chain is pushed back with the buffer id its last descriptor carried
+ *     (chain->head) and takes as many used slots as it had descriptors;
+ *   - vn_virtq_avail_count() says 1 when a chain is available, not how many.
  *
  * The three ring areas are translated once through the device's guest memory
  * table (lib/guest_mem.h) when the queue starts; vn_virtq_pop() then takes
@@ -63,8 +76,8 @@ struct vn_virtq_stats {
 /* Where the rings are and how they are used (SET_VRING_NUM, SET_VRING_ADDR, SET_FEATURES). */
 struct vn_virtq_layout {
     uint32_t size;       /* entries: a power of two, 1..VN_VQ_MAX_SIZE */
-    uint64_t features;   /* negotiated virtio features; RING_F_EVENT_IDX and
-                            RING_F_INDIRECT_DESC matter here */
+    uint64_t features;   /* negotiated virtio features; RING_F_EVENT_IDX,
+                            RING_F_INDIRECT_DESC and F_RING_PACKED matter here */
     uint64_t desc_addr;  /* descriptor table, front-end virtual address, 16-byte aligned */
     uint64_t avail_addr; /* available ring, front-end virtual address, 2-byte aligned */
     uint64_t used_addr;  /* used ring, front-end virtual address, 4-byte aligned */
@@ -86,7 +99,18 @@ struct vn_virtq {
     struct vn_virtq_stats stats;
     /* Live migration (vn_virtq_set_log()); appended: a provider built before ignores them. */
     struct vn_dirty_log *log;  /* borrowed; NULL unless the front-end logs dirty pages */
-    uint64_t used_gpa;         /* guest physical address of the used ring, for the log */
+    uint64_t used_gpa;         /* guest physical address of the used ring (packed: of the
+                                  descriptor ring), for the log */
+    /* Packed ring (VIRTIO_F_RING_PACKED); appended. */
+    bool packed;
+    struct vring_packed_desc *pdesc;              /* descriptor ring, when packed */
+    struct vring_packed_desc_event *driver_event; /* the driver's event suppression (read) */
+    struct vring_packed_desc_event *device_event; /* ours (written) */
+    uint64_t device_event_gpa; /* for the log */
+    uint32_t *pk_inflight;     /* chains popped and not pushed, in pop order: buffer id << 16 |
+                                  descriptor slots; 'size' entries, allocated while ready */
+    uint32_t pk_first;         /* oldest entry of pk_inflight */
+    uint32_t pk_n;             /* entries in pk_inflight */
 };
 
 /*
@@ -122,7 +146,11 @@ void vn_virtq_init(struct vn_virtq *q);
 int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
                        const struct vn_virtq_layout *l);
 
-/* Forgets the rings: the queue is stopped.  Indices and counters stay. */
+/*
+ * Forgets the rings: the queue is stopped.  Indices and counters stay.  Also
+ * frees what vn_virtq_set_addrs() allocated for a packed ring: call it before
+ * vn_virtq_init() on a queue that was ready.
+ */
 void vn_virtq_stop(struct vn_virtq *q);
 
 /* True once vn_virtq_set_addrs() succeeded and until vn_virtq_stop(). */
@@ -135,6 +163,14 @@ bool vn_virtq_is_ready(const struct vn_virtq *q);
  */
 uint16_t vn_virtq_get_last_avail_idx(const struct vn_virtq *q);
 void vn_virtq_set_last_avail_idx(struct vn_virtq *q, uint16_t idx);
+
+/*
+ * Packed rings: the vhost-user ring base (slot | wrap counter << 15) of the
+ * free-running index 'idx' of a ring of 'size' (a power of two) slots, and
+ * back.  vn_virtq_packed_idx() returns -EINVAL for a slot >= size.
+ */
+uint32_t vn_virtq_packed_base(uint16_t idx, uint32_t size);
+int vn_virtq_packed_idx(uint32_t base, uint32_t size, uint16_t *ret_idx);
 
 /* The next used index the device will write; pass it to vn_virtq_should_notify(). */
 uint16_t vn_virtq_used_idx(const struct vn_virtq *q);

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include <linux/virtio_config.h>
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1059,6 +1061,349 @@ static void test_log_bounds(void **state)
     sim_free(s);
 }
 
+/* ---- packed rings ----------------------------------------------------------------- */
+
+#define F_PACKED (1ULL << VIRTIO_F_RING_PACKED)
+#define PK_AVAIL_F (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PK_USED_F (1u << VRING_PACKED_DESC_F_USED)
+
+/* A packed-ring driver: descriptor ring at DESC_OFF, event areas at AVAIL_OFF / USED_OFF. */
+struct psim {
+    struct sim *s;
+    struct vring_packed_desc *ring;
+    struct vring_packed_desc_event *drv, *dev;
+    uint16_t next;     /* the driver's next slot (free-running) */
+    uint16_t used;     /* the driver's next used slot to read */
+};
+
+static struct psim psim_new(uint32_t size, uint64_t features)
+{
+    struct psim p = { 0 };
+
+    p.s = sim_new(size, 0); /* maps the RAM, then the packed layout replaces the split one */
+    p.s->features = features | F_PACKED;
+    {
+        struct vn_virtq_layout l = sim_layout(p.s);
+
+        assert_int_equal(vn_virtq_set_addrs(&p.s->q, &p.s->mem, &l), 0);
+    }
+    p.ring = (struct vring_packed_desc *)(void *)(p.s->ram + DESC_OFF);
+    p.drv = (struct vring_packed_desc_event *)(void *)(p.s->ram + AVAIL_OFF);
+    p.dev = (struct vring_packed_desc_event *)(void *)(p.s->ram + USED_OFF);
+    return p;
+}
+
+static void psim_free(struct psim *p)
+{
+    vn_virtq_stop(&p->s->q);
+    sim_free(p->s);
+}
+
+static bool pwrap(const struct psim *p, uint16_t idx)
+{
+    return !(idx & p->s->size);
+}
+
+/*
+ * Makes a chain of 'n' descriptors available (buffer id 'id', lengths 'len',
+ * the last 'nw' writable), the head's flags written last as a driver does.
+ */
+static void ppost(struct psim *p, uint16_t id, unsigned n, unsigned nw, uint32_t len,
+                  uint16_t extra_flags)
+{
+    uint16_t head_flags = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t idx = (uint16_t)(p->next + i);
+        struct vring_packed_desc *d = &p->ring[idx & (p->s->size - 1)];
+        uint16_t f = (uint16_t)((pwrap(p, idx) ? PK_AVAIL_F : PK_USED_F) | extra_flags);
+
+        if (i + 1 < n)
+            f |= VRING_DESC_F_NEXT;
+        if (i >= n - nw)
+            f |= VRING_DESC_F_WRITE;
+        d->addr = gpa(BUF_OFF + (uint64_t)((idx & (p->s->size - 1)) * 0x1000));
+        d->len = len;
+        d->id = id;
+        if (i == 0)
+            head_flags = f;
+        else
+            d->flags = f;
+    }
+    __atomic_store_n(&p->ring[p->next & (p->s->size - 1)].flags, head_flags, __ATOMIC_RELEASE);
+    p->next = (uint16_t)(p->next + n);
+}
+
+/* The next used descriptor the driver would take: its id and len, -1 when none. */
+static int pused(struct psim *p, uint16_t *id, uint32_t *len, unsigned slots)
+{
+    struct vring_packed_desc *d = &p->ring[p->used & (p->s->size - 1)];
+    uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+    bool w = pwrap(p, p->used);
+
+    if (!!(f & PK_AVAIL_F) != w || !!(f & PK_USED_F) != w)
+        return -1;
+    *id = d->id;
+    *len = d->len;
+    p->used = (uint16_t)(p->used + slots);
+    return 0;
+}
+
+static void test_packed_chain_and_used(void **state)
+{
+    struct psim p = psim_new(8, 0);
+    struct vn_vq_chain *c = p.s->chain;
+    uint16_t id;
+    uint32_t len;
+
+    assert_int_equal(vn_virtq_pop(&p.s->q, c), -EAGAIN);
+    assert_int_equal(vn_virtq_avail_count(&p.s->q), 0);
+    ppost(&p, 5, 2, 1, 200, 0);
+    assert_int_equal(vn_virtq_avail_count(&p.s->q), 1);
+    assert_int_equal(vn_virtq_pop(&p.s->q, c), 0);
+    assert_int_equal(c->head, 5);
+    assert_int_equal(c->out_num, 1);
+    assert_int_equal(c->in_num, 1);
+    assert_int_equal(c->ndesc, 2);
+    assert_ptr_equal(c->iov[0].iov_base, p.s->ram + BUF_OFF);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&p.s->q), 2);
+    assert_int_equal(pused(&p, &id, &len, 2), -1);
+    vn_virtq_push(&p.s->q, 5, 150);
+    assert_int_equal(pused(&p, &id, &len, 2), 0);
+    assert_int_equal(id, 5);
+    assert_int_equal(len, 150);
+    assert_int_equal(vn_virtq_used_idx(&p.s->q), 2);
+    assert_int_equal(vn_virtq_pop(&p.s->q, c), -EAGAIN);
+    psim_free(&p);
+}
+
+static void test_packed_wrap_counters(void **state)
+{
+    struct psim p = psim_new(4, 0);
+    struct vn_vq_chain *c = p.s->chain;
+    uint16_t id;
+    uint32_t len;
+
+    /* Ten laps' worth of two-slot chains: the counters flip every 4 slots. */
+    for (uint16_t i = 0; i < 20; i++) {
+        ppost(&p, i, 2, 2, 64, 0);
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), 0);
+        assert_int_equal(c->head, i);
+        vn_virtq_push(&p.s->q, c->head, 10 + i);
+        assert_int_equal(pused(&p, &id, &len, 2), 0);
+        assert_int_equal(id, i);
+        assert_int_equal(len, 10 + i);
+    }
+    assert_int_equal(vn_virtq_get_last_avail_idx(&p.s->q), 40);
+    /* A descriptor left with the previous lap's wrap counter is not available. */
+    {
+        struct vring_packed_desc *d = &p.ring[p.next & 3];
+
+        d->flags = (uint16_t)(pwrap(&p, p.next) ? PK_USED_F : PK_AVAIL_F);
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), -EAGAIN);
+        /* Both bits equal to the counter: a used descriptor, not available either. */
+        d->flags = (uint16_t)(pwrap(&p, p.next) ? (PK_AVAIL_F | PK_USED_F) : 0);
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), -EAGAIN);
+    }
+    assert_int_equal(vn_virtq_error(&p.s->q), 0);
+    psim_free(&p);
+}
+
+static void test_packed_indirect(void **state)
+{
+    struct psim p = psim_new(8, F_INDIRECT);
+    struct vn_vq_chain *c = p.s->chain;
+    struct vring_packed_desc *t = (struct vring_packed_desc *)(void *)(p.s->ram + BUF_OFF + 0x8000);
+    uint16_t id;
+    uint32_t len;
+
+    for (int i = 0; i < 3; i++) {
+        t[i].addr = gpa(BUF_OFF + 0x100 * (uint64_t)i);
+        t[i].len = 100;
+        t[i].flags = i == 2 ? VRING_DESC_F_WRITE : 0;
+    }
+    ppost(&p, 3, 1, 0, 3 * sizeof(*t), VRING_DESC_F_INDIRECT);
+    p.ring[0].addr = gpa(BUF_OFF + 0x8000);
+    assert_int_equal(vn_virtq_pop(&p.s->q, c), 0);
+    assert_int_equal(c->head, 3);
+    assert_int_equal(c->out_num, 2);
+    assert_int_equal(c->in_num, 1);
+    assert_int_equal(c->ndesc, 3);
+    vn_virtq_push(&p.s->q, 3, 100);
+    assert_int_equal(pused(&p, &id, &len, 1), 0);
+    assert_int_equal(vn_virtq_used_idx(&p.s->q), 1); /* one ring slot */
+    /* An indirect entry that is indirect itself. */
+    t[1].flags = VRING_DESC_F_INDIRECT;
+    ppost(&p, 4, 1, 0, 3 * sizeof(*t), VRING_DESC_F_INDIRECT);
+    p.ring[1].addr = gpa(BUF_OFF + 0x8000);
+    assert_int_equal(vn_virtq_pop(&p.s->q, c), -EMLINK);
+    assert_errors(p.s, 1, 0, 0, 0);
+    psim_free(&p);
+}
+
+/* A malicious driver: each case breaks its queue only, with its error and counter. */
+static void test_packed_malicious(void **state)
+{
+    struct {
+        int err;
+        uint64_t bad, exceed, invalid;
+    } want[] = {
+        { -ELOOP, 0, 1, 0 },    /* NEXT on every slot of the ring */
+        { -EFAULT, 0, 0, 1 },   /* buffer outside guest memory */
+        { -EPERM, 1, 0, 0 },    /* INDIRECT without the feature */
+        { -EILSEQ, 1, 0, 0 },   /* readable after writable */
+        { -EMSGSIZE, 1, 0, 0 }, /* indirect table of 17 bytes */
+        { -EINVAL, 1, 0, 0 },   /* INDIRECT with NEXT */
+    };
+
+    for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        struct psim p = psim_new(4, k >= 4 ? F_INDIRECT : 0);
+        struct vn_vq_chain *c = p.s->chain;
+
+        switch (k) {
+        case 0: /* four descriptors, all with NEXT: the walk stops at the ring's size */
+            ppost(&p, 1, 4, 0, 64, 0);
+            p.ring[3].flags |= VRING_DESC_F_NEXT;
+            break;
+        case 1:
+            ppost(&p, 1, 1, 0, 64, 0);
+            p.ring[0].addr = gpa(RAM_SIZE - 8);
+            break;
+        case 2:
+        case 4:
+            ppost(&p, 1, 1, 0, k == 2 ? 32 : 17, VRING_DESC_F_INDIRECT);
+            break;
+        case 3:
+            ppost(&p, 1, 2, 0, 64, 0);
+            p.ring[0].flags |= VRING_DESC_F_WRITE;
+            break;
+        case 5:
+            ppost(&p, 1, 2, 0, 32, VRING_DESC_F_INDIRECT);
+            break;
+        }
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), want[k].err);
+        assert_int_equal(vn_virtq_error(&p.s->q), want[k].err);
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), want[k].err);
+        assert_int_equal(vn_virtq_get_last_avail_idx(&p.s->q), 0);
+        assert_errors(p.s, want[k].bad, want[k].exceed, want[k].invalid, 0);
+        psim_free(&p);
+    }
+}
+
+static void test_packed_unpop_and_out_of_order(void **state)
+{
+    struct psim p = psim_new(8, 0);
+    struct vn_vq_chain *c = p.s->chain;
+    uint16_t id;
+    uint32_t len;
+
+    ppost(&p, 1, 1, 1, 64, 0);
+    ppost(&p, 2, 3, 3, 64, 0);
+    ppost(&p, 3, 2, 2, 64, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), 0);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&p.s->q), 6);
+    vn_virtq_unpop(&p.s->q, 2);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&p.s->q), 1);
+    assert_int_equal(vn_virtq_pop(&p.s->q, c), 0);
+    assert_int_equal(c->head, 2);
+    /* Completed out of order: 2 (3 slots) first, then 1 (1 slot). */
+    vn_virtq_push(&p.s->q, 2, 7);
+    vn_virtq_push(&p.s->q, 1, 8);
+    assert_int_equal(vn_virtq_used_idx(&p.s->q), 4);
+    assert_int_equal(pused(&p, &id, &len, 3), 0);
+    assert_int_equal(id, 2);
+    assert_int_equal(pused(&p, &id, &len, 1), 0);
+    assert_int_equal(id, 1);
+    psim_free(&p);
+}
+
+static void test_packed_notifications(void **state)
+{
+    struct psim p = psim_new(8, F_EVENT_IDX);
+    struct psim q = psim_new(8, 0);
+    struct vn_vq_chain *c = p.s->chain;
+    uint16_t old;
+
+    /* Without EVENT_IDX: the device asks for kicks with ENABLE / DISABLE. */
+    vn_virtq_disable_notify(&q.s->q);
+    assert_int_equal(q.dev->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+    assert_int_equal(vn_virtq_enable_notify(&q.s->q), 0);
+    assert_int_equal(q.dev->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+    ppost(&q, 1, 1, 1, 64, 0);
+    assert_int_equal(vn_virtq_enable_notify(&q.s->q), 1);
+    assert_int_equal(vn_virtq_pop(&q.s->q, q.s->chain), 0);
+    old = vn_virtq_used_idx(&q.s->q);
+    vn_virtq_push(&q.s->q, 1, 1);
+    q.drv->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+    assert_false(vn_virtq_should_notify(&q.s->q, old));
+    q.drv->flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+    assert_true(vn_virtq_should_notify(&q.s->q, old));
+    assert_false(vn_virtq_should_notify(&q.s->q, vn_virtq_used_idx(&q.s->q)));
+
+    /* EVENT_IDX: the device's event names the next slot; the driver's is honoured. */
+    for (uint16_t i = 0; i < 6; i++)
+        ppost(&p, i, 1, 1, 64, 0);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(vn_virtq_pop(&p.s->q, c), 0);
+    vn_virtq_set_avail_event(&p.s->q);
+    assert_int_equal(p.dev->flags, VRING_PACKED_EVENT_FLAG_DESC);
+    assert_int_equal(p.dev->off_wrap, 6 | 1u << 15);
+    p.drv->flags = VRING_PACKED_EVENT_FLAG_DESC;
+    p.drv->off_wrap = 3 | 1u << 15; /* interrupt once slot 3 of the first lap is used */
+    old = vn_virtq_used_idx(&p.s->q);
+    vn_virtq_push(&p.s->q, 0, 1);
+    vn_virtq_push(&p.s->q, 1, 1);
+    assert_false(vn_virtq_should_notify(&p.s->q, old));
+    old = vn_virtq_used_idx(&p.s->q);
+    vn_virtq_push(&p.s->q, 2, 1);
+    vn_virtq_push(&p.s->q, 3, 1);
+    assert_true(vn_virtq_should_notify(&p.s->q, old));
+    /* Past the wrap: slots 6, 7 then 0 of the next lap (wrap counter 0). */
+    old = vn_virtq_used_idx(&p.s->q);
+    vn_virtq_push(&p.s->q, 4, 1);
+    vn_virtq_push(&p.s->q, 5, 1);
+    p.drv->off_wrap = 0; /* slot 0, wrap 0: not reached yet */
+    assert_false(vn_virtq_should_notify(&p.s->q, old));
+    psim_free(&p);
+    psim_free(&q);
+}
+
+static void test_packed_base(void **state)
+{
+    uint16_t idx;
+
+    (void)state;
+    assert_int_equal(vn_virtq_packed_base(0, 256), 1u << 15);
+    assert_int_equal(vn_virtq_packed_base(255, 256), 255 | 1u << 15);
+    assert_int_equal(vn_virtq_packed_base(256, 256), 0);
+    assert_int_equal(vn_virtq_packed_base(513, 256), 1 | 1u << 15);
+    for (uint32_t i = 0; i < 70000; i += 97) {
+        assert_int_equal(vn_virtq_packed_idx(vn_virtq_packed_base((uint16_t)i, 256), 256, &idx), 0);
+        assert_int_equal(idx & 511, i & 511);
+    }
+    assert_int_equal(vn_virtq_packed_idx(256, 256, &idx), -EINVAL);     /* slot past the ring */
+    assert_int_equal(vn_virtq_packed_idx(1u << 16, 256, &idx), -EINVAL); /* more than 16 bits */
+}
+
+static void test_packed_log(void **state)
+{
+    struct psim p = psim_new(8, 0);
+    struct vn_dirty_log l;
+
+    log_new(&l, SIM_LOG_SIZE, SIM_LOG_SIZE);
+    assert_int_equal(vn_virtq_set_log(&p.s->q, &l), 0);
+    ppost(&p, 1, 1, 1, 64, 0);
+    assert_int_equal(vn_virtq_pop(&p.s->q, p.s->chain), 0);
+    vn_virtq_push(&p.s->q, 1, 64);
+    assert_true(page_dirty(&l, gpa(DESC_OFF)));
+    vn_virtq_disable_notify(&p.s->q);
+    assert_true(page_dirty(&l, gpa(USED_OFF)));
+    assert_int_equal(dirty_count(&l), 2);
+    vn_dirty_log_unmap(&l);
+    psim_free(&p);
+}
+
 static void test_suspend_resume(void **state)
 {
     struct sim *s = sim_new(8, 0);
@@ -1187,6 +1532,14 @@ int main(void)
         cmocka_unit_test(test_log_used_ring_and_buffers),
         cmocka_unit_test(test_log_used_batch_wraps),
         cmocka_unit_test(test_log_bounds),
+        cmocka_unit_test(test_packed_chain_and_used),
+        cmocka_unit_test(test_packed_wrap_counters),
+        cmocka_unit_test(test_packed_indirect),
+        cmocka_unit_test(test_packed_malicious),
+        cmocka_unit_test(test_packed_unpop_and_out_of_order),
+        cmocka_unit_test(test_packed_notifications),
+        cmocka_unit_test(test_packed_base),
+        cmocka_unit_test(test_packed_log),
         cmocka_unit_test(test_suspend_resume),
         cmocka_unit_test(test_unpop),
         cmocka_unit_test(test_not_ready),
