@@ -144,6 +144,8 @@ cJSON *vn_dev_mgr_to_json(const struct vn_dev_mgr *m)
     vn_json_add_hex(o, "config_only_features", c->emu.features & VN_CONF_FEATURES_CONFIG_ONLY);
     a = cJSON_CreateArray();
     vn_json_add_str(a, NULL, "split");
+    if (c->emu.features & VN_BIT(VIRTIO_F_RING_PACKED))
+        vn_json_add_str(a, NULL, "packed");
     vn_json_add(o, "supported_virt_queue_types", a);
     a = cJSON_CreateArray();
     for (int i = 0; i < VN_EVENT_N_MODES; i++)

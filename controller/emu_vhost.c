@@ -390,13 +390,15 @@ static void ring_try_start(struct vn_vring *r)
     l.avail_addr = r->addr.avail_user_addr;
     l.used_addr = r->addr.used_user_addr;
     ret = vn_virtq_set_addrs(&r->vq, &vd->mem, &l);
-    if (ret == 0)
+    /* (Packed rings: the in-flight region and the used index are split-ring notions.) */
+    if (ret == 0 && !r->vq.packed)
         ring_resync(r);
     r->resume_from_used = false;
     /* Live migration: the ring logs its writes while the front-end asks for it. */
     if (ret == 0 && has_feature(vd, VN_VHOST_F_LOG_ALL) && vn_dirty_log_is_mapped(&vd->log))
         ret = vn_virtq_set_log(&r->vq, &vd->log);
     if (ret < 0) {
+        vn_virtq_stop(&r->vq);
         ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
                                          : "misaligned ring addresses");
         return;
@@ -412,7 +414,7 @@ static void ring_try_start(struct vn_vring *r)
     q.dev_name = dev->vuid;
     q.index = r->index;
     q.is_tx = r->index & 1;
-    q.kind = VN_DP_RING_SW_SPLIT;
+    q.kind = r->vq.packed ? VN_DP_RING_SW_PACKED : VN_DP_RING_SW_SPLIT;
     q.ring.sw.vq = &r->vq;
     q.ring.sw.size = r->num;
     q.ring.sw.features = vd->features;
@@ -460,6 +462,7 @@ static void ring_reset(struct vn_vring *r)
     close_fd(&r->kick_fd);
     close_fd(&r->call_fd);
     close_fd(&r->err_fd);
+    vn_virtq_stop(&r->vq);
     vn_virtq_init(&r->vq);
     r->num = 0;
     r->has_addr = false;
@@ -720,6 +723,18 @@ static int h_set_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
         peer_error(vd, "ring %u: SET_VRING_BASE while the ring runs", r->index);
         return -EBUSY;
     }
+    if (has_feature(vd, VIRTIO_F_RING_PACKED)) {
+        uint16_t idx;
+
+        /* Packed: slot | wrap counter << 15, for the ring size set before. */
+        if (vn_virtq_packed_idx(msg->payload.state.num, r->num, &idx) < 0) {
+            peer_error(vd, "ring %u: packed base 0x%x does not fit a ring of %u", r->index,
+                       msg->payload.state.num, r->num);
+            return -ERANGE;
+        }
+        vn_virtq_set_last_avail_idx(&r->vq, idx);
+        return 0;
+    }
     vn_virtq_set_last_avail_idx(&r->vq, (uint16_t)msg->payload.state.num);
     return 0;
 }
@@ -733,6 +748,8 @@ static int h_get_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     ring_stop(r);
     close_fd(&r->kick_fd);
     st.num = vn_virtq_get_last_avail_idx(&r->vq);
+    if (has_feature(vd, VIRTIO_F_RING_PACKED) && r->num)
+        st.num = vn_virtq_packed_base((uint16_t)st.num, r->num);
     return vn_vhost_send_reply(vd->conn_fd, msg, &st, sizeof(st));
 }
 
@@ -1374,7 +1391,7 @@ static void vd_queue_state(const struct vn_vhost_dev *vd, uint32_t index,
     /* Read while the provider's thread may move them: a snapshot for people. */
     q->avail_idx = __atomic_load_n(&r->vq.last_avail_idx, __ATOMIC_RELAXED);
     q->used_idx = __atomic_load_n(&r->vq.used_idx, __ATOMIC_RELAXED);
-    if (r->started && r->vq.avail) {
+    if (r->started && r->vq.avail && !r->vq.packed) {
         q->has_driver_avail = true;
         q->driver_avail_idx = __atomic_load_n(&r->vq.avail->idx, __ATOMIC_RELAXED);
     }

@@ -123,6 +123,9 @@ typedef void vn_dp_queue_error_fn(void *ctx, uint16_t index, int err);
  */
 enum vn_dp_ring_kind {
     VN_DP_RING_SW_SPLIT = 1,
+    VN_DP_RING_SW_PACKED = 2, /* the same, a packed virtqueue (virtio 1.1 2.8); the same
+                                 lib/virtq.h accessors and ring.sw; added without an ABI change:
+                                 a provider that does not know it refuses it (-EOPNOTSUPP) */
 };
 
 struct vn_dp_ring_sw {
@@ -155,7 +158,7 @@ struct vn_dp_queue {
     vn_dp_queue_error_fn *on_error; /* may be NULL */
     void *error_ctx;             /* first argument of on_error */
     union {
-        struct vn_dp_ring_sw sw; /* kind VN_DP_RING_SW_SPLIT */
+        struct vn_dp_ring_sw sw; /* kinds VN_DP_RING_SW_SPLIT and VN_DP_RING_SW_PACKED */
         uint64_t reserved[16];   /* room for other kinds without an ABI change of the rest */
     } ring;
 };

@@ -33,13 +33,14 @@
 
 
 /*
- * What this datapath implements: split rings (indirect, event index), both
+ * What this datapath implements: split and packed rings (indirect, event
+ * index; lib/virtq.c walks both), both
  * header layouts, mergeable receive buffers, offloads passed through the
  * tap's vnet header, multi-queue.  Control-queue features are the
  * front-end's business (QEMU and virtio-user serve the control queue
  * themselves).  Dirty-page logging for live migration: received frames are
- * logged where they are read (sw_net.c).  Not: packed rings, IOMMU,
- * notification data, ring reset.
+ * logged where they are read (sw_net.c).  Not: IOMMU, notification data,
+ * ring reset.
  */
 #define SW_FEATURES                                                                                \
     (VN_BIT(VIRTIO_NET_F_CSUM) | VN_BIT(VIRTIO_NET_F_GUEST_CSUM) |                                       \
@@ -51,7 +52,8 @@
      VN_BIT(VIRTIO_NET_F_CTRL_VLAN) | VN_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | VN_BIT(VIRTIO_NET_F_MQ) |       \
      VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_F_ANY_LAYOUT) |                                  \
      VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) |   \
-     VN_BIT(VIRTIO_F_SR_IOV) | VN_BIT(VIRTIO_NET_F_SPEED_DUPLEX) | VN_PROVIDER_F_LOG_ALL)
+     VN_BIT(VIRTIO_F_SR_IOV) | VN_BIT(VIRTIO_NET_F_SPEED_DUPLEX) | VN_BIT(VIRTIO_F_RING_PACKED) |    \
+     VN_PROVIDER_F_LOG_ALL)
 
 #define SW_GSO_MAX_FRAME 65550 /* 64 KiB of IP payload plus an Ethernet and VLAN header */
 
@@ -199,7 +201,7 @@ static int sw_queue_start(void *priv, const struct vn_dp_queue *dq, void **qpriv
     struct sw_cmd cmd = { .op = SW_CMD_ADD };
     int ret;
 
-    if (dq->kind != VN_DP_RING_SW_SPLIT)
+    if (dq->kind != VN_DP_RING_SW_SPLIT && dq->kind != VN_DP_RING_SW_PACKED)
         return -EOPNOTSUPP;
     if (!dq->ring.sw.vq || !vn_virtq_is_ready(dq->ring.sw.vq) || dq->kick_fd < 0 ||
         dq->tap_fd < 0 || (dq->hdr_len != 10 && dq->hdr_len != 12) ||

@@ -15,6 +15,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/migrate.sh \
 	tests/functional/ovs.sh \
 	tests/functional/ownership.sh \
+	tests/functional/packed.sh \
 	tests/functional/providers.sh \
 	tests/functional/reconnect.sh \
 	tests/functional/rpc.sh \
