@@ -715,7 +715,8 @@ static int h_set_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
     struct vn_vring *r = msg_ring(vd, msg);
 
-    if (msg->payload.state.num > UINT16_MAX) {
+    /* Packed: the used state rides in the upper 16 bits (QEMU); see below. */
+    if (msg->payload.state.num > UINT16_MAX && !has_feature(vd, VIRTIO_F_RING_PACKED)) {
         peer_error(vd, "ring %u: base %u out of range", r->index, msg->payload.state.num);
         return -ERANGE;
     }
@@ -726,8 +727,13 @@ static int h_set_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     if (has_feature(vd, VIRTIO_F_RING_PACKED)) {
         uint16_t idx;
 
-        /* Packed: slot | wrap counter << 15, for the ring size set before. */
-        if (vn_virtq_packed_idx(msg->payload.state.num, r->num, &idx) < 0) {
+        /*
+         * Packed: avail slot | wrap counter << 15 in the lower half, for the
+         * ring size set before; QEMU puts the used slot and counter in the
+         * upper half (DPDK virtio-user leaves it 0).  Nothing is in flight on
+         * a resume: the used state is the avail state, so only that is read.
+         */
+        if (vn_virtq_packed_idx(msg->payload.state.num & 0xffff, r->num, &idx) < 0) {
             peer_error(vd, "ring %u: packed base 0x%x does not fit a ring of %u", r->index,
                        msg->payload.state.num, r->num);
             return -ERANGE;
@@ -748,8 +754,11 @@ static int h_get_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     ring_stop(r);
     close_fd(&r->kick_fd);
     st.num = vn_virtq_get_last_avail_idx(&r->vq);
-    if (has_feature(vd, VIRTIO_F_RING_PACKED) && r->num)
+    /* Packed: avail and used state (equal: nothing in flight), as QEMU reads them. */
+    if (has_feature(vd, VIRTIO_F_RING_PACKED) && r->num) {
         st.num = vn_virtq_packed_base((uint16_t)st.num, r->num);
+        st.num |= st.num << 16;
+    }
     return vn_vhost_send_reply(vd->conn_fd, msg, &st, sizeof(st));
 }
 

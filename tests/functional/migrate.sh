@@ -56,12 +56,11 @@ if [ -n "$why" ]; then
     done_testing
 fi
 GUEST="python3 $top_srcdir/tests/functional/guest.py"
-RS=$T/src RD=$T/dst
 ID=$(( $$ % 100000 ))
 NS=vnme$ID BR=vnmb$ID VA=vnma$ID VB=vnmv$ID NET=10.216.$(( ID % 250 ))
 mig_cleanup() {
     local f pid
-    for f in "$RS/qemu.pid" "$RD/qemu.pid"; do
+    for f in "$T"/src-*/qemu.pid "$T"/dst-*/qemu.pid; do
         pid=$(cat "$f" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null &&
             wait_until 10 pid_gone "$pid"
     done
@@ -77,10 +76,15 @@ bash "$top_srcdir/scripts/build-guest.sh" "$T/guest" >"$T/build-guest.log" 2>&1 
     { not_ok "build the guest"; diag <"$T/build-guest.log"; done_testing; }
 peer_setup
 
+# migrate_run RING HOST MAC: one guest (split or packed rings) at $NET.HOST, live-migrated.
+migrate_run() {
+local ring=$1 host=$2 mac=$3 fflag= qflag=
+RS=$T/src-$ring RD=$T/dst-$ring
+if [ "$ring" = packed ]; then fflag="-f 0x400000000" qflag=",packed=on"; fi
+diag <<<"---- a guest on $ring rings"
 # Two devices of ours with the guest's MAC: the source's and the destination's.
-mac=02:00:00:00:0e:02
 for side in src dst; do
-    vn hotplug -i mlx5_0 -m $mac -t 1500 -n 2 -s 256 >"$T/$side.json" ||
+    vn hotplug -i mlx5_0 -m $mac -t 1500 -n 2 -s 256 $fflag >"$T/$side.json" ||
         { not_ok "hotplug the $side device"; diag <"$T/$side.json"; done_testing; }
     track_rep "$(jget .sf_rep_net_device <"$T/$side.json")"
     ip link set "$(jget .sf_rep_net_device <"$T/$side.json")" master "$BR"
@@ -93,15 +97,15 @@ dsock=$(vn query -u "$dvuid" | jget '.devices[0].vhost_socket')
 # The same machine on both sides; only the NIC's back-end socket and -incoming differ.
 nic() { # SOCKET
     echo -chardev "socket,id=vnmc0,path=$1,reconnect=1" -netdev "vhost-user,id=vnmn0,chardev=vnmc0" \
-        -device "virtio-net-pci,netdev=vnmn0,id=vnmnic0,mac=$mac,vectors=0"
+        -device "virtio-net-pci,netdev=vnmn0,id=vnmnic0,mac=$mac,vectors=0$qflag"
 }
-export VIRTNET_GUEST_CMDLINE="virtnet.ip=$NET.2/24"
+export VIRTNET_GUEST_CMDLINE="virtnet.ip=$NET.$host/24"
 # shellcheck disable=SC2046
 bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RS" 0 -- $(nic "$ssock") >/dev/null ||
     { not_ok "boot the source guest"; done_testing; }
 check "the source guest reaches its shell" $GUEST wait-ready "$RS/serial.sock" 120
 check "the source device: the guest's driver is up" wait_until 60 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$svuid' | jq -e '.devices[0] | (.driver_status | index(\"DRIVER_OK\")) and (.negotiated_protocol_features | ltrimstr(\"0x\") | length > 0)'"
-check "the peer pings the guest on the source" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.2"
+check "the peer pings the guest on the source" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.$host"
 rx_before=$($GUEST run "$RS/serial.sock" 30 "cat /sys/class/net/eth0/statistics/rx_packets" | tr -dc 0-9)
 start_destination() {
     # shellcheck disable=SC2046
@@ -123,7 +127,7 @@ qmp "$RS" '{"execute":"migrate_cancel"}' >/dev/null
 check "migrate_cancel: the migration is cancelled" wait_until 30 mig_status cancelled
 check "after the cancel, the source device stops logging" wait_until 30 src_dev '.dirty_log_active | not'
 check "the source still runs the guest" sh -c "$GUEST qmp '$RS/qmp.sock' '{\"execute\":\"query-status\"}' | jq -e '.return.status == \"running\"'"
-check "the peer pings the guest on the source after the cancel" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.2"
+check "the peer pings the guest on the source after the cancel" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.$host"
 # The destination gives up its incoming migration; a fresh one for the real migration.
 dpid=$(cat "$RD/qemu.pid")
 wait_until 30 pid_gone "$dpid" || { kill -TERM "$dpid"; wait_until 10 pid_gone "$dpid"; }
@@ -131,7 +135,7 @@ rm -f "$RD/qmp.sock" "$RD/serial.sock" "$RD/mig.sock"
 start_destination
 
 # Migrate while the guest is pinged every 100 ms (it receives: its RX buffers are written).
-ip netns exec "$NS" ping -i 0.1 -W 1 -c 1500 "$NET.2" >"$T/mig-ping.out" 2>&1 &
+ip netns exec "$NS" ping -i 0.1 -W 1 -c 1500 "$NET.$host" >"$T/mig-ping.out" 2>&1 &
 ping_pid=$!
 wait_until 10 sh -c "grep -q 'bytes from' '$T/mig-ping.out'"
 qmp "$RS" '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":1073741824}}' >/dev/null
@@ -149,7 +153,7 @@ check "the source device logged dirty pages during the migration" jq -e '.device
 jq -c '.devices[0] | {dirty_pages_logged, dirty_pages_missed}' "$T/sq.json" | diag
 check "the destination device runs the rings (resumed at the source's index)" wait_until 30 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$dvuid' | jq -e '.devices[0] | (.driver_status | index(\"DRIVER_OK\")) and .queues[0].state == \"running\" and .queues[1].state == \"running\"'"
 check "the guest was announced on the destination (RARP through its representor)" wait_until 30 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$dvuid' | jq -e '.devices[0].rarps_sent >= 1'"
-check "the peer pings the guest on the destination" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.2"
+check "the peer pings the guest on the destination" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.$host"
 # 20 more answers to the 100 ms ping after the migration, then its summary.
 n0=$(grep -c 'bytes from' "$T/mig-ping.out")
 wait_until 20 sh -c "[ \$(grep -c 'bytes from' '$T/mig-ping.out') -ge $((n0 + 20)) ]"
@@ -166,6 +170,15 @@ check "the guest's counters carried over and went on ($rx_before -> $rx_after re
 qmp "$RS" '{"execute":"quit"}' >/dev/null 2>&1
 wait_until 20 pid_gone "$(cat "$RS/qemu.pid")"
 check "the source device is unplugged" vn unplug -u "$svuid"
-check "the guest still answers after the unplug" wait_until 30 ip netns exec "$NS" ping -c 3 -i 0.2 -W 1 "$NET.2"
+check "the guest still answers after the unplug" wait_until 30 ip netns exec "$NS" ping -c 3 -i 0.2 -W 1 "$NET.$host"
+[ "$ring" = packed ] && check "packed rings were used on both sides" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$dvuid' | jq -e '.devices[0].negotiated_feature_names | index(\"VIRTIO_F_RING_PACKED\")'"
+# Done with this guest: its QEMU goes, then its device.
+qmp "$RD" '{"execute":"quit"}' >/dev/null 2>&1
+wait_until 20 pid_gone "$(cat "$RD/qemu.pid" 2>/dev/null)"
+vn unplug -u "$dvuid" >/dev/null || not_ok "unplug the destination device"
+ip link set "$(jget .sf_rep_net_device <"$T/dst.json")" nomaster 2>/dev/null
+}
+migrate_run split 2 02:00:00:00:0e:02
+migrate_run packed 3 02:00:00:00:0e:03
 stop_controller
 done_testing
