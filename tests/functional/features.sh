@@ -51,7 +51,7 @@ vn modify -u "$vuid" device -f 0x40100000000 >/dev/null 2>"$T/err"; rc=$?
 # The front-end is offered only what the datapath provides.
 sock=$(jq -r '.devices[0].vhost_socket' "$T/hq.json")
 if $PEER "$sock" good >"$T/peer.json"; then
-    check "GET_FEATURES: no IOMMU_PLATFORM, RING_PACKED, HASH_REPORT" python3 -c "
+    check "GET_FEATURES: no IOMMU_PLATFORM, NOTIFICATION_DATA, HASH_REPORT" python3 -c "
 import json,sys; o=int(json.load(open('$T/peer.json'))['offered'],16)
 sys.exit(0 if o & 0x0b00035200000000 == 0 and o & (1 << 32) else 1)"
 else
