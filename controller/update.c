@@ -586,13 +586,17 @@ int vn_update_start(struct vn_ctl *ctl, const char *binary, vn_update_done_fn *d
 
 cJSON *vn_update_status(const struct vn_ctl *ctl)
 {
-    char path[PATH_MAX], *text = NULL;
+    char *text = NULL;
     size_t len;
     cJSON *r = NULL;
+    int dfd;
 
-    if (vn_snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, VN_UPDATE_STATUS_FILE) == 0 &&
-        vn_read_file(path, 1 << 20, &text, &len) == 0)
+    /* Read as it is written: relative to the state dir, never through a symlink. */
+    dfd = vn_statedir_open(ctl->state_dir);
+    if (dfd >= 0 && vn_statefile_read(dfd, VN_UPDATE_STATUS_FILE, 1 << 20, &text, &len) == 0)
         r = cJSON_Parse(text);
+    if (dfd >= 0)
+        close(dfd);
     free(text);
     if (!cJSON_IsObject(r)) {
         cJSON_Delete(r);

@@ -18,7 +18,9 @@ printf '#!/bin/sh\nexit 3\n' >"$T/newbin"
 chmod 0755 "$T/newbin"
 # Files outside the state dir that a planted symlink points to; they must never change.
 mkdir "$T/outside"
-for v in rec_tmp rec lu_tmp lu lock restore; do echo "precious $v" >"$T/outside/$v"; done
+for v in rec_tmp rec lu_tmp lock restore; do echo "precious $v" >"$T/outside/$v"; done
+# A status someone would like update -t to show.
+echo '{"current status": "inactive", "last status": "planted"}' >"$T/outside/lu"
 cp -a "$T/outside" "$T/outside.orig"
 unchanged() { cmp -s "$T/outside/$1" "$T/outside.orig/$1"; }
 
@@ -137,6 +139,8 @@ check_fail "another failed update" vn update -s -w
 check "a symlink at live_update.json: the file it points to is unchanged" unchanged lu
 check "... the symlink is refused, not replaced, and the log says so" sh -c \
     "test -L '$STATE/live_update.json' && grep -q 'cannot write $STATE/live_update.json: .*a symlink is there: refused' '$CTL_LOG'"
+check "update -t does not read through the symlink" sh -c \
+    "'$VIRTNET' --socket '$SOCK' update -t | jq -e '.\"last status\" == \"none\"'"
 check "the controller still serves, with its device" sh -c \
     "'$VIRTNET' --socket '$SOCK' query -u '$vuid' -b | jq -e '.devices[0].mtu == 4000'"
 rm "$STATE/live_update.json"

@@ -206,7 +206,9 @@ check "a vhost-user front-end attaches and sends 16 frames through the sw provid
 # Snapshot of what a hand-over must keep (live ring indices move).
 snapshot() {
     vn query -a | jq -S '[.devices[] | del(.queues[]?.avail_idx, .queues[]?.used_idx,
-        .queues[]?.driver_avail_idx)]'
+        .queues[]?.driver_avail_idx, .queues[]?.received_desc, .queues[]?.completed_desc,
+        .queues[]?.total_packets, .queues[]?.total_bytes, .rx_packets, .rx_bytes, .tx_packets,
+        .tx_bytes)]'
 }
 
 # Pings from the peer namespace to testpmd's icmpecho, in rounds of 100, until told to stop.
