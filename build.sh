@@ -31,7 +31,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config libev-dev libmn
 OPT_PKGS="libibverbs-dev"
 # Building and testing the Debian packages (tests/package/).
 DEB_PKGS="debhelper dpkg-dev devscripts fakeroot lintian debootstrap"
-TEST_PKGS="libcmocka-dev dpdk dpdk-dev iputils-ping ethtool python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio file prometheus curl strace"
+TEST_PKGS="libcmocka-dev dpdk dpdk-dev iputils-ping ethtool python3 jq socat iproute2 procps util-linux openvswitch-switch bc clang libclang-rt-14-dev qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio file prometheus curl strace libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
