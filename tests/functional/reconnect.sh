@@ -74,12 +74,13 @@ check "controller alive" pid_alive "$CTL_PID"
 stop_testpmd
 # The peer's bridge would forward the flood: the representor leaves it and counts what it gets.
 ip link set "$rep" nomaster
-start_testpmd "$FE" 1 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
-check "flood: testpmd runs txonly" wait_until 30 rings_running "$vuid" 2
 # Frames written into the representor: the kernel takes them (rx_packets) or drops them on
-# a full backlog (rx_dropped); both mean the controller delivered them once.
+# a full backlog (rx_dropped); both mean the controller delivered them once.  Counted from
+# before testpmd starts: it floods as soon as the rings run.
 rep_rx() { echo $(( $(cat "/sys/class/net/$rep/statistics/rx_packets") + $(cat "/sys/class/net/$rep/statistics/rx_dropped") )); }
 r0=$(rep_rx)
+start_testpmd "$FE" 1 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
+check "flood: testpmd runs txonly" wait_until 30 rings_running "$vuid" 2
 check "flood: frames arrive at the representor" wait_until 10 sh -c "[ \$(cat /sys/class/net/$rep/statistics/rx_packets) -gt $((r0 + 20000)) ]"
 for round in 1 2 3; do
     kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
