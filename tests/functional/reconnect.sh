@@ -5,7 +5,8 @@
 # the controller and a start, a live update (`update -s -w`), a restart of
 # testpmd itself.  Then a busy ring: testpmd floods (txonly) while the
 # controller is killed and started again; the representor must receive
-# the frames testpmd counted as sent: none twice (and none lost: a TODO, see below).
+# the frames testpmd counted as sent: none lost, at most one batch per kill twice (exactly once:
+# a TODO, see below).
 . "$top_srcdir/tests/functional/lib.sh"
 . "$top_srcdir/tests/functional/dp_lib.sh"
 
@@ -70,7 +71,7 @@ check "after testpmd restarts: connected again, rings run" wait_until 30 rings_r
 check "after testpmd restarts: traffic resumes" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
 check "controller alive" pid_alive "$CTL_PID"
 
-# ---- a busy ring: kill -9 under a txonly flood; nothing twice (nothing lost: TODO) -----------
+# ---- a busy ring: kill -9 under a txonly flood; nothing lost, duplicates bounded -------------
 stop_testpmd
 # The peer's bridge would forward the flood: the representor leaves it and counts what it gets.
 ip link set "$rep" nomaster
@@ -95,14 +96,17 @@ sent=$(awk '/Accumulated forward statistics/ {acc=1} acc && /TX-packets:/ {for (
 got=$(( $(rep_rx) - r0 ))
 echo "# flood: testpmd sent $sent frames, the representor received $got (counted from before the flood: $r0)"
 check "flood: testpmd counted what it sent ($sent)" test "${sent:-0}" -gt 0
-check "flood: no frame arrived twice ($got received of $sent sent)" test "$got" -le "${sent:-0}"
-# Known gap (issue 15, in-flight region): a kill -9 loses the chains the sw provider had
-# returned to the used ring before its write to the tap completed (a few hundred of ~300,000
-# on most runs).  Reported, not hidden: a TODO until the back-end keeps its own in-flight log.
-if [ "$got" -eq "${sent:-0}" ]; then
-    ok "flood: every frame testpmd sent arrived ($got)"
+check "flood: no frame lost ($got received of $sent sent)" test "$got" -ge "${sent:-0}"
+# The sw provider returns a batch's chains to the used ring only after its tap writes ended, and
+# a start resumes at the used index: a kill -9 in between sends that batch again.  At most one
+# io_uring batch (64 frames) per kill may arrive twice; exactly once needs a completion log the
+# back-end keeps across a crash (issue 15, open).
+dup=$((got - ${sent:-0}))
+check "flood: at most one batch per kill arrived twice ($dup for 3 kills)" test "$dup" -le $((3 * 64))
+if [ "$dup" -eq 0 ]; then
+    ok "flood: every frame exactly once"
 else
-    echo "not ok $((_n += 1)) - flood: every frame testpmd sent arrived ($((sent - got)) lost of $sent) # TODO in-flight region not kept yet"
+    echo "not ok $((_n += 1)) - flood: every frame exactly once ($dup twice) # TODO no completion log across a crash yet"
 fi
 check "controller alive" pid_alive "$CTL_PID"
 # The fd baseline is taken at start: start once more with no front-end, so start and stop compare.
