@@ -4,7 +4,8 @@
 # clang (-fsanitize=fuzzer,address,undefined) outside the normal build, and
 # runs each for FUZZ_SECONDS (10) from its seed corpus (tests/fuzz/corpus/NAME/
 # plus the unit-test data).
-FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_vhost fuzz_recovery fuzz_devices
+FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_virtq_packed fuzz_vhost \
+	fuzz_dirty_log fuzz_recovery fuzz_devices
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -14,7 +15,8 @@ FUZZ_LIB_SRCS = lib/conf.c lib/guest_mem.c lib/json.c lib/jsonrpc.c lib/log.c li
 	lib/rpc_params.c lib/util.c lib/vhost_user.c lib/virtq.c lib/virtq_inflight.c lib/dirty_log.c \
 	lib/fault.c lib/sock_perms.c lib/statefile.c recovery/recovery.c
 
-EXTRA_DIST += $(FUZZ_TARGETS:%=tests/fuzz/%.c) tests/fuzz/fuzz_tmpdir.h tests/fuzz/run.sh tests/fuzz/corpus
+EXTRA_DIST += $(FUZZ_TARGETS:%=tests/fuzz/%.c) tests/fuzz/fuzz_tmpdir.h tests/fuzz/run.sh tests/fuzz/corpus \
+	tests/fuzz/mkseeds.py
 
 fuzz:
 	$(AM_V_at)$(SHELL) $(top_srcdir)/tests/fuzz/run.sh "$(FUZZ_CC)" "$(FUZZ_FLAGS)" \
