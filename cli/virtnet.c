@@ -48,8 +48,11 @@ enum opt_kind {
     O_HEX,    /* a feature mask: hex (0x...) or decimal, sent as the string given */
 };
 
+/* getopt_long()'s value for long-only option i (above every char). */
+#define LONG_ONLY_VAL 0x100
+
 struct cli_opt {
-    char short_name;
+    char short_name;          /* '\0' for a long-only option */
     const char *long_name;
     const char *metavar;      /* NULL for a flag */
     enum opt_kind kind;
@@ -85,7 +88,10 @@ static void print_opts(FILE *f, const struct cli_opt *opts, size_t n)
         const struct cli_opt *o = &opts[i];
         char left[64];
 
-        if (o->metavar)
+        if (!o->short_name)
+            snprintf(left, sizeof(left), "--%s%s%s", o->long_name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
+        else if (o->metavar)
             snprintf(left, sizeof(left), "-%c %s, --%s %s", o->short_name, o->metavar,
                      o->long_name, o->metavar);
         else
@@ -224,9 +230,13 @@ static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, siz
     shortopts[si++] = 'h';
     longopts[0] = (struct option){ "help", no_argument, NULL, 'h' };
     for (size_t i = 0; i < n; i++) {
+        /* A long-only option is told apart by a value no short option has. */
         longopts[i + 1] = (struct option){ opts[i].long_name,
                                            opts[i].metavar ? required_argument : no_argument, NULL,
-                                           opts[i].short_name };
+                                           opts[i].short_name ? opts[i].short_name
+                                                              : LONG_ONLY_VAL + (int)i };
+        if (!opts[i].short_name)
+            continue;
         shortopts[si++] = opts[i].short_name;
         if (opts[i].metavar)
             shortopts[si++] = ':';
@@ -248,7 +258,7 @@ static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, siz
         if (c == ':')
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         for (size_t i = 0; i < n; i++)
-            if (opts[i].short_name == c)
+            if (opts[i].short_name ? opts[i].short_name == c : LONG_ONLY_VAL + (int)i == c)
                 o = &opts[i];
         if (!o)
             return usage_error(cmd, "unexpected option");
@@ -285,8 +295,7 @@ static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, siz
     }
     for (size_t i = 0; i < n; i++)
         if (opts[i].required && !cJSON_GetObjectItemCaseSensitive(params, opts[i].member))
-            return usage_error(cmd, "the option -%c/--%s is required", opts[i].short_name,
-                               opts[i].long_name);
+            return usage_error(cmd, "the option --%s is required", opts[i].long_name);
     return 0;
 }
 
@@ -376,6 +385,13 @@ static const struct cli_opt modify_dev_opts[] = {
       "new max queue size" },
     { 'n', "msix_num", "MSIX_NUM", O_U32, "msix_num", false,
       "new number of MSI-X vectors (VFs only)" },
+    /* The vendor's 25.x names (mrg_rxbuf, packed_vq); its flag letters are not known. */
+    { '\0', "packed_vq", "{0,1}", O_U32, "packed_vq", false,
+      "1: offer packed virtqueues (VIRTIO_F_RING_PACKED), 0: split only; refused while a "
+      "driver runs on the device" },
+    { '\0', "mrg_rxbuf", "{0,1}", O_U32, "mrg_rxbuf", false,
+      "1: offer mergeable receive buffers (VIRTIO_NET_F_MRG_RXBUF), 0: do not; refused while "
+      "a driver runs on the device" },
 };
 
 static const struct cli_opt modify_queue_opts[] = {
@@ -391,7 +407,7 @@ static const struct cli_opt modify_queue_opts[] = {
 
 static const struct cli_cmd modify_dev_cmd = {
     "modify device", "modify device options", "[-h] [-m MAC] [-t MTU] [-f FEATURES] "
-    "[-q MAX_QUEUE_SIZE] [-n MSIX_NUM]", modify_dev_opts, VN_ARRAY_SIZE(modify_dev_opts), NULL, NULL,
+    "[-q MAX_QUEUE_SIZE] [-n MSIX_NUM] [--packed_vq {0,1}] [--mrg_rxbuf {0,1}]", modify_dev_opts, VN_ARRAY_SIZE(modify_dev_opts), NULL, NULL,
 };
 static const struct cli_cmd modify_queue_cmd = {
     "modify queue", "modify queue options", "[-h] [-e MODE] [-n PERIOD] [-c MAX_COUNT] "
@@ -607,7 +623,8 @@ static const struct cli_cmd commands[] = {
       "[-h] {-p PF [-v VF] | -u VUID} {device,queue} ...", modify_sel_opts,
       VN_ARRAY_SIZE(modify_sel_opts), run_modify,
       "device options (virtnet modify ... device -h):\n"
-      "  -m MAC, -t MTU, -f FEATURES, -q MAX_QUEUE_SIZE, -n MSIX_NUM (VFs only)\n"
+      "  -m MAC, -t MTU, -f FEATURES, -q MAX_QUEUE_SIZE, -n MSIX_NUM (VFs only),\n"
+      "  --packed_vq {0,1}, --mrg_rxbuf {0,1} (refused while a driver runs)\n"
       "queue options (virtnet modify ... queue -h):\n"
       "  -e MODE (event, adaptive), -n PERIOD (us), -c MAX_COUNT, -q QUEUE_ID\n"
       "MAC, MTU, features, MSI-X and queue size take effect when the host driver next\n"

@@ -152,14 +152,24 @@ int vn_dev_unplug(struct vn_dev_mgr *mgr, struct vn_device *dev, char *err, size
 /* What `virtnet modify ... device` asks for; only the has_ members change. */
 struct vn_modify_req {
     bool has_mac, has_mtu, has_features, has_max_queue_size, has_msix;
+    bool has_packed_vq, has_mrg_rxbuf;
     const char *mac;
     uint32_t mtu;
     uint64_t features;
     uint32_t max_queue_size;
     uint32_t msix;
+    uint32_t packed_vq; /* 0/1: clear/set VIRTIO_F_RING_PACKED in the offered features */
+    uint32_t mrg_rxbuf; /* 0/1: clear/set VIRTIO_NET_F_MRG_RXBUF */
 };
 
-/* Validates all of 'req' first, then applies it and saves the recovery file. */
+/*
+ * Validates all of 'req' first, then applies it and saves the recovery file.
+ * packed_vq and mrg_rxbuf change how the driver lays out its rings and
+ * receive buffers, which it learns only at a reset: a change of either is
+ * refused (-EBUSY) while a driver runs on the device (status DRIVER_OK, or a
+ * vhost-user front-end attached); setting the value the device already has
+ * is not a change.  With 'features' too, they must agree on their bit.
+ */
 int vn_dev_modify(struct vn_dev_mgr *mgr, struct vn_device *dev, const struct vn_modify_req *req,
                   char *err, size_t errlen);
 

@@ -119,6 +119,73 @@ void vn_dev_counts(const struct vn_dev_mgr *m, struct vn_dev_counts *out)
 
 /* ---- modify ------------------------------------------------------------------- */
 
+/* The options that set one feature bit each (vendor 25.x names). */
+static const struct {
+    const char *name;
+    unsigned int bit;
+    size_t has_off, val_off;
+} ring_opts[] = {
+    { "packed_vq", VIRTIO_F_RING_PACKED, offsetof(struct vn_modify_req, has_packed_vq),
+      offsetof(struct vn_modify_req, packed_vq) },
+    { "mrg_rxbuf", VIRTIO_NET_F_MRG_RXBUF, offsetof(struct vn_modify_req, has_mrg_rxbuf),
+      offsetof(struct vn_modify_req, mrg_rxbuf) },
+};
+
+/* True while a driver uses the device: what it negotiated cannot change until it resets. */
+static bool dev_driver_running(const struct vn_device *dev, struct vn_emu_state *st)
+{
+    vn_emu_fn_state(dev->fn, st);
+    return (st->status & VIRTIO_CONFIG_S_DRIVER_OK) || (st->has_session && st->connected);
+}
+
+/*
+ * The features 'req' asks for: its 'features' or the device's, with the bits
+ * of packed_vq and mrg_rxbuf applied.  Refuses a disagreement with
+ * 'features' and a change of those bits while a driver runs.
+ */
+static int dev_modify_features(const struct vn_device *dev, const struct vn_modify_req *req,
+                               uint64_t *ret_features, char *err, size_t errlen)
+{
+    uint64_t f = req->has_features ? req->features : dev->features, changed = 0;
+    struct vn_emu_state st;
+
+    for (size_t i = 0; i < VN_ARRAY_SIZE(ring_opts); i++) {
+        const bool *has = (const bool *)((const char *)req + ring_opts[i].has_off);
+        uint32_t v = *(const uint32_t *)((const char *)req + ring_opts[i].val_off);
+        uint64_t bit = VN_BIT(ring_opts[i].bit);
+
+        if (!*has)
+            continue;
+        if (v > 1) {
+            snprintf(err, errlen, "%s must be 0 or 1, not %u", ring_opts[i].name, v);
+            return -EINVAL;
+        }
+        if (req->has_features && !!(req->features & bit) != v) {
+            snprintf(err, errlen, "features 0x%" PRIx64 " %s bit %u and %s %u asks the opposite",
+                     req->features, req->features & bit ? "have" : "lack", ring_opts[i].bit,
+                     ring_opts[i].name, v);
+            return -EINVAL;
+        }
+        f = v ? f | bit : f & ~bit;
+        if ((f ^ dev->features) & bit)
+            changed |= bit;
+    }
+    if (changed && dev_driver_running(dev, &st)) {
+        snprintf(err, errlen,
+                 "a driver is running on %s (status 0x%x, features 0x%" PRIx64 " negotiated): "
+                 "changing %s needs a device reset; stop the driver (unbind it in the guest, or "
+                 "stop the front-end) and modify again",
+                 dev->vuid, st.status, st.negotiated_features,
+                 changed & VN_BIT(VIRTIO_F_RING_PACKED)
+                     ? (changed & VN_BIT(VIRTIO_NET_F_MRG_RXBUF) ? "packed_vq and mrg_rxbuf"
+                                                                  : "packed_vq")
+                     : "mrg_rxbuf");
+        return -EBUSY;
+    }
+    *ret_features = f;
+    return 0;
+}
+
 int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_modify_req *req,
                   char *err, size_t errlen)
 {
@@ -126,9 +193,11 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
     struct vn_device old = *dev;
     uint8_t mac[VN_MAC_LEN];
     uint32_t msix = req->has_msix ? req->msix : dev->msix;
+    bool set_features = req->has_features || req->has_packed_vq || req->has_mrg_rxbuf;
+    uint64_t features = dev->features;
     int ret;
 
-    if (!req->has_mac && !req->has_mtu && !req->has_features && !req->has_max_queue_size &&
+    if (!req->has_mac && !req->has_mtu && !set_features && !req->has_max_queue_size &&
         !req->has_msix) {
         snprintf(err, errlen, "nothing to modify");
         return -EINVAL;
@@ -138,7 +207,8 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
         return ret;
     if (req->has_mtu && (ret = dev_check_mtu(req->mtu, err, errlen)) < 0)
         return ret;
-    if (req->has_features && (ret = dev_check_features(c, req->features, dev->legacy, err, errlen)) < 0)
+    if (set_features && ((ret = dev_modify_features(dev, req, &features, err, errlen)) < 0 ||
+                         (ret = dev_check_features(c, features, dev->legacy, err, errlen)) < 0))
         return ret;
     if (req->has_max_queue_size &&
         (ret = dev_check_queue_size(c, req->max_queue_size, err, errlen)) < 0)
@@ -175,8 +245,8 @@ int vn_dev_modify(struct vn_dev_mgr *m, struct vn_device *dev, const struct vn_m
     }
     if (req->has_mtu)
         dev->mtu = req->mtu;
-    if (req->has_features)
-        dev->features = req->features;
+    if (set_features)
+        dev->features = features;
     if (req->has_max_queue_size)
         dev->max_queue_size = req->max_queue_size;
     dev->msix = msix;

@@ -456,6 +456,10 @@ struct modify_params {
     bool has_max_count;
     uint32_t queue_id;
     bool has_queue_id;
+    uint32_t packed_vq;
+    bool has_packed_vq;
+    uint32_t mrg_rxbuf;
+    bool has_mrg_rxbuf;
 };
 
 /*
@@ -478,6 +482,8 @@ static const struct vn_rpc_param modify_params[] = {
     VN_RPC_OPT(struct modify_params, period, VN_RPC_T_U32, 0, VN_MODERATION_MAX_PERIOD_US),
     VN_RPC_OPT(struct modify_params, max_count, VN_RPC_T_U32, 0, VN_MODERATION_MAX_COUNT),
     VN_RPC_OPT(struct modify_params, queue_id, VN_RPC_T_U32, 0, UINT32_MAX),
+    VN_RPC_OPT(struct modify_params, packed_vq, VN_RPC_T_U32, 0, 1),
+    VN_RPC_OPT(struct modify_params, mrg_rxbuf, VN_RPC_T_U32, 0, 1),
 };
 
 static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
@@ -500,9 +506,10 @@ static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
         return;
     }
     if (queue && (p->has_mac || p->has_mtu || p->has_features || p->has_max_queue_size ||
-                  p->has_msix_num)) {
+                  p->has_msix_num || p->has_packed_vq || p->has_mrg_rxbuf)) {
         vn_rpc_reply_error(req, VN_RPC_ERR_INVALID_PARAMS,
-                           "mac, mtu, features, max_queue_size and msix_num are device options");
+                           "mac, mtu, features, max_queue_size, msix_num, packed_vq and mrg_rxbuf "
+                           "are device options");
         return;
     }
     if (select_dev(ctl, req, params, &dev) < 0)
@@ -514,6 +521,8 @@ static void method_modify(void *ctx, struct vn_rpc_request *req, void *params)
             .has_features = p->has_features, .features = p->features,
             .has_max_queue_size = p->has_max_queue_size, .max_queue_size = p->max_queue_size,
             .has_msix = p->has_msix_num, .msix = p->msix_num,
+            .has_packed_vq = p->has_packed_vq, .packed_vq = p->packed_vq,
+            .has_mrg_rxbuf = p->has_mrg_rxbuf, .mrg_rxbuf = p->mrg_rxbuf,
         };
 
         ret = vn_dev_modify(ctl->devs, dev, &mr, err, sizeof(err));
