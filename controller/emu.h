@@ -135,8 +135,10 @@ struct vn_emu_env {
     void *dp_priv;
     /* Group and mode of the sockets the host's VMM connects to (vhost_socket); NULL: none. */
     const struct vn_conf_vhost_socket *sock_perms;
-    /* Live update (new process): the running controller's listening fd of 'vuid', or -1;
-       NULL = always create.  An adopted function is not served until import/serve_adopted. */
+    /* Live update (new process): the running controller's listening fd of 'vuid', -1 when
+       the hand-over has none for it, -ESRCH once no hand-over is under way (a function
+       created after the commit, by hotplug); NULL = always create.  An adopted function is
+       not served until import/serve_adopted. */
     int (*adopt_listen)(void *ctx, const char *vuid);
     void *adopt_ctx;
 };

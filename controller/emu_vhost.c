@@ -1292,7 +1292,9 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
            connects only if the running one hands over no connection. */
         vn_strlcpy(vd->path, dev->connect_path, sizeof(vd->path));
         vn_vhost_conn_init(&vd->client, vd->loop, vd->path, vd->spec.vuid, client_connected_cb);
-        vd->adopt_pending = cfg->adopt_listen != NULL;
+        /* A hotplug after the commit is not part of the hand-over: it connects now. */
+        vd->adopt_pending = cfg->adopt_listen != NULL &&
+                            cfg->adopt_listen(cfg->adopt_ctx, dev->vuid) != -ESRCH;
         goto start;
     }
     ret = vn_snprintf(vd->path, sizeof(vd->path), "%s/%s.sock", (const char *)emu->priv,

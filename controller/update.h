@@ -43,7 +43,11 @@ int vn_update_receive_hello(struct vn_ctl *ctl);
 /* New process, devices created: takes each session until commit.  0 or -errno (logged). */
 int vn_update_follow(struct vn_ctl *ctl);
 
-/* New process: the listening fd handed over for 'vuid', or -1 (adopt_listen callback). */
+/*
+ * New process: the listening fd handed over for 'vuid', -1 when the hand-over
+ * under way has none for it, -ESRCH once no hand-over is under way (the
+ * adopt_listen callback, lib's emu.h).
+ */
 int vn_update_adopt_listen(void *ctl, const char *vuid);
 
 /*

@@ -77,6 +77,9 @@ int vn_update_adopt_listen(void *ctx, const char *vuid)
 {
     struct vn_ctl_update *u = &((struct vn_ctl *)ctx)->upd;
 
+    /* Committed (or never started): a device made now is a new one, nothing to adopt. */
+    if (u->fd < 0)
+        return -ESRCH;
     for (unsigned i = 0; i < u->nlisten; i++) {
         if (u->listen[i].fd >= 0 && !strcmp(u->listen[i].vuid, vuid)) {
             int fd = u->listen[i].fd;

@@ -29,6 +29,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/states.sh \
 	tests/functional/static_vf.sh \
 	tests/functional/update.sh \
+	tests/functional/update_packed.sh \
 	tests/functional/vhost_proto.sh \
 	tests/functional/vhost_reconnect.sh
 TESTS += $(FUNCTIONAL_TESTS)
