@@ -11,24 +11,30 @@
 #
 # Back-ends: "ours" = virtio_net_controller, sw provider, one worker thread;
 # "dpdk" = dpdk-testpmd --vdev net_vhost0 --vdev net_tap0 --forward-mode=io.
+# Rings (-k): "split", and "packed" (VIRTIO_F_RING_PACKED: a device hotplugged
+# with -f 0x400000000, the virtio-user with packed_vq=1; DPDK's vhost PMD
+# takes what the virtio-user negotiates): the cases are "ours", "dpdk",
+# "ours-packed", "dpdk-packed".
 # Cores (the machine this was written on has two): the back-end runs on core
 # 0, the virtio-user and the rx source on core 1.  The floor runs on core 0,
 # and in rx a spinning process shares core 1 with the source as the polling
 # virtio-user does.  Rings: 1024 descriptors (-q), both back-ends.
 #
 # Usage: bench/dp_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-r ROUNDS] [-q RING_SIZE]
+#                          [-k "split packed"]
 # Prints one line per case and a summary with ratios; needs root,
 # dpdk-testpmd and 2 MiB hugepages (reserved here, given back at the end).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$top/build DUR=5 SIZES="64 1500" ROUNDS=3 QSIZE=1024
-while getopts "b:d:s:r:q:h" o; do
+BUILD=$top/build DUR=5 SIZES="64 1500" ROUNDS=3 QSIZE=1024 RINGS="split packed"
+while getopts "b:d:s:r:q:k:h" o; do
     case $o in
         b) BUILD=$OPTARG ;;
         d) DUR=$OPTARG ;;
         s) SIZES=$OPTARG ;;
         r) ROUNDS=$OPTARG ;;
         q) QSIZE=$OPTARG ;;
+        k) RINGS=$OPTARG ;;
         *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     esac
 done
@@ -50,6 +56,7 @@ cleanup() {
     PIDS=()
     ip link del "$FTAP" 2>/dev/null
     [ -n "${OURS_REP:-}" ] && ip link del "$OURS_REP" 2>/dev/null
+    [ -n "${OURS_REP_PK:-}" ] && ip link del "$OURS_REP_PK" 2>/dev/null
     rm -rf /var/run/dpdk/vnbb$ID /var/run/dpdk/vnbf$ID
     [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
     [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
@@ -91,8 +98,8 @@ testpmd() { # PREFIX MAIN_LCORE LOG ARGS...: one testpmd in the background
         --no-pci --log-level=lib.eal:warning "$@" </dev/null >"$log" 2>&1 &
     PIDS+=($!)
 }
-virtio_user() { # SOCKET MODE SIZE
-    testpmd vnbf$ID 0 "$W/fe.log" --vdev "net_virtio_user0,path=$1,queues=1,queue_size=$QSIZE" -- \
+virtio_user() { # SOCKET MODE SIZE [VDEV_EXTRA]
+    testpmd vnbf$ID 0 "$W/fe.log" --vdev "net_virtio_user0,path=$1,queues=1,queue_size=$QSIZE${4:-}" -- \
         --forward-mode="$2" --txpkts="$3" --auto-start --stats-period 1 --total-num-mbufs=16384 \
         --rxd=$QSIZE --txd=$QSIZE
 }
@@ -133,10 +140,25 @@ CONF
     OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json")
     OURS_SOCK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp.json")" -b |
         jq -r '.devices[0].vhost_socket')
+    # The same device with RING_PACKED offered (a device without it gives packed_vq=1 split rings).
+    "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0b:02 -t 1500 -n 2 -s $QSIZE \
+        -u $(( 90000 + ID % 9000 + 1 )) -f 0x400000000 >"$W/hp2.json" || exit 1
+    OURS_REP_PK=$(jq -r .sf_rep_net_device "$W/hp2.json")
+    OURS_SOCK_PK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp2.json")" -b |
+        jq -r '.devices[0].vhost_socket')
 }
 ours_stop() {
     "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp.json")" >/dev/null
+    "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp2.json")" >/dev/null
     stop "${PIDS[0]}"
+}
+# ring_check BACKEND: ours-packed must have negotiated packed rings (else it measures split).
+# (DPDK's vhost PMD offers RING_PACKED by default; testpmd does not print what was negotiated.)
+ring_check() {
+    [ "$1" = ours-packed ] || return 0
+    "$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp2.json")" |
+        jq -e '.devices[0].negotiated_feature_names | index("VIRTIO_F_RING_PACKED")' >/dev/null ||
+        { echo "dp_bench: ours-packed did not negotiate RING_PACKED" >&2; exit 1; }
 }
 dpdk_start() {
     rm -f "$W/dpdk.sock"
@@ -152,16 +174,23 @@ dpdk_start() {
 declare -A R
 # run BACKEND DIR SIZE: one measurement into R[BACKEND,DIR,SIZE] (appended per round).
 run() {
-    local be=$1 dir=$2 size=$3 rep sock rate fe offered=
+    local be=$1 dir=$2 size=$3 rep sock rate fe offered= extra=
     # testpmd polls even with nothing attached: the DPDK back-end runs only for its own cases.
-    if [ "$be" = ours ]; then rep=$OURS_REP sock=$OURS_SOCK; else dpdk_start; rep=$DTAP sock=$W/dpdk.sock; fi
+    case $be in
+    ours) rep=$OURS_REP sock=$OURS_SOCK ;;
+    ours-packed) rep=$OURS_REP_PK sock=$OURS_SOCK_PK extra=,packed_vq=1 ;;
+    dpdk) dpdk_start; rep=$DTAP sock=$W/dpdk.sock ;;
+    dpdk-packed) dpdk_start; rep=$DTAP sock=$W/dpdk.sock extra=,packed_vq=1 ;;
+    esac
     if [ "$dir" = tx ]; then
-        virtio_user "$sock" txonly "$size"; fe=${PIDS[-1]}
+        virtio_user "$sock" txonly "$size" "$extra"; fe=${PIDS[-1]}
         sleep 2
+        ring_check "$be"
         rate=$(tap_rate "$rep")
     else
-        virtio_user "$sock" rxonly 64; fe=${PIDS[-1]}
+        virtio_user "$sock" rxonly 64 "$extra"; fe=${PIDS[-1]}
         wait_for 20 grep -q "Rx-pps" "$W/fe.log"
+        ring_check "$be"
         rx_source "$rep" "$size"; local src=${PIDS[-1]}
         sleep $(( 2 + DUR ))
         rate=$(pps_of "$W/fe.log" Rx-pps)
@@ -169,7 +198,7 @@ run() {
         offered=$(offered)
     fi
     stop "$fe"
-    [ "$be" = dpdk ] && stop "$BE_PID"
+    case $be in dpdk*) stop "$BE_PID" ;; esac
     R[$be,$dir,$size]+="$rate "
     printf '%-12s %-2s %5s B  %.3f Mpps %s\n' "$be" "$dir" "$size" "$rate" "${offered:-}"
 }
@@ -201,8 +230,11 @@ for round in $(seq "$ROUNDS"); do
     echo "# round $round"
     for size in $SIZES; do
         for dir in tx rx; do
-            run ours "$dir" "$size"
-            run dpdk "$dir" "$size"
+            for ring in $RINGS; do
+                sfx=; [ "$ring" = packed ] && sfx=-packed
+                run "ours$sfx" "$dir" "$size"
+                run "dpdk$sfx" "$dir" "$size"
+            done
             floor "$dir" "$size" uring
             floor "$dir" "$size" syscall
         done
@@ -212,12 +244,28 @@ ours_stop
 
 echo
 echo "# medians of $ROUNDS rounds, ${DUR} s each (Mpps); ratios: ours/dpdk, ours/floor-uring"
-printf '%-2s %6s %8s %8s %12s %14s %10s %12s\n' dir size ours dpdk floor-uring floor-syscall ours/dpdk ours/floor
-for size in $SIZES; do
-    for dir in tx rx; do
-        o=$(echo "${R[ours,$dir,$size]}" | median) d=$(echo "${R[dpdk,$dir,$size]}" | median)
-        fu=$(echo "${R[floor-uring,$dir,$size]}" | median) fw=$(echo "${R[floor-syscall,$dir,$size]}" | median)
-        printf '%-2s %6s %8.3f %8.3f %12.3f %14.3f %10.2f %12.2f\n' "$dir" "$size" "$o" "$d" "$fu" "$fw" \
-            "$(echo "$o / $d" | bc -l)" "$(echo "$o / $fu" | bc -l)"
+printf '%-6s %-2s %6s %8s %8s %12s %14s %10s %12s\n' ring dir size ours dpdk floor-uring floor-syscall ours/dpdk ours/floor
+ratio() { [ "$(echo "$2 > 0" | bc -l)" = 1 ] && echo "$1 / $2" | bc -l || echo 0; }
+for ring in $RINGS; do
+    sfx=; [ "$ring" = packed ] && sfx=-packed
+    for size in $SIZES; do
+        for dir in tx rx; do
+            o=$(echo "${R[ours$sfx,$dir,$size]}" | median) d=$(echo "${R[dpdk$sfx,$dir,$size]}" | median)
+            fu=$(echo "${R[floor-uring,$dir,$size]}" | median) fw=$(echo "${R[floor-syscall,$dir,$size]}" | median)
+            printf '%-6s %-2s %6s %8.3f %8.3f %12.3f %14.3f %10.2f %12.2f\n' "$ring" "$dir" "$size" "$o" "$d" \
+                "$fu" "$fw" "$(ratio "$o" "$d")" "$(ratio "$o" "$fu")"
+        done
     done
 done
+if [ "$RINGS" = "split packed" ]; then
+    echo
+    echo "# packed / split, same back-end, same run"
+    printf '%-2s %6s %12s %12s\n' dir size ours dpdk
+    for size in $SIZES; do
+        for dir in tx rx; do
+            printf '%-2s %6s %12.2f %12.2f\n' "$dir" "$size" \
+                "$(ratio "$(echo "${R[ours-packed,$dir,$size]}" | median)" "$(echo "${R[ours,$dir,$size]}" | median)")" \
+                "$(ratio "$(echo "${R[dpdk-packed,$dir,$size]}" | median)" "$(echo "${R[dpdk,$dir,$size]}" | median)")"
+        done
+    done
+fi
