@@ -295,7 +295,10 @@ static int parse_opts(const struct cli_cmd *cmd, const struct cli_opt *opts, siz
     }
     for (size_t i = 0; i < n; i++)
         if (opts[i].required && !cJSON_GetObjectItemCaseSensitive(params, opts[i].member))
-            return usage_error(cmd, "the option --%s is required", opts[i].long_name);
+            return opts[i].short_name
+                       ? usage_error(cmd, "the option -%c/--%s is required", opts[i].short_name,
+                                     opts[i].long_name)
+                       : usage_error(cmd, "the option --%s is required", opts[i].long_name);
     return 0;
 }
 
