@@ -41,7 +41,6 @@
 #include "ctl.h"
 #include "device.h"
 #include "log.h"
-#include "sock_perms.h"
 #include "util.h"
 #include "emu.h"
 
@@ -578,53 +577,18 @@ static struct lv_op *op_new(enum lv_kind kind, const struct vn_device *dev, vn_h
     return op;
 }
 
-/*
- * vhost_socket's group and mode on the directory of 'sock'.  An ancestor that
- * keeps the group out is logged (QEMU's refusal will say the rest); other
- * failures fail the attach.
- */
-static int apply_dir_perms(struct vn_ctl *ctl, const char *sock, char *why, size_t whylen)
-{
-    char dir[sizeof(((struct vn_emu_host_info *)0)->path)], msg[512];
-    char *slash;
-    int ret;
-
-    vn_strlcpy(dir, sock, sizeof(dir));
-    slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    ret = vn_sock_dir_apply_perms(dir, &ctl->conf.vhost_socket, msg, sizeof(msg));
-    if (ret == -EACCES) {
-        VN_WARN_RL(HOST, "vhost_socket: %s", msg);
-        return 0;
-    }
-    if (ret < 0)
-        snprintf(why, whylen, "%s", msg);
-    return ret;
-}
-
 int vn_host_libvirt_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *done,
                            void *ctx, char *why, size_t whylen)
 {
     struct vn_emu_host_info hi;
     struct lv_op *op;
-    int ret;
 
     if (vn_emu_fn_host_info(dev->fn, &hi) < 0 || hi.kind != VN_EMU_ATTACH_VHOST_USER) {
         snprintf(why, whylen, "the emulation backend gives the device no vhost-user socket");
         return -ENODEV;
     }
-    /*
-     * QEMU runs as libvirt's user: the socket and its directory must be
-     * reachable by it.  (Idempotent: the emulation backend may have done it.)
-     */
-    ret = vn_sock_apply_perms(hi.path, &ctl->conf.vhost_socket, why, whylen);
-    if (ret < 0)
-        return ret;
-    ret = apply_dir_perms(ctl, hi.path, why, whylen);
-    if (ret < 0)
-        return ret;
+    /* QEMU runs as libvirt's user: the vhost backend gave the socket and its
+       directory vhost_socket's group and mode when it made them. */
     op = op_new(LV_ATTACH, dev, done, ctx);
     if (!op)
         return -ENOMEM;
