@@ -861,34 +861,15 @@ static int hotplug_restore(struct vn_dev_mgr *m, const char *vuid, const cJSON *
     return 0;
 }
 
-struct rep_lookup {
-    const char *ifname;
-    bool found;
-};
-
-static int rep_lookup_cb(const char *vuid, const cJSON *obj, void *ctx)
-{
-    struct rep_lookup *l = ctx;
-    uint32_t pf, sf;
-    char name[IFNAMSIZ];
-
-    (void)vuid;
-    if (dev_rec_u32(obj, "pf_num", UINT32_MAX, &pf) == 0 &&
-        dev_rec_u32(obj, "sf_num", VN_SF_NUM_MAX, &sf) == 0 &&
-        vn_sf_rep_name(pf, sf, name) == 0 && !strcmp(name, l->ifname))
-        l->found = true;
-    return l->found ? 1 : 0;
-}
-
-/* vn_sfmgr_keep_fn: a recovery file still names 'ifname' (its device failed to restore). */
+/*
+ * vn_sfmgr_keep_fn: a recovery file read at this start names 'ifname' (its
+ * device may have failed to restore; its record stays, so does its tap).
+ */
 static bool recorded_rep(void *ctx, const char *ifname)
 {
-    struct vn_dev_mgr *m = ctx;
-    struct rep_lookup l = {ifname, false};
+    const struct vn_dev_mgr *m = ctx;
 
-    if (m->recovery_dir)
-        (void)vn_recovery_scan(m->recovery_dir, rep_lookup_cb, &l);
-    return l.found;
+    return cJSON_HasObjectItem(m->recorded_reps, ifname);
 }
 
 /* ---- manager --------------------------------------------------------------- */
@@ -911,7 +892,8 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     m->pfs = calloc(m->max_pfs ? m->max_pfs : 1, sizeof(*m->pfs));
     m->ports = calloc(c->emu.hotplug_ports ? c->emu.hotplug_ports : 1, sizeof(*m->ports));
     m->pending = cJSON_CreateObject();
-    if (!m->pfs || !m->ports || !m->pending)
+    m->recorded_reps = cJSON_CreateObject();
+    if (!m->pfs || !m->ports || !m->pending || !m->recorded_reps)
         goto err;
 
     if (m->recovery_dir) {
@@ -964,7 +946,9 @@ int vn_dev_mgr_create(const struct vn_dev_mgr_cfg *cfg, struct vn_dev_mgr **out)
     if (cfg->reap_orphans)
         (void)vn_sfmgr_reap_orphans(m->sfm, recorded_rep, m);
     cJSON_Delete(m->pending);
+    cJSON_Delete(m->recorded_reps);
     m->pending = NULL;
+    m->recorded_reps = NULL;
     if (m->rejected)
         VN_WARN(REC, "%d recovery files set aside (see `virtnet health`)",
                 cJSON_GetArraySize(m->rejected));
@@ -980,6 +964,7 @@ err:
             pf_destroy(m, m->pfs[i], false);
     vn_sfmgr_unreserve_all(m->sfm);
     cJSON_Delete(m->pending);
+    cJSON_Delete(m->recorded_reps);
     cJSON_Delete(m->rejected);
     free(m->pfs);
     free(m->ports);

@@ -21,6 +21,7 @@ struct vn_dev_mgr {
     struct vn_device **ports;         /* hotplug PF by switch port */
     struct vn_dev_counts counts;
     cJSON *pending;                   /* recovery records not yet claimed, by VUID */
+    cJSON *recorded_reps;             /* during start: representor names the records hold */
     cJSON *rejected;                  /* records renamed aside: [{"file", "reason"}] (health) */
 };
 

@@ -398,6 +398,8 @@ int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "vuid");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "state");
     size_t sl = strlen(m->conf->emu.serial), len = strlen(vuid);
+    char rep[IFNAMSIZ];
+    uint32_t pf, sf;
 
     /* Set aside by an earlier start: listed by dev_list_rejected(), never read again. */
     if (len > strlen(REJECTED_SUFFIX) &&
@@ -425,6 +427,9 @@ int dev_collect_record(const char *vuid, const cJSON *obj, void *ctx)
         return 0;
     }
     vn_json_add(m->pending, vuid, cJSON_Duplicate(obj, true));
+    if (dev_rec_u32(obj, "pf_num", UINT32_MAX, &pf) == 0 &&
+        dev_rec_u32(obj, "sf_num", VN_SF_NUM_MAX, &sf) == 0 && vn_sf_rep_name(pf, sf, rep) == 0)
+        vn_json_add(m->recorded_reps, rep, cJSON_CreateTrue());
     return 0;
 }
 
