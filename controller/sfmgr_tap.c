@@ -212,8 +212,14 @@ err_close_queue:
     return ret;
 }
 
-int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
-                     struct vn_sf_rep *out)
+/*
+ * vn_sf_rep_create(), with 'may_adopt' (may be NULL: any representor tap)
+ * deciding from the one look-up whether an existing tap of that name may be
+ * adopted; when it says no, -EEXIST and the tap is left alone (it logs why).
+ */
+static int rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
+                      bool (*may_adopt)(const struct vn_nl_link *l, void *ctx), void *ctx,
+                      struct vn_sf_rep *out)
 {
     struct vn_sf_rep rep = {.pf_num = pf_num, .sf_num = sf_num};
     struct vn_nl_link link;
@@ -237,6 +243,8 @@ int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_
         VN_ERR(SF, "%s: cannot look the netdev up: %s", rep.ifname, strerror(-ret));
         return ret;
     }
+    if (ret == 0 && may_adopt && !may_adopt(&link, ctx))
+        return -EEXIST;
     ret = ret == 0 ? rep_adopt(nl, &link, mtu, &rep) : rep_make(nl, mtu, &rep);
     if (ret < 0)
         return ret;
@@ -244,6 +252,12 @@ int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_
             rep.adopted ? "adopted" : "created", rep.ifindex, rep.mtu);
     *out = rep;
     return 0;
+}
+
+int vn_sf_rep_create(struct vn_nl *nl, uint32_t pf_num, uint32_t sf_num, uint32_t mtu,
+                     struct vn_sf_rep *out)
+{
+    return rep_create(nl, pf_num, sf_num, mtu, NULL, NULL, out);
 }
 
 int vn_sf_rep_destroy(struct vn_nl *nl, struct vn_sf_rep *rep)
@@ -386,24 +400,31 @@ static int tap_set_owner(void *priv, const struct vn_sf_rep *rep, const char *ow
     return ret;
 }
 
+struct adopt_check {
+    const struct tap_priv *t;
+    const struct vn_sf_req *req;
+};
+
+/* A tap of that name is adopted only with our mark, or unmarked if a record names it. */
+static bool may_adopt(const struct vn_nl_link *l, void *ctx)
+{
+    const struct adopt_check *a = ctx;
+
+    if (is_ours(a->t, l) || (!l->alias[0] && a->req->recorded))
+        return true;
+    VN_ERR(SF, "%s: a tap of that name exists and is not this controller's (%s%s%s): left alone",
+           l->name, l->alias[0] ? "alias '" : "no mark", l->alias, l->alias[0] ? "'" : "");
+    return false;
+}
+
 static int tap_create(void *priv, const struct vn_sf_req *req, struct vn_sf_rep *out)
 {
     struct tap_priv *t = priv;
+    struct adopt_check a = {t, req};
     struct vn_sf_rep rep;
-    struct vn_nl_link l;
-    char name[IFNAMSIZ];
     int ret;
 
-    /* A tap of that name is adopted only with our mark, or unmarked if a record names it. */
-    if (vn_sf_rep_name(req->pf_num, req->sf_num, name) == 0 &&
-        vn_nl_link_get(t->nl, name, &l) == 0 && is_rep_tap(&l) && !is_ours(t, &l) &&
-        (l.alias[0] || !req->recorded)) {
-        VN_ERR(SF, "%s: a tap of that name exists and is not this controller's (%s%s%s): left "
-                   "alone", name, l.alias[0] ? "alias '" : "no mark", l.alias,
-               l.alias[0] ? "'" : "");
-        return -EEXIST;
-    }
-    ret = vn_sf_rep_create(t->nl, req->pf_num, req->sf_num, req->mtu, &rep);
+    ret = rep_create(t->nl, req->pf_num, req->sf_num, req->mtu, may_adopt, &a, &rep);
     if (ret < 0)
         return ret;
     ret = tap_set_owner(t, &rep, req->owner);
