@@ -16,6 +16,7 @@ controller_virtio_net_controller_SOURCES = \
 	controller/emu.c controller/emu.h controller/emu_class.h \
 	controller/emu_vhost.c controller/emu_vhost_log.c controller/emu_vhost_log.h \
 	controller/emu_vhost_conn.c controller/emu_vhost_conn.h \
+	controller/emu_vhost_txrec.c controller/emu_vhost_txrec.h \
 	controller/emu_dummy.c \
 	controller/update.c controller/update.h controller/update_follow.c \
 	controller/update_msg.c controller/update_msg.h \

@@ -76,6 +76,7 @@
 #include "sock_perms.h"
 #include "vhost_user.h"
 #include "virtq.h"
+#include "emu_vhost_txrec.h"
 #include "virtq_inflight.h"
 
 #define VN_VHOST_SUBDIR "vhost" /* of the state dir */
@@ -113,8 +114,6 @@ struct vn_vring {
     bool enabled;              /* SET_VRING_ENABLE */
     bool started;              /* handed to the provider */
     bool restart;              /* stopped for a change of memory or features: start it again */
-    bool resume_from_used;     /* next start: last_avail_idx = the guest's used index (a
-                                  hand-over that failed after the other side moved frames) */
     void *qpriv;               /* the provider's handle while started */
     int broken;                /* written by a provider thread (atomic): its guest error */
     int error;                 /* the error that stopped the ring; 0 = none; cleared on re-setup */
@@ -152,6 +151,9 @@ struct vn_vhost_dev {
     void *inflight;            /* its mapping */
     size_t inflight_size;
     struct vn_dirty_log log;   /* live migration: SET_LOG_BASE's bitmap (emu_vhost_log.c) */
+    struct vn_vhost_txrec txrec; /* which transmit chains reached the representor, across a
+                                    crash (emu_vhost_txrec.c) */
+    bool txrec_based;          /* resolved against the representor by this process */
 
     bool handed_over;          /* live update: another process owns the session now */
     bool adopt_pending;        /* live update: listening fd adopted, not served until import */
@@ -348,21 +350,37 @@ static void ring_fail(struct vn_vring *r, int err, const char *why)
 }
 
 /*
- * Where ring 'r' resumes (emu_vhost_conn.c: the in-flight region, or the
- * driver's used index when a front-end reconnects with base 0).
+ * Where ring 'r' resumes: at the driver's used index, past the transmit
+ * chains an earlier process's record says went out (lib/virtq_inflight.h).
+ * The first ring of this process to start resolves the record first.
  */
 static void ring_resync(struct vn_vring *r)
 {
     struct vn_vhost_dev *vd = r->vd;
     struct vn_virtq_resume_info ri;
-    struct vn_inflight_split *region =
-        vn_inflight_queue(vd->inflight, vd->inflight_size, r->index, r->num);
+    uint64_t rec, accepted = 0;
 
-    if (vn_virtq_resume(&r->vq, region, r->resume_from_used, &ri))
+    if (!vd->txrec_based) {
+        bool have = vn_sfmgr_rx_frames(vd->sfm, &vd->spec.rep, &accepted) == 0;
+
+        vn_vhost_txrec_resolve(&vd->txrec, vd->spec.vuid, have, accepted);
+        vd->txrec_based = true;
+    }
+    rec = vn_vhost_txrec_take(&vd->txrec, r->index);
+    if (r->vq.packed) {
+        r->vq.tx_rec = NULL; /* positions are a split-ring notion: a packed ring keeps none */
+        return;
+    }
+    if (vn_virtq_resume(&r->vq, rec, &ri)) {
         VN_LOG_RL_ON(&vd->conn_log_rl, VHOST, VN_LL_INFO,
-                     "%s: ring %u resumes at %u (was %u): %u in flight taken again%s",
-                     vd->spec.vuid, r->index, ri.to, ri.from, ri.inflight,
-                     ri.from_region ? " (in-flight region)" : " (driver's used index)");
+                     "%s: ring %u resumes at %u (was %u)%s", vd->spec.vuid, r->index, ri.to,
+                     ri.from, ri.from_record ? ": the transmit record returned chains whose "
+                                               "frames went out" : "");
+        /* Chains returned here: the driver learns of them without waiting for traffic. */
+        if (ri.from_record && r->call_fd >= 0)
+            (void)!eventfd_write(r->call_fd, 1);
+    }
+    r->vq.tx_rec = vn_vhost_txrec_word(&vd->txrec, r->index, r->vq.last_avail_idx);
 }
 
 /*
@@ -390,13 +408,11 @@ static void ring_try_start(struct vn_vring *r)
     l.avail_addr = r->addr.avail_user_addr;
     l.used_addr = r->addr.used_user_addr;
     ret = vn_virtq_set_addrs(&r->vq, &vd->mem, &l);
-    /* (Packed rings: the in-flight region and the used index are split-ring notions.) */
-    if (ret == 0 && !r->vq.packed)
-        ring_resync(r);
-    r->resume_from_used = false;
-    /* Live migration: the ring logs its writes while the front-end asks for it. */
+    /* Live migration: the ring logs its writes (those of the resume too) while asked to. */
     if (ret == 0 && has_feature(vd, VN_VHOST_F_LOG_ALL) && vn_dirty_log_is_mapped(&vd->log))
         ret = vn_virtq_set_log(&r->vq, &vd->log);
+    if (ret == 0)
+        ring_resync(r);
     if (ret < 0) {
         vn_virtq_stop(&r->vq);
         ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
@@ -1287,6 +1303,8 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
     }
     for (uint32_t i = 0; i < vd->nrings / 2; i++)
         vd->taps[i] = -1;
+    if (vd->dp && vd->dp->queue_start)
+        vn_vhost_txrec_open(&vd->txrec, emu->priv, dev->vuid, vd->nrings);
     if (dev->connect_path[0]) {
         /* Client mode: the socket is the front-end's; a new process of a live update
            connects only if the running one hands over no connection. */
@@ -1327,6 +1345,7 @@ start:
     return 0;
 
 err_free:
+    vn_vhost_txrec_close(&vd->txrec, false);
     free(vd->rings);
     free(vd->taps);
     free(vd);
@@ -1350,6 +1369,8 @@ static void vhost_destroy(struct vn_emu_fn *fn)
        in client mode it is the front-end's. */
     if (!vd->handed_over && !vd->socket_not_ours && !vd->spec.connect_path[0])
         unlink(vd->path);
+    /* The record goes with the device, not with a process that hands it over. */
+    vn_vhost_txrec_close(&vd->txrec, !vd->handed_over && !vd->adopt_pending);
     free(vd->rings);
     free(vd->taps);
     free(vd);
@@ -1551,12 +1572,8 @@ static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *n
 
 static void vd_resume(struct vn_vhost_dev *vd)
 {
-    if (vd->handed_over) {
-        /* The other side may have moved frames: restart from what the guest saw used. */
-        for (uint32_t i = 0; i < vd->nrings; i++)
-            vd->rings[i].resume_from_used = vd->rings[i].restart;
-        vd->handed_over = false;
-    }
+    /* The other side may have moved frames: the rings restart from what the guest saw used. */
+    vd->handed_over = false;
     serve(vd);
     if (vd->conn_fd >= 0)
         ev_io_start(vd->loop, &vd->conn_w);

@@ -304,6 +304,15 @@ int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *
     return sfm->cls->open_queue(sfm->priv, rep, fd_out);
 }
 
+int vn_sfmgr_rx_frames(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, uint64_t *out)
+{
+    if (!sfm->cls->rx_frames)
+        return -EOPNOTSUPP;
+    if (!rep->ifname[0])
+        return -ENODEV;
+    return sfm->cls->rx_frames(sfm->priv, rep, out);
+}
+
 struct reap {
     struct vn_sfmgr *sfm;
     vn_sfmgr_keep_fn *keep;

@@ -122,6 +122,13 @@ int vn_sfmgr_set_mtu(struct vn_sfmgr *sfm, struct vn_sf_rep *rep, uint32_t mtu);
 int vn_sfmgr_open_queue(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, int *fd_out);
 
 /*
+ * Frames the representor has taken from the device side so far (what the
+ * datapath wrote into it and the netdev accepted): 0 and '*out', -EOPNOTSUPP
+ * when the class cannot tell, -ENODEV when the netdev is gone.
+ */
+int vn_sfmgr_rx_frames(struct vn_sfmgr *sfm, const struct vn_sf_rep *rep, uint64_t *out);
+
+/*
  * Cold start, after every device and the pool took their representors:
  * deletes the representors that carry this controller's mark but belong to
  * no device and not to the pool (a crash between making a representor and

@@ -44,6 +44,11 @@ struct vn_sfmgr_class {
     int (*set_mtu)(void *priv, struct vn_sf_rep *rep, uint32_t mtu);
     /* Attaches a datapath queue; 0 and '*fd_out' (caller owns), or -errno. */
     int (*open_queue)(void *priv, const struct vn_sf_rep *rep, int *fd_out);
+    /*
+     * Optional.  Frames the representor has taken from the device side (a
+     * tap: frames written into it, its rx_packets); 0 or -errno.
+     */
+    int (*rx_frames)(void *priv, const struct vn_sf_rep *rep, uint64_t *out);
     /* Marks 'rep' as owned by 'owner' (a VUID or "pool"); 0 or -errno. */
     int (*set_owner)(void *priv, const struct vn_sf_rep *rep, const char *owner);
     /*

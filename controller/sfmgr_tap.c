@@ -465,6 +465,22 @@ static int tap_open_queue(void *priv, const struct vn_sf_rep *rep, int *fd_out)
     return vn_sf_rep_open_queue(rep, fd_out);
 }
 
+/* A tap counts each frame written into it and taken as received (rx_packets). */
+static int tap_rx_frames(void *priv, const struct vn_sf_rep *rep, uint64_t *out)
+{
+    struct vn_nl_link l;
+    int ret = vn_nl_link_get_stats(((struct tap_priv *)priv)->nl, rep->ifname, &l);
+
+    if (ret < 0)
+        return ret;
+    if (rep->ifindex && l.ifindex != rep->ifindex)
+        return -ENODEV;
+    if (!l.has_stats)
+        return -EOPNOTSUPP;
+    *out = l.rx_packets;
+    return 0;
+}
+
 struct owned_walk {
     const struct tap_priv *t;
     void (*fn)(const struct vn_sf_rep *rep, void *ctx);
@@ -499,6 +515,7 @@ const struct vn_sfmgr_class vn_sfmgr_tap_class = {
     .destroy = tap_destroy,
     .set_mtu = tap_set_mtu,
     .open_queue = tap_open_queue,
+    .rx_frames = tap_rx_frames,
     .set_owner = tap_set_owner,
     .for_each_owned = tap_for_each_owned,
 };

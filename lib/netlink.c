@@ -220,6 +220,14 @@ static int link_parse(const struct nlmsghdr *nlh, struct vn_nl_link *l)
         l->alias[0] = '\0';
     if (tb[IFLA_LINKINFO] && mnl_attr_validate(tb[IFLA_LINKINFO], MNL_TYPE_NESTED) >= 0)
         parse_linkinfo(tb[IFLA_LINKINFO], l);
+    if (tb[IFLA_STATS64] &&
+        mnl_attr_get_payload_len(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64)) {
+        struct rtnl_link_stats64 st;
+
+        memcpy(&st, mnl_attr_get_payload(tb[IFLA_STATS64]), sizeof(st));
+        l->rx_packets = st.rx_packets;
+        l->has_stats = true;
+    }
     return MNL_CB_OK;
 }
 
@@ -282,7 +290,7 @@ int vn_nl_link_set_alias(struct vn_nl *nl, int ifindex, const char *alias)
     return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out)
+static int link_get(struct vn_nl *nl, const char *name, bool stats, struct vn_nl_link *out)
 {
     char buf[NL_REQ_SIZE];
     struct vn_nl_link l = {0};
@@ -294,7 +302,8 @@ int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out)
         return -ENAMETOOLONG;
     nlh = link_msg(buf, RTM_GETLINK, 0);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-    mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    if (!stats)
+        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     ret = nl_talk(nl, nlh, link_cb, &l);
     if (ret < 0)
         return ret;
@@ -302,6 +311,16 @@ int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out)
         return -ENODEV;
     *out = l;
     return 0;
+}
+
+int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out)
+{
+    return link_get(nl, name, false, out);
+}
+
+int vn_nl_link_get_stats(struct vn_nl *nl, const char *name, struct vn_nl_link *out)
+{
+    return link_get(nl, name, true, out);
 }
 
 int vn_nl_link_set_mtu(struct vn_nl *nl, int ifindex, uint32_t mtu)

@@ -41,6 +41,8 @@ struct vn_nl_link {
     char kind[VN_NL_KIND_LEN]; /* IFLA_INFO_KIND ("tun", "veth", ...), "" when none */
     char alias[VN_NL_ALIAS_LEN]; /* IFLA_IFALIAS, "" when none (or longer than we keep) */
     struct vn_nl_tun tun;      /* when 'kind' is "tun" */
+    bool has_stats;            /* rx_packets was reported (vn_nl_link_get_stats() only) */
+    uint64_t rx_packets;       /* frames the link received (a tap: frames written into it) */
 };
 
 /*
@@ -59,6 +61,9 @@ void vn_nl_close(struct vn_nl *nl);
  * name, or another negative errno.  '*out' is written only on success.
  */
 int vn_nl_link_get(struct vn_nl *nl, const char *name, struct vn_nl_link *out);
+
+/* vn_nl_link_get() with the link's counters (IFLA_STATS64): has_stats, rx_packets. */
+int vn_nl_link_get_stats(struct vn_nl *nl, const char *name, struct vn_nl_link *out);
 
 /*
  * Calls 'fn' for every link of the namespace (one RTM_GETLINK dump), in the

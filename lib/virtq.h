@@ -111,6 +111,10 @@ struct vn_virtq {
                                   descriptor slots; 'size' entries, allocated while ready */
     uint32_t pk_first;         /* oldest entry of pk_inflight */
     uint32_t pk_n;             /* entries in pk_inflight */
+    /* Transmit record (lib/virtq_inflight.h); appended.  Split transmit queues: where the
+       datapath records which chains reached the representor, in a file that outlives a
+       crash; NULL when none (a provider that does not record leaves it alone). */
+    uint64_t *tx_rec;
 };
 
 /*

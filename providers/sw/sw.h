@@ -77,6 +77,7 @@ struct sw_worker;
 /* A transmit chain taken and waiting for its submission. */
 struct sw_tx_frame {
     uint16_t head;
+    uint16_t pos;      /* the avail position it was taken from (split rings) */
     uint32_t iov_off;  /* its readable iovecs: tx_iov[iov_off, iov_off + iov_cnt) */
     uint32_t iov_cnt;
     uint64_t len;      /* header + frame bytes */
@@ -201,7 +202,9 @@ void sw_uring_fini(struct sw_uring *u);
  * Submits 'n' (<= SW_URING_BATCH) writev (or readv) requests on 'fd', request
  * i over iov[i][0, iovcnt[i]), and waits until all are done; res[i] gets each
  * result (bytes or -errno; -ECANCELED for a linked request not run).
- * 'linked': a request that fails cancels the ones after it.  Returns 0, or
+ * 'linked': the requests run one after the other, in order; a read that
+ * fails cancels the ones after it (successes stay a prefix), a write that
+ * fails does not (each frame is tried).  Returns 0, or
  * -errno when the ring failed (it is then released: use plain calls).
  */
 int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *const *iov,

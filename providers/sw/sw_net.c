@@ -37,6 +37,7 @@
 #include "log.h"
 #include "sw.h"
 #include "util.h"
+#include "virtq_inflight.h"
 
 #define ETH_MIN_LEN 14 /* a frame shorter than an Ethernet header is not sent */
 #define NUM_BUFFERS_OFF 10 /* num_buffers in struct virtio_net_hdr_mrg_rxbuf */
@@ -199,23 +200,32 @@ static void tx_account(struct sw_queue *q, const struct sw_tx_frame *f, int res)
 }
 
 /*
- * Writes the 'n' frames collected in q->tx_frames into the tap: one io_uring
- * submission for all of them, or one writev() each without a ring; then
- * records their chains as used (length 0: nothing written into them).
+ * Writes the 'n' frames collected in q->tx_frames into the tap, in order:
+ * one io_uring submission of hard-linked writes, or one writev() each without
+ * a ring; then records their chains as used (length 0: nothing written into
+ * them).  The frames come from consecutive avail positions; the transmit
+ * record (lib/virtq_inflight.h) says they are being written before, and how
+ * many the tap took after.
  */
 static void tx_flush(struct sw_worker *w, struct sw_queue *q, unsigned n)
 {
     const struct iovec *iov[SW_URING_BATCH];
     unsigned cnt[SW_URING_BATCH];
     int res[SW_URING_BATCH];
+    uint64_t *rec = q->vq->tx_rec;
+    uint32_t accepted = 0;
     bool batched = false;
 
+    if (n == 0)
+        return;
+    if (rec)
+        vn_txrec_begin(rec, q->tx_frames[0].pos, (uint16_t)n);
     if (n > 1 && w->uring.fd >= 0) {
         for (unsigned i = 0; i < n; i++) {
             iov[i] = &q->tx_iov[q->tx_frames[i].iov_off];
             cnt[i] = q->tx_frames[i].iov_cnt;
         }
-        batched = sw_uring_rw(&w->uring, true, q->tap_fd, iov, cnt, n, false, res) == 0;
+        batched = sw_uring_rw(&w->uring, true, q->tap_fd, iov, cnt, n, true, res) == 0;
     }
     for (unsigned i = 0; i < n; i++) {
         const struct sw_tx_frame *f = &q->tx_frames[i];
@@ -228,9 +238,12 @@ static void tx_flush(struct sw_worker *w, struct sw_queue *q, unsigned n)
             while (r < 0 && errno == EINTR);
             res[i] = r < 0 ? -errno : (int)VN_MIN(r, (ssize_t)INT32_MAX);
         }
+        accepted += res[i] >= 0;
         tx_account(q, f, res[i]);
         used_add(q, f->head, 0);
     }
+    if (rec)
+        vn_txrec_end(rec, (uint16_t)(q->tx_frames[0].pos + n), accepted);
 }
 
 static void tx_run(struct sw_worker *w, struct sw_queue *q)
@@ -271,8 +284,13 @@ static void tx_run(struct sw_worker *w, struct sw_queue *q)
         }
         frames++;
         if (c->out_len < (uint64_t)q->hdr_len + ETH_MIN_LEN) {
+            /* Dropped unsent: what was collected goes first, so a flush stays consecutive. */
+            tx_flush(w, q, n);
+            n = niov = 0;
             SW_STAT_ADD(q, dropped, 1);
             used_add(q, c->head, 0);
+            if (q->vq->tx_rec)
+                vn_txrec_end(q->vq->tx_rec, q->vq->last_avail_idx, 0);
             continue;
         }
         if (niov + c->out_num > SW_TX_IOV) {
@@ -281,6 +299,7 @@ static void tx_run(struct sw_worker *w, struct sw_queue *q)
         }
         memcpy(&q->tx_iov[niov], c->iov, c->out_num * sizeof(struct iovec));
         q->tx_frames[n].head = c->head;
+        q->tx_frames[n].pos = (uint16_t)(q->vq->last_avail_idx - 1);
         q->tx_frames[n].iov_off = niov;
         q->tx_frames[n].iov_cnt = c->out_num;
         q->tx_frames[n].len = c->out_len;

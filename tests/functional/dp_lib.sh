@@ -14,6 +14,7 @@ TP_PID= HP_OLD= HP_MOUNTED= OVS_DIR=
 
 stop_testpmd() {
     [ -n "$TP_PID" ] || return 0
+    { exec 7>&-; } 2>/dev/null
     kill -INT "$TP_PID" 2>/dev/null
     wait_until 10 pid_gone "$TP_PID" || kill -KILL "$TP_PID" 2>/dev/null
     wait "$TP_PID" 2>/dev/null
@@ -54,17 +55,32 @@ if [ "$(hp_free)" -lt $HP_NEED ]; then
     [ "$(hp_free)" -ge $HP_NEED ] || skip_all "cannot reserve $HP_NEED hugepages of 2 MiB"
 fi
 
+# testpmd's EAL and port arguments for SOCKET QUEUES MAC VDEV_EXTRA, into the array TP_ARGS.
+tp_args() {
+    TP_ARGS=(-l 0,1 --main-lcore 1 --file-prefix="$PREFIX" -m 256 --single-file-segments
+        --no-pci --vdev "net_virtio_user0,path=$1,queues=$2,mac=$3$4" --
+        --rxq="$2" --txq="$2" --total-num-mbufs=16384)
+}
 # start_testpmd SOCKET QUEUES MAC VDEV_EXTRA [TESTPMD_ARGS...]: virtio-user in icmpecho mode.
 start_testpmd() {
-    local sock=$1 queues=$2 mac=$3 vextra=$4
+    tp_args "$1" "$2" "$3" "$4"
     shift 4
-    dpdk-testpmd -l 0,1 --main-lcore 1 --file-prefix="$PREFIX" -m 256 --single-file-segments \
-        --no-pci --vdev "net_virtio_user0,path=$sock,queues=$queues,mac=$mac$vextra" -- \
-        --forward-mode=icmpecho --auto-start --stats-period 1 --rxq="$queues" --txq="$queues" \
-        --total-num-mbufs=16384 "$@" \
+    dpdk-testpmd "${TP_ARGS[@]}" --forward-mode=icmpecho --auto-start --stats-period 1 "$@" \
         </dev/null >"$T/testpmd.log" 2>&1 &
     TP_PID=$!
 }
+# start_testpmd_cmd SOCKET QUEUES MAC VDEV_EXTRA [TESTPMD_ARGS...]: interactive testpmd that
+# takes its commands from tp_cmd (a fifo held open on fd 7), not yet forwarding.
+start_testpmd_cmd() {
+    tp_args "$1" "$2" "$3" "$4"
+    shift 4
+    rm -f "$T/tp.in" && mkfifo "$T/tp.in" || return 1
+    # Line-buffered: the counters "stop" prints are read while testpmd still runs.
+    stdbuf -oL dpdk-testpmd "${TP_ARGS[@]}" -i "$@" <"$T/tp.in" >"$T/testpmd.log" 2>&1 &
+    TP_PID=$!
+    exec 7>"$T/tp.in"
+}
+tp_cmd() { echo "$*" >&7; }
 rings_running() { # VUID N: testpmd runs and the first N rings run
     pid_alive "$TP_PID" &&
         vn query -u "$1" | jq -e --argjson n "$2" '[.devices[0].queues[:$n][] | select(.state == "running")] | length == $n'

@@ -5,8 +5,8 @@
 # the controller and a start, a live update (`update -s -w`), a restart of
 # testpmd itself.  Then a busy ring: testpmd floods (txonly) while the
 # controller is killed and started again; the representor must receive
-# the frames testpmd counted as sent: none lost beyond what testpmd left on the ring, at most
-# one batch per kill twice (exactly once: a TODO, see below).
+# exactly the frames testpmd counted as sent: none lost, none twice (the
+# transmit record, lib/virtq_inflight.h).
 . "$top_srcdir/tests/functional/lib.sh"
 . "$top_srcdir/tests/functional/dp_lib.sh"
 
@@ -71,17 +71,19 @@ check "after testpmd restarts: connected again, rings run" wait_until 30 rings_r
 check "after testpmd restarts: traffic resumes" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
 check "controller alive" pid_alive "$CTL_PID"
 
-# ---- a busy ring: kill -9 under a txonly flood; nothing lost, duplicates bounded -------------
+# ---- a busy ring: kill -9 under a txonly flood; every frame exactly once --------------------
 stop_testpmd
 # The peer's bridge would forward the flood: the representor leaves it and counts what it gets.
 ip link set "$rep" nomaster
 # Frames written into the representor: the kernel takes them (rx_packets) or drops them on
-# a full backlog (rx_dropped); both mean the controller delivered them once.  Counted from
-# before testpmd starts: it floods as soon as the rings run.
+# a full backlog (rx_dropped); both mean the controller delivered them once.
 rep_rx() { echo $(( $(cat "/sys/class/net/$rep/statistics/rx_packets") + $(cat "/sys/class/net/$rep/statistics/rx_dropped") )); }
 r0=$(rep_rx)
-start_testpmd "$FE" 1 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
-check "flood: testpmd runs txonly" wait_until 30 rings_running "$vuid" 2
+# testpmd floods from "start" to "stop"; what it left on the ring then drains, so the frames
+# it counted as sent (put on the ring) and the ones the representor got must be equal.
+start_testpmd_cmd "$FE" 1 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
+check "flood: testpmd connected" wait_until 30 rings_running "$vuid" 2
+tp_cmd start
 check "flood: frames arrive at the representor" wait_until 10 sh -c "[ \$(cat /sys/class/net/$rep/statistics/rx_packets) -gt $((r0 + 20000)) ]"
 for round in 1 2 3; do
     kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
@@ -89,29 +91,19 @@ for round in 1 2 3; do
     r1=$(rep_rx)
     check "flood: the ring runs again after kill -9 ($round)" wait_until 20 sh -c "[ \$(cat /sys/class/net/$rep/statistics/rx_packets) -gt $((r1 + 5000)) ]"
 done
-# testpmd stops sending; what it put on the ring drains, then its totals are final.
-stop_testpmd
-wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].vhost_connected == false'"
-sent=$(awk '/Accumulated forward statistics/ {acc=1} acc && /TX-packets:/ {for (i = 1; i < NF; i++) if ($i == "TX-packets:") v = $(i+1)} END {print v}' "$T/testpmd.log")
+tp_cmd stop
+check "flood: testpmd stopped and counted" wait_until 20 grep -q "Accumulated forward statistics" "$T/testpmd.log"
+
+sent=$(awk '/Accumulated forward statistics/ {acc=1} acc && /TX-packets:/ {for (i = 1; i < NF; i++) if ($i == "TX-packets:") {v = $(i+1); acc = 0}} END {print v}' "$T/testpmd.log")
+check "flood: testpmd counted what it sent (${sent:-nothing})" test "${sent:-0}" -gt 0
+# The ring drains: the representor reaches the count (or more, if frames went twice).
+wait_until 20 test $(( $(rep_rx) - r0 )) -ge "${sent:-1}"
 got=$(( $(rep_rx) - r0 ))
-echo "# flood: testpmd sent $sent frames, the representor received $got (counted from before the flood: $r0)"
-check "flood: testpmd counted what it sent ($sent)" test "${sent:-0}" -gt 0
-# testpmd counts a frame as sent when it puts it on the ring; the chains still on the ring
-# when it exits (at most the ring's 256) are never taken, so they are not losses.
-check "flood: no frame lost beyond the ring testpmd left ($got received of $sent sent)" \
-    test "$got" -ge $(( ${sent:-0} - 256 ))
-# The sw provider returns a batch's chains to the used ring only after its tap writes ended, and
-# a start resumes at the used index: a kill -9 in between sends that batch again.  At most one
-# io_uring batch (64 frames) per kill may arrive twice; exactly once needs a completion log the
-# back-end keeps across a crash (issue 15, open).
-dup=$((got - ${sent:-0}))
-check "flood: at most one batch per kill arrived twice (received - sent = $dup, 3 kills)" \
-    test "$dup" -le $((3 * 64))
-if [ "$dup" -eq 0 ]; then
-    ok "flood: every frame exactly once"
-else
-    echo "not ok $((_n += 1)) - flood: every frame exactly once (received - sent = $dup) # TODO no completion log across a crash yet; testpmd's count includes what it left on the ring"
-fi
+echo "# flood: testpmd sent $sent frames, the representor received $got, 3 kills"
+grep 'were being sent when the last controller stopped' "$CTL_LOG" | sed 's/^/# /' | tail -3
+check "flood: every frame exactly once, across 3 kill -9 ($got received of $sent sent)" test "$got" -eq "${sent:-0}"
+tp_cmd quit
+stop_testpmd
 check "controller alive" pid_alive "$CTL_PID"
 # The fd baseline is taken at start: start once more with no front-end, so start and stop compare.
 kill -KILL "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=

@@ -26,6 +26,7 @@
 #include "dirty_log.h"
 #include "guest_mem.h"
 #include "virtq.h"
+#include "virtq_inflight.h"
 
 /* Guest RAM: one region at a guest address and a front-end address that differ. */
 #define RAM_SIZE 0x100000u
@@ -1503,6 +1504,278 @@ static void test_not_ready(void **state)
     free(c);
 }
 
+/* ---- resuming after a restart, and the transmit record (lib/virtq_inflight.c) ------------ */
+
+/*
+ * A driver with 'nposted' chains made available (heads 7, 6, 5, ... so a head
+ * is not its position), 'nused' of them returned used by a device that then
+ * died; '*q2' is the new process's queue, resumed from SET_VRING_BASE 0.
+ */
+static struct sim *crashed(uint16_t start, uint16_t nposted, uint16_t nused, struct vn_virtq *q2)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vn_virtq_layout l = sim_layout(s);
+
+    /* Free-running indices from 'start' (to cross 65535 -> 0). */
+    s->avail_idx = start;
+    s->avail->idx = start;
+    s->used->idx = start;
+    vn_virtq_set_last_avail_idx(&s->q, start);
+    for (uint16_t i = 0; i < 8; i++)
+        desc_set(&s->desc[i], gpa(BUF_OFF + i * 0x100u), 64, 0, 0);
+    for (uint16_t i = 0; i < nposted; i++)
+        post(s, (uint16_t)(7 - i));
+    for (uint16_t i = 0; i < nused; i++) {
+        assert_int_equal(vn_virtq_pop(&s->q, s->chain), 0);
+        vn_virtq_push(&s->q, s->chain->head, 0);
+    }
+    vn_virtq_init(q2);
+    assert_int_equal(vn_virtq_set_addrs(q2, &s->mem, &l), 0);
+    return s;
+}
+
+static void test_resume_at_used(void **state)
+{
+    struct vn_virtq q2;
+    struct vn_virtq_resume_info ri;
+    struct sim *s = crashed(0, 5, 2, &q2);
+
+    assert_true(vn_virtq_resume(&q2, 0, &ri));
+    assert_int_equal(ri.from, 0);
+    assert_int_equal(ri.to, 2);
+    assert_false(ri.from_record);
+    assert_int_equal(vn_virtq_used_idx(&q2), 2);
+    /* The chains not seen used are taken again, in order. */
+    assert_int_equal(vn_virtq_pop(&q2, s->chain), 0);
+    assert_int_equal(s->chain->head, 5);
+    /* Nothing to do: false. */
+    vn_virtq_unpop(&q2, 1);
+    assert_false(vn_virtq_resume(&q2, 0, &ri));
+    sim_free(s);
+}
+
+static void test_resume_tx_record(void **state)
+{
+    struct vn_virtq q2;
+    struct vn_virtq_resume_info ri;
+    struct sim *s = crashed(0, 6, 2, &q2);
+
+    /* The record: every chain below position 5 was written to the representor. */
+    assert_true(vn_virtq_resume(&q2, vn_txrec_pack(5, 0, 123), &ri));
+    assert_true(ri.from_record);
+    assert_int_equal(ri.handled, 3);
+    assert_int_equal(ri.to, 5);
+    assert_int_equal(s->used->idx, 5);
+    for (uint16_t i = 2; i < 5; i++) {
+        assert_int_equal(s->used->ring[i].id, 7 - i);
+        assert_int_equal(s->used->ring[i].len, 0);
+    }
+    /* The one not written is taken again. */
+    assert_int_equal(vn_virtq_pop(&q2, s->chain), 0);
+    assert_int_equal(s->chain->head, 2);
+    assert_int_equal(vn_virtq_pop(&q2, s->chain), -EAGAIN);
+    sim_free(s);
+}
+
+static void test_resume_tx_record_wraps(void **state)
+{
+    struct vn_virtq q2;
+    struct vn_virtq_resume_info ri;
+    struct sim *s = crashed(65533, 6, 1, &q2);
+
+    /* Positions 65534, 65535, 0 and 1 went (heads 6, 5, 4, 3); position 2 did not. */
+    assert_true(vn_virtq_resume(&q2, vn_txrec_pack(2, 0, 0), &ri));
+    assert_int_equal(ri.handled, 4);
+    assert_int_equal(s->used->idx, 2);
+    assert_int_equal(s->used->ring[65534 % 8].id, 6);
+    assert_int_equal(s->used->ring[65535 % 8].id, 5);
+    assert_int_equal(s->used->ring[0].id, 4);
+    assert_int_equal(s->used->ring[1].id, 3);
+    assert_int_equal(vn_virtq_pop(&q2, s->chain), 0);
+    assert_int_equal(s->chain->head, 2);
+    sim_free(s);
+}
+
+/* A record that does not describe this ring is ignored: the ring resumes at its used index. */
+static void test_resume_tx_record_untrusted(void **state)
+{
+    static const struct {
+        uint64_t rec;
+        const char *why;
+    } cases[] = {
+        {0x1, "behind the used index"},               /* pos 1 < used 2 */
+        {0x7, "past the avail index"},                /* pos 7 > avail 6 */
+        {0x4 | 8u << 16, "a flush still in flight"},  /* n != 0 (unresolved) */
+        {0x8000, "far past everything"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vn_virtq q2;
+        struct vn_virtq_resume_info ri;
+        struct sim *s = crashed(0, 6, 2, &q2);
+
+        print_message("record %s\n", cases[i].why);
+        vn_virtq_resume(&q2, cases[i].rec, &ri);
+        assert_false(ri.from_record);
+        assert_int_equal(ri.to, 2);
+        assert_int_equal(s->used->idx, 2);
+        sim_free(s);
+    }
+}
+
+/* A driver that rewrote the avail ring with a head out of range: nothing is returned. */
+static void test_resume_tx_record_bad_head(void **state)
+{
+    struct vn_virtq q2;
+    struct vn_virtq_resume_info ri;
+    struct sim *s = crashed(0, 6, 2, &q2);
+
+    s->avail->ring[3] = 999;
+    vn_virtq_resume(&q2, vn_txrec_pack(5, 0, 0), &ri);
+    assert_false(ri.from_record);
+    assert_int_equal(s->used->idx, 2);
+    assert_int_equal(ri.to, 2);
+    sim_free(s);
+}
+
+static struct vn_txrec_file *rec_new(uint32_t nwords, uint64_t base)
+{
+    struct vn_txrec_file *f = calloc(1, vn_txrec_file_bytes(nwords));
+
+    assert_non_null(f);
+    vn_txrec_file_init(f, nwords);
+    f->base = base;
+    f->flags = VN_TXREC_F_BASED;
+    return f;
+}
+
+static void test_txrec_resolve_one_queue(void **state)
+{
+    struct vn_txrec_file *f = rec_new(4, 1000);
+    struct vn_txrec_outcome o;
+
+    f->word[1] = vn_txrec_pack(10, 8, 100); /* 8 frames from 10 being written */
+    f->word[3] = vn_txrec_pack(5, 0, 50);
+    /* The representor took 150 counted frames and 5 more: the first 5 of the flush. */
+    vn_txrec_resolve(f, true, 1000 + 150 + 5, &o);
+    assert_true(o.exact);
+    assert_int_equal(o.queues_in_flight, 1);
+    assert_int_equal(o.in_flight, 8);
+    assert_int_equal(o.unaccounted, 5);
+    assert_int_equal(o.sent, 5);
+    assert_int_equal(f->word[1], vn_txrec_pack(15, 0, 0));
+    assert_int_equal(f->word[3], vn_txrec_pack(5, 0, 0));
+    assert_int_equal(f->base, 1155);
+    /* More than the flush (someone else wrote into the tap): at most the flush. */
+    f->word[1] = vn_txrec_pack(15, 4, 0);
+    vn_txrec_resolve(f, true, 1155 + 9, &o);
+    assert_int_equal(o.sent, 4);
+    assert_int_equal(vn_txrec_pos(f->word[1]), 19);
+    /* None of it went. */
+    f->word[1] = vn_txrec_pack(19, 4, 0);
+    vn_txrec_resolve(f, true, 1164, &o);
+    assert_true(o.exact);
+    assert_int_equal(o.sent, 0);
+    assert_int_equal(vn_txrec_pos(f->word[1]), 19);
+    free(f);
+}
+
+static void test_txrec_resolve_several_queues(void **state)
+{
+    struct vn_txrec_file *f = rec_new(6, 0);
+    struct vn_txrec_outcome o;
+
+    /* None went: exact. */
+    f->word[1] = vn_txrec_pack(100, 3, 7);
+    f->word[5] = vn_txrec_pack(200, 2, 3);
+    vn_txrec_resolve(f, true, 10, &o);
+    assert_true(o.exact);
+    assert_int_equal(o.sent, 0);
+    assert_int_equal(vn_txrec_pos(f->word[1]), 100);
+    assert_int_equal(vn_txrec_pos(f->word[5]), 200);
+    /* All went: exact. */
+    f->word[1] = vn_txrec_pack(100, 3, 0);
+    f->word[5] = vn_txrec_pack(200, 2, 0);
+    vn_txrec_resolve(f, true, 15, &o);
+    assert_true(o.exact);
+    assert_int_equal(o.sent, 5);
+    assert_int_equal(vn_txrec_pos(f->word[1]), 103);
+    assert_int_equal(vn_txrec_pos(f->word[5]), 202);
+    /* Some went, from which queue the count cannot tell: all taken as sent, not exact. */
+    f->word[1] = vn_txrec_pack(103, 3, 0);
+    f->word[5] = vn_txrec_pack(202, 2, 0);
+    vn_txrec_resolve(f, true, 17, &o);
+    assert_false(o.exact);
+    assert_int_equal(o.unaccounted, 2);
+    assert_int_equal(o.sent, 5);
+    assert_int_equal(vn_txrec_pos(f->word[1]), 106);
+    assert_int_equal(vn_txrec_pos(f->word[5]), 204);
+    free(f);
+}
+
+static void test_txrec_resolve_without_count(void **state)
+{
+    struct vn_txrec_file *f = rec_new(2, 0);
+    struct vn_txrec_outcome o;
+
+    /* No base (or the count cannot be read): what was in flight is taken as sent. */
+    f->flags = 0;
+    f->word[1] = vn_txrec_pack(65534, 4, 9);
+    vn_txrec_resolve(f, true, 77, &o);
+    assert_false(o.based);
+    assert_false(o.exact);
+    assert_int_equal(o.sent, 4);
+    assert_int_equal(f->word[1], vn_txrec_pack(2, 0, 0)); /* wraps */
+    assert_true(f->flags & VN_TXREC_F_BASED);
+    assert_int_equal(f->base, 77);
+    f->word[1] = vn_txrec_pack(2, 1, 0);
+    vn_txrec_resolve(f, false, 0, &o);
+    assert_false(o.exact);
+    assert_int_equal(o.sent, 1);
+    assert_false(f->flags & VN_TXREC_F_BASED);
+    free(f);
+}
+
+/* 'written' and the count wrap (32 and 64 bits): the difference is what counts. */
+static void test_txrec_counts_wrap(void **state)
+{
+    struct vn_txrec_file *f = rec_new(2, UINT64_MAX - 9);
+    struct vn_txrec_outcome o;
+    uint64_t w = vn_txrec_pack(0, 0, UINT32_MAX - 1);
+
+    vn_txrec_begin(&w, 0, 6);
+    vn_txrec_end(&w, 6, 6); /* written wraps to 4 */
+    assert_int_equal(vn_txrec_written(w), 4);
+    f->word[1] = vn_txrec_pack(6, 3, vn_txrec_written(w));
+    /* base + (2^32 - 2 + 6) + 2 more = base + 2^32 + 6, the 64-bit count wrapping too. */
+    vn_txrec_resolve(f, true, UINT64_MAX - 9 + (UINT64_C(1) << 32) + 6, &o);
+    assert_true(o.exact);
+    assert_int_equal(o.unaccounted, 2);
+    assert_int_equal(vn_txrec_pos(f->word[1]), 8);
+    free(f);
+}
+
+static void test_txrec_file_valid(void **state)
+{
+    size_t size = vn_txrec_file_bytes(4);
+    struct vn_txrec_file *f = calloc(1, size);
+
+    assert_non_null(f);
+    assert_false(vn_txrec_file_valid(f, size, 4)); /* zeroes: no magic */
+    vn_txrec_file_init(f, 4);
+    assert_true(vn_txrec_file_valid(f, size, 4));
+    assert_true(vn_txrec_file_valid(f, size, 2));
+    assert_false(vn_txrec_file_valid(f, size, 5)); /* fewer words than rings */
+    assert_false(vn_txrec_file_valid(f, size - 1, 4)); /* truncated */
+    assert_false(vn_txrec_file_valid(f, sizeof(*f) - 1, 0));
+    f->nwords = 60000; /* claims more than the file holds */
+    assert_false(vn_txrec_file_valid(f, size, 4));
+    f->nwords = 4;
+    f->version++;
+    assert_false(vn_txrec_file_valid(f, size, 4));
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1543,6 +1816,16 @@ int main(void)
         cmocka_unit_test(test_suspend_resume),
         cmocka_unit_test(test_unpop),
         cmocka_unit_test(test_not_ready),
+        cmocka_unit_test(test_resume_at_used),
+        cmocka_unit_test(test_resume_tx_record),
+        cmocka_unit_test(test_resume_tx_record_wraps),
+        cmocka_unit_test(test_resume_tx_record_untrusted),
+        cmocka_unit_test(test_resume_tx_record_bad_head),
+        cmocka_unit_test(test_txrec_resolve_one_queue),
+        cmocka_unit_test(test_txrec_resolve_several_queues),
+        cmocka_unit_test(test_txrec_resolve_without_count),
+        cmocka_unit_test(test_txrec_counts_wrap),
+        cmocka_unit_test(test_txrec_file_valid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
