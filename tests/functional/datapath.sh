@@ -128,7 +128,7 @@ ping_pid=$!
 vn unplug -u "$mvuid" >/dev/null
 check "unplug with a driver attached and traffic flowing" vn health
 wait "$ping_pid" 2>/dev/null
-check "its socket and representor are gone" sh -c "[ ! -e '$STATE/vhost/$mvuid.sock' ] && ! ip link show '$mrep' >/dev/null 2>&1"
+check "its socket, transmit record and representor are gone" sh -c "[ ! -e '$STATE/vhost/$mvuid.sock' ] && [ ! -e '$STATE/vhost/$mvuid.txrec' ] && ! ip link show '$mrep' >/dev/null 2>&1"
 stop_testpmd
 check "the other devices are untouched" sh -c "'$VIRTNET' --socket '$SOCK' list | jq -e '.devices | length == 2'"
 

@@ -25,6 +25,7 @@ vn query -p 0 >"$T/q.json"
 sock=$(jget '.devices[0].vhost_socket' <"$T/q.json")
 check "query: vhost socket <state-dir>/vhost/<VUID>.sock" test "$sock" = "$STATE/vhost/$vuid.sock"
 check "the socket exists, mode 0660, its dir 0750" sh -c "[ -S '$sock' ] && [ \$(stat -c %a '$sock') = 660 ] && [ \$(stat -c %a '$STATE/vhost') = 750 ]"
+check "its transmit record: a regular file, mode 0600" sh -c "[ -f '$STATE/vhost/$vuid.txrec' ] && [ ! -L '$STATE/vhost/$vuid.txrec' ] && [ \$(stat -c %a '$STATE/vhost/$vuid.txrec') = 600 ]"
 asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 nobody_cannot_connect() {
     ! asnobody /usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
@@ -132,7 +133,8 @@ check_peer "and a front-end works again" good
 # Hotplug rollback undoes the back-end too.
 vn debug fault point=hotplug_after_rep >/dev/null
 vn hotplug -i mlx5_0 -m 02:00:00:00:03:02 -t 1500 -n 2 -s 256 -u $((sfbase + 1)) >/dev/null 2>&1
-check "a failed hotplug leaves no vhost socket" sh -c "[ \$(ls '$STATE/vhost' | wc -l) -eq 1 ]"
+# (state/vhost holds each device's socket and transmit record: files of one device only.)
+check "a failed hotplug leaves no vhost socket or record" sh -c "[ \$(ls '$STATE/vhost' | sed 's/\\.[a-z]*\$//' | sort -u | wc -l) -eq 1 ]"
 vn unplug -p 0 >/dev/null
 check "unplug removes the socket" test ! -e "$sock"
 
