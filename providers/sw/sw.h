@@ -120,6 +120,8 @@ struct sw_queue {
     unsigned last_round;        /* frames of the last round (adaptive moderation) */
     struct vring_used_elem *used; /* completions of this round, ring-size entries */
     unsigned nused;
+    uint32_t pushed;            /* chains returned used since queue_start (a packed ring's
+                                   used index counts descriptor slots instead) */
     /* Receive: chains taken and held until a frame fills them (MRG_RXBUF gathers several). */
     struct sw_rx_buf *rx_bufs;  /* ring-size entries, [0, rx_n) held, in avail order */
     unsigned rx_n;

@@ -149,6 +149,7 @@ static void push_used(struct sw_queue *q)
     if (!q->nused)
         return;
     vn_virtq_push_batch(q->vq, q->used, q->nused);
+    q->pushed += q->nused;
     q->nused = 0;
 }
 
@@ -524,7 +525,7 @@ static void rx_run(struct sw_worker *w, struct sw_queue *q)
     unsigned frames = 0, pushed_before;
     bool idle = false;
 
-    pushed_before = vn_virtq_used_idx(q->vq);
+    pushed_before = q->pushed;
     while (frames < SW_BATCH) {
         unsigned k;
         ssize_t n;
@@ -595,7 +596,8 @@ static void rx_run(struct sw_worker *w, struct sw_queue *q)
     push_used(q);
     if (frames)
         SW_STAT_ADD(q, batches, 1);
-    irq_after_round(q, (uint16_t)(vn_virtq_used_idx(q->vq) - pushed_before), frames, idle);
+    /* Moderation counts completions (chains), not a packed ring's descriptor slots. */
+    irq_after_round(q, q->pushed - pushed_before, frames, idle);
     q->last_round = frames;
     if (idle || q->broken)
         q->pending = false;
