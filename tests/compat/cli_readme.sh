@@ -67,7 +67,7 @@ vn unplug -u "$(jq -r .vuid "$T/hp2")" >/dev/null
 check "-n $max (the bound) is accepted" sh -c "'$VIRTNET' --socket '$SOCK' hotplug -i mlx5_0 -m 0C:C4:7A:FF:23:01 -t 1500 -s 256 -n $max >'$T/hpm'"
 vn unplug -u "$(jq -r .vuid "$T/hpm")" >/dev/null
 check_fail "-n $((max + 1)) is refused" hp -n $((max + 1))
-check "the man page states the rule" grep -q "at least 2 (one receive/transmit pair)" "$top_srcdir/docs/virtnet.8"
+check "the man page states the rule" grep -q "at least 2 (one receive/transmit pair)" "$top_srcdir/docs/virtnet.8.in"
 
 stop_controller
 done_testing
