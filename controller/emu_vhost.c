@@ -69,6 +69,7 @@
 
 #include "emu_vhost_conn.h"
 #include "emu_vhost_log.h"
+#include "emu_vhost_txrec.h"
 #include "guest_mem.h"
 #include "json.h"
 #include "log.h"
@@ -76,7 +77,6 @@
 #include "sock_perms.h"
 #include "vhost_user.h"
 #include "virtq.h"
-#include "emu_vhost_txrec.h"
 #include "virtq_inflight.h"
 
 #define VN_VHOST_SUBDIR "vhost" /* of the state dir */
