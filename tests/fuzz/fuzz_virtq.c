@@ -4,7 +4,10 @@
  * descriptor table, avail and used rings and the buffers; the first bytes
  * choose the queue size and features.  The device side pops and pushes
  * until the queue is empty or broken: it must never read or write outside
- * guest memory (ASan watches the region's edges).
+ * guest memory (ASan watches the region's edges).  With bit 2 of the second
+ * byte, the queue first resumes as after a restart, with a transmit record
+ * word taken from the input (lib/virtq_inflight.h): whatever the record and
+ * the rings say, the chains it returns stay inside the rings.
  */
 #include <config.h>
 
@@ -17,6 +20,7 @@
 
 #include "guest_mem.h"
 #include "virtq.h"
+#include "virtq_inflight.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,6 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vn_virtq_set_addrs(&q, &mem, &l) < 0)
         goto out_mem;
     vn_virtq_set_last_avail_idx(&q, (uint16_t)(data[1] << 8));
+    if (data[1] & 4) {
+        struct vn_virtq_resume_info ri;
+        uint64_t rec;
+
+        memcpy(&rec, g + 12288, sizeof(rec)); /* past the used ring: the input's bytes */
+        vn_virtq_resume(&q, rec, &ri);
+    }
     for (int i = 0; i < 512; i++) {
         uint16_t old = vn_virtq_used_idx(&q);
 
