@@ -59,10 +59,11 @@ void vn_vhost_txrec_open(struct vn_vhost_txrec *t, const char *dir, const char *
     /* An earlier process's record of this device keeps its size (it may hold more words). */
     if ((size_t)st.st_size > size && (size_t)st.st_size <= vn_txrec_file_bytes(UINT16_MAX))
         size = (size_t)st.st_size;
-    if ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0) {
-        ret = -errno;
+    /* Blocks reserved, not a sparse file: a store into a page the file system cannot
+       back (a full disk) would be a SIGBUS. */
+    ret = -posix_fallocate(fd, 0, (off_t)size);
+    if (ret < 0)
         goto fail;
-    }
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
         ret = -errno;
