@@ -5,6 +5,7 @@ lib_libvirtnet_la_SOURCES = \
 	lib/dirty_log.c lib/dirty_log.h \
 	lib/fault.c lib/fault.h \
 	lib/guest_mem.c lib/guest_mem.h \
+	lib/iotlb.c lib/iotlb.h \
 	lib/json.c lib/json.h \
 	lib/jsonrpc.c lib/jsonrpc.h \
 	lib/log.c lib/log.h \
