@@ -275,19 +275,31 @@ void *vn_uva_to_hva(const struct vn_guest_mem *m, uint64_t uva, uint64_t len)
     return translate(m, true, uva, len);
 }
 
-void *vn_gpa_to_hva_prefix(const struct vn_guest_mem *m, uint64_t gpa, uint64_t len,
-                           uint64_t *ret_len)
+static void *translate_prefix(const struct vn_guest_mem *m, bool by_uva, uint64_t addr,
+                              uint64_t len, uint64_t *ret_len)
 {
     const struct vn_mem_region *reg;
     uint64_t off;
 
     if (len == 0)
         return NULL;
-    reg = region_find(m, false, gpa, &off);
+    reg = region_find(m, by_uva, addr, &off);
     if (!reg)
         return NULL;
     *ret_len = len < reg->info.size - off ? len : reg->info.size - off;
     return reg->hva + off;
+}
+
+void *vn_gpa_to_hva_prefix(const struct vn_guest_mem *m, uint64_t gpa, uint64_t len,
+                           uint64_t *ret_len)
+{
+    return translate_prefix(m, false, gpa, len, ret_len);
+}
+
+void *vn_uva_to_hva_prefix(const struct vn_guest_mem *m, uint64_t uva, uint64_t len,
+                           uint64_t *ret_len)
+{
+    return translate_prefix(m, true, uva, len, ret_len);
 }
 
 int vn_hva_to_gpa(const struct vn_guest_mem *m, const void *hva, uint64_t *ret_gpa,

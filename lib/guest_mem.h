@@ -121,6 +121,10 @@ void *vn_uva_to_hva(const struct vn_guest_mem *m, uint64_t uva, uint64_t len);
 void *vn_gpa_to_hva_prefix(const struct vn_guest_mem *m, uint64_t gpa, uint64_t len,
                            uint64_t *ret_len);
 
+/* Same for front-end virtual addresses (buffers translated by the IOTLB, lib/iotlb.h). */
+void *vn_uva_to_hva_prefix(const struct vn_guest_mem *m, uint64_t uva, uint64_t len,
+                           uint64_t *ret_len);
+
 /*
  * The reverse of vn_gpa_to_hva(): the guest physical address of the local
  * address 'hva' (a pointer vn_gpa_to_hva() or an iovec of lib/virtq.c gave),

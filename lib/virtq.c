@@ -15,6 +15,7 @@
 
 #include "dirty_log.h"
 #include "guest_mem.h"
+#include "iotlb.h"
 #include "util.h"
 
 /*
@@ -31,7 +32,8 @@
     X(-EMSGSIZE, bad_desc_errors, "indirect table length is 0 or not a multiple of 16")            \
     X(-ELOOP, exceed_max_chain, "descriptor chain longer than the queue (loop)")                   \
     X(-ENOBUFS, exceed_max_chain, "descriptor chain needs too many buffers")                       \
-    X(-EFAULT, invalid_buffer, "buffer outside guest memory")
+    X(-EFAULT, invalid_buffer, "buffer outside guest memory")                                      \
+    X(-EACCES, invalid_buffer, "buffer the vIOMMU does not let the device read or write")
 
 /*
  * The queue's thread is the only writer of its counters: a relaxed load and
@@ -65,7 +67,7 @@ static uint16_t *avail_event_ptr(const struct vn_virtq *q)
 }
 
 static int packed_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
-                            const struct vn_virtq_layout *l);
+                            struct vn_iotlb *iotlb, const struct vn_virtq_layout *l);
 static int packed_avail_count(struct vn_virtq *q);
 static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c);
 static void packed_unpop(struct vn_virtq *q, unsigned int n);
@@ -83,29 +85,64 @@ static bool is_aligned(const void *p, uintptr_t align)
     return ((uintptr_t)p & (align - 1)) == 0;
 }
 
+/*
+ * Local address of the ring area [addr, addr + len): a front-end address, or
+ * with 'iotlb' an IOVA translated through it for an access 'perm'.  NULL when
+ * it cannot be had, with '*err' set unless a worse error is there already
+ * (-ENOENT, a translation asked for, is the mildest: the ring may start later).
+ */
+static void *ring_area(const struct vn_guest_mem *mem, struct vn_iotlb *iotlb, uint64_t addr,
+                       uint64_t len, uint8_t perm, int *err)
+{
+    uint64_t uaddr = addr;
+    void *p = NULL;
+    int e = 0;
+
+    if (iotlb)
+        e = vn_iotlb_translate_range(iotlb, addr, len, perm, &uaddr);
+    if (e == 0) {
+        p = vn_uva_to_hva(mem, uaddr, len);
+        if (!p)
+            e = -EFAULT;
+    }
+    if (e && (*err == 0 || *err == -ENOENT))
+        *err = e;
+    return p;
+}
+
 int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
                        const struct vn_virtq_layout *l)
+{
+    return vn_virtq_set_addrs_iotlb(q, mem, NULL, l);
+}
+
+int vn_virtq_set_addrs_iotlb(struct vn_virtq *q, const struct vn_guest_mem *mem,
+                             struct vn_iotlb *iotlb, const struct vn_virtq_layout *l)
 {
     bool event_idx = l->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
     uint64_t size = l->size, event_len = event_idx ? sizeof(uint16_t) : 0;
     void *desc, *avail, *used;
+    int err = 0;
 
     if (size == 0 || size > VN_VQ_MAX_SIZE || (size & (size - 1)))
         return -EINVAL;
     if (l->features & (1ULL << VIRTIO_F_RING_PACKED))
-        return packed_set_addrs(q, mem, l);
+        return packed_set_addrs(q, mem, iotlb, l);
     if (l->desc_addr % VRING_DESC_ALIGN_SIZE || l->avail_addr % VRING_AVAIL_ALIGN_SIZE ||
         l->used_addr % VRING_USED_ALIGN_SIZE)
         return -EINVAL;
 
-    desc = vn_uva_to_hva(mem, l->desc_addr, size * sizeof(struct vring_desc));
-    avail = vn_uva_to_hva(mem, l->avail_addr,
-                          sizeof(struct vring_avail) + size * sizeof(uint16_t) + event_len);
-    used = vn_uva_to_hva(mem, l->used_addr,
-                         sizeof(struct vring_used) + size * sizeof(struct vring_used_elem) +
-                             event_len);
-    if (!desc || !avail || !used)
-        return -EFAULT;
+    /* All three looked up before failing: their misses are asked for at once. */
+    desc = ring_area(mem, iotlb, l->desc_addr, size * sizeof(struct vring_desc),
+                     VN_IOTLB_PERM_RO, &err);
+    avail = ring_area(mem, iotlb, l->avail_addr,
+                      sizeof(struct vring_avail) + size * sizeof(uint16_t) + event_len,
+                      VN_IOTLB_PERM_RO, &err);
+    used = ring_area(mem, iotlb, l->used_addr,
+                     sizeof(struct vring_used) + size * sizeof(struct vring_used_elem) + event_len,
+                     VN_IOTLB_PERM_WO, &err);
+    if (err)
+        return err;
     /* A region's local and front-end addresses need not share alignment. */
     if (!is_aligned(desc, VRING_DESC_ALIGN_SIZE) || !is_aligned(avail, VRING_AVAIL_ALIGN_SIZE) ||
         !is_aligned(used, VRING_USED_ALIGN_SIZE))
@@ -123,6 +160,8 @@ int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
     q->log = NULL; /* the used ring moved: vn_virtq_set_log() again */
     q->used_gpa = 0;
     q->packed = false;
+    q->iotlb = iotlb;
+    q->iotlb_wait = false;
     free(q->pk_inflight);
     q->pk_inflight = NULL;
     return 0;
@@ -139,6 +178,8 @@ void vn_virtq_stop(struct vn_virtq *q)
     q->desc = NULL;
     q->avail = NULL;
     q->used = NULL;
+    q->iotlb = NULL;
+    q->iotlb_wait = false;
 }
 
 bool vn_virtq_is_ready(const struct vn_virtq *q)
@@ -206,6 +247,12 @@ int vn_virtq_avail_count(struct vn_virtq *q)
         return -ENXIO;
     if (q->error)
         return q->error;
+    /* IOMMU_PLATFORM: a chain waits for a translation; nothing new until the IOTLB changes. */
+    if (__builtin_expect(q->iotlb_wait, 0)) {
+        if (vn_iotlb_gen(q->iotlb) == q->iotlb_wait_gen)
+            return 0;
+        __atomic_store_n(&q->iotlb_wait, false, __ATOMIC_RELAXED);
+    }
     if (q->packed)
         return packed_avail_count(q);
     /* Pairs with the driver's write barrier before it publishes avail->idx. */
@@ -230,6 +277,53 @@ static void desc_read_once(struct vring_desc *dst, const void *src)
 }
 
 /*
+ * IOMMU_PLATFORM: the local address of the longest prefix of [iova, iova +
+ * len) that one IOTLB entry and one memory region hold, for a read or (when
+ * 'write') a write by the device.  Returns 0, -ENOENT (a miss, asked for),
+ * -EACCES or -EFAULT (the entry's front-end address is in no region).
+ */
+static int iova_to_hva_prefix(const struct vn_virtq *q, uint64_t iova, uint64_t len, bool write,
+                              void **ret_p, uint64_t *ret_len)
+{
+    uint64_t uaddr, n, m;
+    void *p;
+    int err = vn_iotlb_translate(q->iotlb, iova, len, write ? VN_IOTLB_PERM_WO : VN_IOTLB_PERM_RO,
+                                 &uaddr, &n);
+
+    if (err)
+        return err;
+    p = vn_uva_to_hva_prefix(q->mem, uaddr, n, &m);
+    if (!p)
+        return -EFAULT;
+    *ret_p = p;
+    *ret_len = m;
+    return 0;
+}
+
+/*
+ * Local address of the indirect table [addr, addr + len) (an IOVA with
+ * IOMMU_PLATFORM), or NULL with '*err' set.
+ */
+static const uint8_t *indirect_table(const struct vn_virtq *q, uint64_t addr, uint32_t len,
+                                     int *err)
+{
+    const uint8_t *t;
+    uint64_t uaddr;
+
+    if (__builtin_expect(q->iotlb == NULL, 1)) {
+        t = vn_gpa_to_hva(q->mem, addr, len);
+        *err = -EFAULT;
+        return t;
+    }
+    *err = vn_iotlb_translate_range(q->iotlb, addr, len, VN_IOTLB_PERM_RO, &uaddr);
+    if (*err)
+        return NULL;
+    t = vn_uva_to_hva(q->mem, uaddr, len);
+    *err = -EFAULT;
+    return t;
+}
+
+/*
  * Appends the buffer of descriptor 'd' to 'c' as one iovec per memory region
  * it touches.  'seen_write' tracks whether a writable descriptor came before.
  */
@@ -247,10 +341,18 @@ static int chain_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
     while (left > 0) {
         uint32_t i = c->out_num + c->in_num;
         uint64_t n;
-        void *p = vn_gpa_to_hva_prefix(q->mem, addr, left, &n);
+        void *p;
 
-        if (!p)
-            return -EFAULT;
+        if (__builtin_expect(q->iotlb != NULL, 0)) {
+            int err = iova_to_hva_prefix(q, addr, left, writable, &p, &n);
+
+            if (err)
+                return err;
+        } else {
+            p = vn_gpa_to_hva_prefix(q->mem, addr, left, &n);
+            if (!p)
+                return -EFAULT;
+        }
         /* The rest would start past the top of the address space. */
         if (n < left && n > UINT64_MAX - addr)
             return -EFAULT;
@@ -306,9 +408,9 @@ static int chain_walk(const struct vn_virtq *q, uint16_t head, struct vn_vq_chai
                 return -EMSGSIZE;
             if (d.len / sizeof(struct vring_desc) > q->size)
                 return -ELOOP;
-            table = vn_gpa_to_hva(q->mem, d.addr, d.len);
+            table = indirect_table(q, d.addr, d.len, &err);
             if (!table)
-                return -EFAULT;
+                return err;
             table_size = d.len / sizeof(struct vring_desc);
             in_indirect = true;
             idx = 0;
@@ -329,8 +431,23 @@ static int chain_walk(const struct vn_virtq *q, uint16_t head, struct vn_vq_chai
     }
 }
 
+/*
+ * A chain needs a translation the IOTLB does not have (it was asked for):
+ * the chain stays available, the queue reports nothing available until the
+ * IOTLB's generation moves past 'gen' (read before the lookup, so an update
+ * that raced with it is not missed).
+ */
+static int iotlb_wait(struct vn_virtq *q, uint64_t gen)
+{
+    q->iotlb_wait_gen = gen;
+    __atomic_store_n(&q->iotlb_wait, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->iotlb_waits, q->iotlb_waits + 1, __ATOMIC_RELAXED);
+    return -EAGAIN;
+}
+
 int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
 {
+    uint64_t gen = 0;
     uint16_t head;
     int err;
 
@@ -350,7 +467,11 @@ int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
     }
     /* Ordered after the acquire load of avail->idx that published it. */
     head = ring_load16(&q->avail->ring[q->last_avail_idx & (q->size - 1)]);
+    if (__builtin_expect(q->iotlb != NULL, 0))
+        gen = vn_iotlb_gen(q->iotlb);
     err = chain_walk(q, head, chain);
+    if (err == -ENOENT)
+        return iotlb_wait(q, gen);
     if (err)
         return vq_fail(q, err);
 
@@ -573,19 +694,23 @@ int vn_virtq_packed_idx(uint32_t base, uint32_t size, uint16_t *ret_idx)
 }
 
 static int packed_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
-                            const struct vn_virtq_layout *l)
+                            struct vn_iotlb *iotlb, const struct vn_virtq_layout *l)
 {
     uint64_t size = l->size;
     void *desc, *drv, *dev;
     uint32_t *inflight;
+    int err = 0;
 
     if (l->desc_addr % 16 || l->avail_addr % 4 || l->used_addr % 4)
         return -EINVAL;
-    desc = vn_uva_to_hva(mem, l->desc_addr, size * sizeof(struct vring_packed_desc));
-    drv = vn_uva_to_hva(mem, l->avail_addr, sizeof(struct vring_packed_desc_event));
-    dev = vn_uva_to_hva(mem, l->used_addr, sizeof(struct vring_packed_desc_event));
-    if (!desc || !drv || !dev)
-        return -EFAULT;
+    desc = ring_area(mem, iotlb, l->desc_addr, size * sizeof(struct vring_packed_desc),
+                     VN_IOTLB_PERM_RW, &err);
+    drv = ring_area(mem, iotlb, l->avail_addr, sizeof(struct vring_packed_desc_event),
+                    VN_IOTLB_PERM_RO, &err);
+    dev = ring_area(mem, iotlb, l->used_addr, sizeof(struct vring_packed_desc_event),
+                    VN_IOTLB_PERM_WO, &err);
+    if (err)
+        return err;
     if (!is_aligned(desc, 16) || !is_aligned(drv, 4) || !is_aligned(dev, 4))
         return -EINVAL;
     inflight = calloc(size, sizeof(*inflight));
@@ -610,6 +735,8 @@ static int packed_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
     q->error = 0;
     q->log = NULL;
     q->used_gpa = 0;
+    q->iotlb = iotlb;
+    q->iotlb_wait = false;
     return 0;
 }
 
@@ -648,6 +775,7 @@ static int packed_walk_indirect(const struct vn_virtq *q, struct vn_vq_chain *c,
 {
     const uint8_t *table;
     uint32_t n;
+    int err;
 
     if (!q->indirect)
         return -EPERM;
@@ -658,12 +786,11 @@ static int packed_walk_indirect(const struct vn_virtq *q, struct vn_vq_chain *c,
     n = pd->len / sizeof(struct vring_packed_desc);
     if (n > q->size)
         return -ELOOP;
-    table = vn_gpa_to_hva(q->mem, pd->addr, pd->len);
+    table = indirect_table(q, pd->addr, pd->len, &err);
     if (!table)
-        return -EFAULT;
+        return err;
     for (uint32_t i = 0; i < n; i++) {
         struct vring_packed_desc d;
-        int err;
 
         packed_desc_read_once(&d, table + (size_t)i * sizeof(d));
         if (d.flags & VRING_DESC_F_INDIRECT)
@@ -720,6 +847,7 @@ static int packed_walk(const struct vn_virtq *q, struct vn_vq_chain *c, uint16_t
 
 static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c)
 {
+    uint64_t gen = 0;
     uint16_t slots;
     int err;
 
@@ -730,7 +858,11 @@ static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c)
         q->bad_avail_idx = q->last_avail_idx;
         return vq_fail(q, -EPROTO);
     }
+    if (__builtin_expect(q->iotlb != NULL, 0))
+        gen = vn_iotlb_gen(q->iotlb);
     err = packed_walk(q, c, &slots);
+    if (err == -ENOENT)
+        return iotlb_wait(q, gen);
     if (err)
         return vq_fail(q, err);
     q->pk_inflight[(q->pk_first + q->pk_n) & (q->size - 1)] = (uint32_t)c->head << 16 | slots;

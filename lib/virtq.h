@@ -54,6 +54,7 @@
 
 struct vn_guest_mem;
 struct vn_dirty_log;
+struct vn_iotlb;
 
 #define VN_VQ_MAX_SIZE 32768 /* largest split queue (a power of two) */
 #define VN_VQ_MAX_IOV  1024  /* iovecs one chain may produce */
@@ -115,6 +116,12 @@ struct vn_virtq {
        datapath records which chains reached the representor, in a file that outlives a
        crash; NULL when none (a provider that does not record leaves it alone). */
     uint64_t *tx_rec;
+    /* VIRTIO_F_IOMMU_PLATFORM (vn_virtq_set_addrs_iotlb()); appended. */
+    struct vn_iotlb *iotlb;    /* borrowed; NULL unless addresses are IOVAs */
+    bool iotlb_wait;           /* a chain waits for a translation the front-end was asked for
+                                  (atomic: the control thread reads it for `query`) */
+    uint64_t iotlb_wait_gen;   /* the IOTLB's generation before the lookup that missed */
+    uint64_t iotlb_waits;      /* times a chain had to wait for a translation */
 };
 
 /*
@@ -149,6 +156,27 @@ void vn_virtq_init(struct vn_virtq *q);
  */
 int vn_virtq_set_addrs(struct vn_virtq *q, const struct vn_guest_mem *mem,
                        const struct vn_virtq_layout *l);
+
+/*
+ * VIRTIO_F_IOMMU_PLATFORM: the same, the three ring addresses and every
+ * buffer and indirect table address being I/O virtual addresses translated
+ * through 'iotlb' (borrowed, lib/iotlb.h; NULL: as vn_virtq_set_addrs()),
+ * then through 'mem' as front-end addresses.  Each area must map to one
+ * contiguous front-end range with the permission its use needs (the device
+ * reads the descriptor table and the avail ring, writes the used ring; a
+ * packed descriptor ring both).  Errors as vn_virtq_set_addrs(), and
+ * -ENOENT when a translation is missing (asked for: retry after the
+ * front-end's update), -EACCES for a missing permission.
+ *
+ * While the queue runs, a buffer whose translation is missing makes
+ * vn_virtq_pop() return -EAGAIN without taking the chain, and the queue
+ * reports nothing available (vn_virtq_avail_count() 0) until the IOTLB has
+ * been updated: the datapath sleeps, and the control thread wakes it (a
+ * kick) after the update.  A buffer the IOTLB maps without the permission
+ * the access needs is a guest error (-EACCES, invalid_buffer).
+ */
+int vn_virtq_set_addrs_iotlb(struct vn_virtq *q, const struct vn_guest_mem *mem,
+                             struct vn_iotlb *iotlb, const struct vn_virtq_layout *l);
 
 /*
  * Forgets the rings: the queue is stopped.  Indices and counters stay.  Also
@@ -203,6 +231,8 @@ int vn_virtq_avail_count(struct vn_virtq *q);
  *   -ELOOP    chain longer than the queue size: a loop  (exceed_max_chain)
  *   -ENOBUFS  chain needs more than VN_VQ_MAX_IOV iovecs (exceed_max_chain)
  *   -EFAULT   buffer or indirect table outside guest memory (invalid_buffer)
+ *   -EACCES   IOMMU_PLATFORM: buffer or table the IOTLB maps without the
+ *             permission its direction needs              (invalid_buffer)
  * A failed chain is not consumed: last_avail_idx stays on it.
  */
 int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain);

@@ -10,7 +10,7 @@ PROVIDER_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 # exports it (controller/provider.sym): one log, one set of levels.
 providers_sw_la_SOURCES = providers/sw/sw.c providers/sw/sw.h providers/sw/sw_net.c \
 	providers/sw/sw_worker.c providers/sw/sw_uring.c lib/virtq.c lib/guest_mem.c \
-	lib/dirty_log.c
+	lib/dirty_log.c lib/iotlb.c
 providers_sw_la_CFLAGS = $(PROVIDER_CFLAGS) $(URING_CFLAGS)
 providers_sw_la_LDFLAGS = $(PROVIDER_LDFLAGS)
 providers_sw_la_LIBADD = $(URING_LIBS)

@@ -25,6 +25,7 @@
 
 #include "dirty_log.h"
 #include "guest_mem.h"
+#include "iotlb.h"
 #include "virtq.h"
 #include "virtq_inflight.h"
 
@@ -1776,6 +1777,158 @@ static void test_txrec_file_valid(void **state)
     free(f);
 }
 
+/* ---- VIRTIO_F_IOMMU_PLATFORM: addresses are IOVAs translated through an IOTLB ---- */
+
+#define IOVA_BASE 0x80000000ULL /* the vIOMMU's view of guest RAM offset 0 in these tests */
+
+static uint64_t iova(uint64_t off)
+{
+    return IOVA_BASE + off;
+}
+
+/* Maps RAM pages [off, off + len) at iova(off) with 'perm'. */
+static void iotlb_map(struct vn_iotlb *t, uint64_t off, uint64_t len, uint8_t perm)
+{
+    assert_int_equal(vn_iotlb_update(t, iova(off), len, UVA_BASE + off, perm), 0);
+}
+
+/* The rings of 's' again, at IOVAs, through 't'. */
+static int sim_set_iotlb(struct sim *s, struct vn_iotlb *t)
+{
+    struct vn_virtq_layout l = sim_layout(s);
+
+    l.desc_addr = iova(DESC_OFF);
+    l.avail_addr = iova(AVAIL_OFF);
+    l.used_addr = iova(USED_OFF);
+    vn_virtq_stop(&s->q);
+    return vn_virtq_set_addrs_iotlb(&s->q, &s->mem, t, &l);
+}
+
+static void test_iotlb_rings(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vn_iotlb_miss m[VN_IOTLB_MAX_MISSES];
+    struct vn_iotlb t;
+
+    assert_int_equal(vn_iotlb_init(&t, NULL, NULL), 0);
+    /* Nothing mapped: a miss for each of the three areas, asked for at once. */
+    assert_int_equal(sim_set_iotlb(s, &t), -ENOENT);
+    assert_false(vn_virtq_is_ready(&s->q));
+    assert_int_equal(vn_iotlb_take_misses(&t, m, VN_IOTLB_MAX_MISSES, NULL), 3);
+    assert_int_equal(m[0].iova, iova(DESC_OFF));
+    assert_int_equal(m[2].perm, VN_IOTLB_PERM_WO);
+    /* The used ring mapped read-only: the device cannot write it. */
+    iotlb_map(&t, DESC_OFF, 0x1000, VN_IOTLB_PERM_RO);
+    iotlb_map(&t, AVAIL_OFF, 0x1000, VN_IOTLB_PERM_RO);
+    iotlb_map(&t, USED_OFF, 0x1000, VN_IOTLB_PERM_RO);
+    assert_int_equal(sim_set_iotlb(s, &t), -EACCES);
+    /* A used ring whose IOVA maps outside the memory table. */
+    assert_int_equal(vn_iotlb_update(&t, iova(USED_OFF), 0x1000, UVA_BASE + RAM_SIZE,
+                                     VN_IOTLB_PERM_RW),
+                     0);
+    assert_int_equal(sim_set_iotlb(s, &t), -EFAULT);
+    iotlb_map(&t, USED_OFF, 0x1000, VN_IOTLB_PERM_WO);
+    assert_int_equal(sim_set_iotlb(s, &t), 0);
+    assert_true(vn_virtq_is_ready(&s->q));
+    assert_ptr_equal(s->q.desc, s->desc);
+    assert_ptr_equal(s->q.used, s->used);
+    vn_virtq_stop(&s->q);
+    vn_iotlb_fini(&t);
+    sim_free(s);
+}
+
+static void test_iotlb_buffers(void **state)
+{
+    struct sim *s = sim_new(8, F_INDIRECT);
+    struct vn_vq_chain *c = s->chain;
+    struct vn_iotlb_miss m[VN_IOTLB_MAX_MISSES];
+    struct vn_virtq_stats st;
+    struct vn_iotlb t;
+
+    assert_int_equal(vn_iotlb_init(&t, NULL, NULL), 0);
+    iotlb_map(&t, DESC_OFF, 0x1000, VN_IOTLB_PERM_RO);
+    iotlb_map(&t, AVAIL_OFF, 0x1000, VN_IOTLB_PERM_RO);
+    iotlb_map(&t, USED_OFF, 0x1000, VN_IOTLB_PERM_WO);
+    assert_int_equal(sim_set_iotlb(s, &t), 0);
+
+    /* A readable buffer at an IOVA nobody mapped: the chain waits, the queue is not broken. */
+    desc_set(&s->desc[0], iova(BUF_OFF), 100, 0, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EAGAIN);
+    assert_int_equal(vn_virtq_error(&s->q), 0);
+    assert_int_equal(vn_virtq_avail_count(&s->q), 0);
+    assert_int_equal(vn_virtq_enable_notify(&s->q), 0);
+    assert_int_equal(vn_virtq_get_last_avail_idx(&s->q), 0);
+    assert_int_equal(vn_iotlb_take_misses(&t, m, VN_IOTLB_MAX_MISSES, NULL), 1);
+    assert_int_equal(m[0].iova, iova(BUF_OFF));
+    assert_int_equal(m[0].perm, VN_IOTLB_PERM_RO);
+    /* The update comes: the chain is available again and maps where the IOVA says. */
+    iotlb_map(&t, BUF_OFF, 0x1000, VN_IOTLB_PERM_RO);
+    assert_int_equal(vn_virtq_avail_count(&s->q), 1);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->out_num, 1);
+    assert_ptr_equal(c->iov[0].iov_base, s->ram + BUF_OFF);
+    vn_virtq_push(&s->q, c->head, 0);
+
+    /* A buffer across two entries whose front-end addresses are not adjacent: two iovecs. */
+    assert_int_equal(vn_iotlb_update(&t, iova(BUF_OFF + 0x1000), 0x1000,
+                                     UVA_BASE + BUF_OFF + 0x8000, VN_IOTLB_PERM_RW),
+                     0);
+    desc_set(&s->desc[1], iova(BUF_OFF + 0xf00), 0x200, VRING_DESC_F_WRITE, 0);
+    post(s, 1);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EACCES); /* BUF_OFF's page is read-only */
+    assert_int_equal(vn_virtq_error(&s->q), -EACCES);
+    vn_virtq_get_stats(&s->q, &st);
+    assert_int_equal(st.invalid_buffer, 1);
+    assert_int_equal(sim_set_iotlb(s, &t), 0); /* set up again: the error goes */
+    iotlb_map(&t, BUF_OFF, 0x1000, VN_IOTLB_PERM_RW);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->in_num, 2);
+    assert_ptr_equal(c->iov[0].iov_base, s->ram + BUF_OFF + 0xf00);
+    assert_int_equal(c->iov[0].iov_len, 0x100);
+    assert_ptr_equal(c->iov[1].iov_base, s->ram + BUF_OFF + 0x8000);
+    assert_int_equal(c->iov[1].iov_len, 0x100);
+    vn_virtq_push(&s->q, c->head, 0);
+
+    /* An indirect table at an unmapped IOVA waits too; mapped, it is walked. */
+    desc_set(&s->desc[2], iova(BUF_OFF + 0x4000), 2 * sizeof(struct vring_desc),
+             VRING_DESC_F_INDIRECT, 0);
+    desc_set(&itable(s, 0x4000)[0], iova(BUF_OFF), 10, VRING_DESC_F_NEXT, 1);
+    desc_set(&itable(s, 0x4000)[1], iova(BUF_OFF + 0x10), 10, VRING_DESC_F_WRITE, 0);
+    post(s, 2);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EAGAIN);
+    iotlb_map(&t, BUF_OFF + 0x4000, 0x1000, VN_IOTLB_PERM_RO);
+    assert_int_equal(vn_virtq_pop(&s->q, c), 0);
+    assert_int_equal(c->out_num, 1);
+    assert_int_equal(c->in_num, 1);
+    vn_virtq_push(&s->q, c->head, 10);
+
+    /* A buffer whose IOVA maps to a front-end address outside guest memory: a guest error. */
+    assert_int_equal(vn_iotlb_update(&t, iova(BUF_OFF + 0x10000), 0x1000, UVA_BASE + RAM_SIZE,
+                                     VN_IOTLB_PERM_RW),
+                     0);
+    desc_set(&s->desc[3], iova(BUF_OFF + 0x10000), 64, 0, 0);
+    post(s, 3);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EFAULT);
+    assert_true(s->q.iotlb_waits >= 2);
+    vn_virtq_stop(&s->q);
+    vn_iotlb_fini(&t);
+    sim_free(s);
+}
+
+/* Without an IOTLB nothing changed: an IOVA-looking address is a guest physical one. */
+static void test_iotlb_none(void **state)
+{
+    struct sim *s = sim_new(8, 0);
+    struct vn_vq_chain *c = s->chain;
+
+    assert_null(s->q.iotlb);
+    desc_set(&s->desc[0], iova(BUF_OFF), 100, 0, 0);
+    post(s, 0);
+    assert_int_equal(vn_virtq_pop(&s->q, c), -EFAULT);
+    sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1826,6 +1979,9 @@ int main(void)
         cmocka_unit_test(test_txrec_resolve_without_count),
         cmocka_unit_test(test_txrec_counts_wrap),
         cmocka_unit_test(test_txrec_file_valid),
+        cmocka_unit_test(test_iotlb_rings),
+        cmocka_unit_test(test_iotlb_buffers),
+        cmocka_unit_test(test_iotlb_none),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
