@@ -17,6 +17,7 @@ controller_virtio_net_controller_SOURCES = \
 	controller/emu_vhost.c controller/emu_vhost_log.c controller/emu_vhost_log.h \
 	controller/emu_vhost_conn.c controller/emu_vhost_conn.h \
 	controller/emu_vhost_txrec.c controller/emu_vhost_txrec.h \
+	controller/emu_vhost_iommu.c controller/emu_vhost_iommu.h \
 	controller/emu_dummy.c \
 	controller/update.c controller/update.h controller/update_follow.c \
 	controller/update_msg.c controller/update_msg.h \

@@ -40,12 +40,14 @@
 /*
  * Features a device gets only when asked for (`hotplug -f`, `modify -f`): the
  * optional control-queue ones, CTRL_GUEST_OFFLOADS, RING_PACKED and SPEED_DUPLEX (not in
- * the set devices have always had by default) and the configuration-only ones.
+ * the set devices have always had by default), IOMMU_PLATFORM (a driver without a vIOMMU
+ * must not be offered it) and the configuration-only ones.
  */
 #define OPTIONAL_FEATURES                                                                          \
     (VN_BIT(VIRTIO_NET_F_CTRL_VLAN) | VN_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |                        \
      VN_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VN_BIT(VN_VIRTIO_NET_F_SPEED_DUPLEX) |             \
-     VN_BIT(VIRTIO_F_RING_PACKED) | VN_CONF_FEATURES_CONFIG_ONLY)
+     VN_BIT(VIRTIO_F_RING_PACKED) | VN_BIT(VN_VIRTIO_F_IOMMU_PLATFORM) |                          \
+     VN_CONF_FEATURES_CONFIG_ONLY)
 /* Only static PFs with VFs carry SR-IOV. */
 #define PF_ONLY_FEATURES VN_BIT(VIRTIO_F_SR_IOV)
 

@@ -95,6 +95,14 @@ struct vn_emu_state {
     bool client_mode;              /* the backend connects to 'endpoint' (spec.connect_path) */
     uint64_t connect_attempts;     /* client mode: connect() calls over the function's life */
     uint64_t connect_failures;     /* client mode: failed attempts since the last success */
+    bool iommu_offered;            /* VIRTIO_F_IOMMU_PLATFORM offered: the iotlb_* fields count */
+    bool iommu_active;             /* ... and negotiated: the driver's addresses are IOVAs */
+    uint32_t iotlb_entries;        /* translations cached now */
+    uint64_t iotlb_updates;        /* over the function's life: entries the front-end sent, */
+    uint64_t iotlb_invalidations;  /* entries it invalidated, */
+    uint64_t iotlb_misses_sent;    /* translations asked for, */
+    uint64_t iotlb_misses_unsent;  /* misses that could not be asked for (no channel), */
+    uint64_t iotlb_denied;         /* accesses the vIOMMU's permissions refused */
 };
 
 enum vn_emu_queue_run {

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "emu_vhost_conn.h"
+#include "emu_vhost_iommu.h"
 #include "emu_vhost_log.h"
 #include "emu_vhost_txrec.h"
 #include "guest_mem.h"
@@ -88,6 +89,8 @@
      VN_BIT(VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | VN_BIT(VN_VHOST_PROTOCOL_F_STATUS) |            \
      VN_BIT(VN_VHOST_PROTOCOL_F_INFLIGHT_SHMFD) | VN_BIT(VN_VHOST_PROTOCOL_F_LOG_SHMFD) |           \
      VN_BIT(VN_VHOST_PROTOCOL_F_RARP))
+/* Offered with IOMMU_PLATFORM only (emu_vhost_iommu.h): the channel IOTLB misses go on. */
+#define PROTOCOL_FEATURES_IOMMU VN_BIT(VN_VHOST_PROTOCOL_F_BACKEND_REQ)
 
 /*
  * The in-flight region (INFLIGHT_SHMFD), split-ring layout of the vhost-user
@@ -117,6 +120,7 @@ struct vn_vring {
     void *qpriv;               /* the provider's handle while started */
     int broken;                /* written by a provider thread (atomic): its guest error */
     int error;                 /* the error that stopped the ring; 0 = none; cleared on re-setup */
+    bool iotlb_pending;        /* IOMMU_PLATFORM: its addresses wait for a translation */
     struct vn_dp_queue_stats acc; /* counters of the ring's finished runs */
 };
 
@@ -154,6 +158,7 @@ struct vn_vhost_dev {
     struct vn_vhost_txrec txrec; /* which transmit chains reached the representor, across a
                                     crash (emu_vhost_txrec.c) */
     bool txrec_based;          /* resolved against the representor by this process */
+    struct vn_vhost_iommu iotlb; /* IOMMU_PLATFORM: the device IOTLB (emu_vhost_iommu.c) */
 
     bool handed_over;          /* live update: another process owns the session now */
     bool adopt_pending;        /* live update: listening fd adopted, not served until import */
@@ -194,6 +199,12 @@ static uint64_t offered_features(const struct vn_vhost_dev *vd)
 static bool has_feature(const struct vn_vhost_dev *vd, unsigned bit)
 {
     return vd->features & VN_BIT(bit);
+}
+
+static uint64_t offered_protocol_features(const struct vn_vhost_dev *vd)
+{
+    return PROTOCOL_FEATURES |
+           (offered_features(vd) & VN_BIT(VIRTIO_F_ACCESS_PLATFORM) ? PROTOCOL_FEATURES_IOMMU : 0);
 }
 
 /* Virtio-net header bytes for the negotiated features. */
@@ -407,7 +418,16 @@ static void ring_try_start(struct vn_vring *r)
     l.desc_addr = r->addr.desc_user_addr;
     l.avail_addr = r->addr.avail_user_addr;
     l.used_addr = r->addr.used_user_addr;
-    ret = vn_virtq_set_addrs(&r->vq, &vd->mem, &l);
+    /* IOMMU_PLATFORM: the addresses are IOVAs; a missing translation was asked for. */
+    ret = vn_virtq_set_addrs_iotlb(&r->vq, &vd->mem,
+                                   has_feature(vd, VIRTIO_F_ACCESS_PLATFORM) ? &vd->iotlb.tlb : NULL,
+                                   &l);
+    r->iotlb_pending = ret == -ENOENT;
+    if (ret == -ENOENT) {
+        VN_DBG(VHOST, "%s: ring %u waits for the translation of its addresses (IOTLB miss)",
+               dev->vuid, r->index);
+        return;
+    }
     /* Live migration: the ring logs its writes (those of the resume too) while asked to. */
     if (ret == 0 && has_feature(vd, VN_VHOST_F_LOG_ALL) && vn_dirty_log_is_mapped(&vd->log))
         ret = vn_virtq_set_log(&r->vq, &vd->log);
@@ -415,8 +435,9 @@ static void ring_try_start(struct vn_vring *r)
         ring_resync(r);
     if (ret < 0) {
         vn_virtq_stop(&r->vq);
-        ring_fail(r, ret, ret == -EFAULT ? "ring addresses outside guest memory"
-                                         : "misaligned ring addresses");
+        ring_fail(r, ret, ret == -EFAULT   ? "ring addresses outside guest memory"
+                          : ret == -EACCES ? "ring addresses the vIOMMU does not let the device use"
+                                           : "misaligned ring addresses");
         return;
     }
     ret = tap_get(vd, r->index / 2, &tap);
@@ -484,6 +505,7 @@ static void ring_reset(struct vn_vring *r)
     r->has_addr = false;
     r->enabled = false;
     r->error = 0;
+    r->iotlb_pending = false;
     __atomic_store_n(&r->broken, 0, __ATOMIC_RELAXED);
 }
 
@@ -506,6 +528,7 @@ static void session_reset(struct vn_vhost_dev *vd)
     vn_guest_mem_clear(&vd->mem);
     inflight_release(vd);
     vn_dirty_log_unmap(&vd->log);
+    vn_vhost_iommu_reset(&vd->iotlb);
     vd->owner = false;
     vd->features = 0;
     vd->protocol_features = 0;
@@ -593,12 +616,12 @@ static int h_reset(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 
 static int h_get_protocol_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
-    return reply_u64(vd, msg, PROTOCOL_FEATURES);
+    return reply_u64(vd, msg, offered_protocol_features(vd));
 }
 
 static int h_set_protocol_features(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
 {
-    uint64_t extra = msg->payload.u64 & ~(uint64_t)PROTOCOL_FEATURES;
+    uint64_t extra = msg->payload.u64 & ~offered_protocol_features(vd);
 
     if (extra) {
         peer_error(vd, "SET_PROTOCOL_FEATURES with bits 0x%" PRIx64 " not offered", extra);
@@ -1034,6 +1057,72 @@ static int h_get_status(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     return reply_u64(vd, msg, vd->status);
 }
 
+/* ---- IOMMU_PLATFORM (emu_vhost_iommu.c) ---------------------------------------------- */
+
+/*
+ * The IOTLB changed or lost misses: rings waiting for the translation of
+ * their addresses try to start, running rings waiting for a buffer's are
+ * kicked (the datapath looks at the ring again).
+ */
+static void rings_iotlb_retry(void *ctx)
+{
+    struct vn_vhost_dev *vd = ctx;
+
+    for (uint32_t i = 0; i < vd->nrings; i++) {
+        struct vn_vring *r = &vd->rings[i];
+
+        if (r->iotlb_pending)
+            ring_try_start(r);
+        else if (r->started && __atomic_load_n(&r->vq.iotlb_wait, __ATOMIC_RELAXED))
+            (void)!eventfd_write(r->kick_fd, 1);
+    }
+}
+
+static int h_set_backend_req_fd(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    int ret;
+
+    if (!(vd->protocol_features & VN_BIT(VN_VHOST_PROTOCOL_F_BACKEND_REQ))) {
+        peer_error(vd, "SET_BACKEND_REQ_FD without VHOST_USER_PROTOCOL_F_BACKEND_REQ");
+        return -EPROTO;
+    }
+    ret = vn_vhost_iommu_set_backend_fd(&vd->iotlb, vn_vhost_msg_take_fd(msg, 0));
+    if (ret < 0)
+        return ret;
+    VN_DBG(VHOST, "%s: back-end request channel set", vd->spec.vuid);
+    return 0;
+}
+
+static int h_iotlb_msg(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
+{
+    unsigned removed = 0;
+    char why[160];
+    int ret;
+
+    if (!(offered_features(vd) & VN_BIT(VIRTIO_F_ACCESS_PLATFORM))) {
+        peer_error(vd, "IOTLB_MSG to a device without VIRTIO_F_IOMMU_PLATFORM");
+        return -EPROTO;
+    }
+    ret = vn_vhost_iommu_msg(&vd->iotlb, &vd->mem, &msg->payload.iotlb, &removed, why,
+                             sizeof(why));
+    if (ret < 0) {
+        peer_error(vd, "%s", why);
+        return ret;
+    }
+    /*
+     * Translations the datapath holds (chains being moved, receive buffers
+     * taken ahead) may be among the ones gone: the rings give them back and
+     * translate again before we answer.
+     */
+    if (removed) {
+        rings_stop_all(vd);
+        rings_restart(vd);
+    } else if (msg->payload.iotlb.type == VN_VHOST_IOTLB_UPDATE) {
+        rings_iotlb_retry(vd);
+    }
+    return reply_u64(vd, msg, 0);
+}
+
 /*
  * The dispatch table.  before_owner: allowed before SET_OWNER (what QEMU and
  * virtio-user ask while they probe the back-end; and what DPDK virtio-user in
@@ -1077,6 +1166,8 @@ static const struct vhost_handler handlers[VN_VHOST_USER_MAX_REQUEST] = {
     [VN_VHOST_USER_SET_LOG_BASE] = { h_set_log_base, false, false },
     [VN_VHOST_USER_SET_LOG_FD] = { h_set_log_fd, false, false },
     [VN_VHOST_USER_SEND_RARP] = { h_send_rarp, false, false },
+    [VN_VHOST_USER_SET_BACKEND_REQ_FD] = { h_set_backend_req_fd, false, false },
+    [VN_VHOST_USER_IOTLB_MSG] = { h_iotlb_msg, false, true },
 };
 
 /* The checks every request shares, then its handler.  Returns the handler's result. */
@@ -1305,6 +1396,10 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
         vd->taps[i] = -1;
     if (vd->dp && vd->dp->queue_start)
         vn_vhost_txrec_open(&vd->txrec, emu->priv, dev->vuid, vd->nrings);
+    ret = vn_vhost_iommu_init(&vd->iotlb, vd->loop, vd->spec.vuid, rings_iotlb_retry, vd);
+    if (ret < 0)
+        goto err_free;
+    ret = -ENOMEM;
     if (dev->connect_path[0]) {
         /* Client mode: the socket is the front-end's; a new process of a live update
            connects only if the running one hands over no connection. */
@@ -1346,6 +1441,7 @@ start:
 
 err_free:
     vn_vhost_txrec_close(&vd->txrec, false);
+    vn_vhost_iommu_fini(&vd->iotlb);
     free(vd->rings);
     free(vd->taps);
     free(vd);
@@ -1371,6 +1467,7 @@ static void vhost_destroy(struct vn_emu_fn *fn)
         unlink(vd->path);
     /* The record goes with the device, not with a process that hands it over. */
     vn_vhost_txrec_close(&vd->txrec, !vd->handed_over && !vd->adopt_pending);
+    vn_vhost_iommu_fini(&vd->iotlb);
     free(vd->rings);
     free(vd->taps);
     free(vd);
@@ -1397,6 +1494,19 @@ static void vd_state(const struct vn_vhost_dev *vd, struct vn_emu_state *o)
         o->vnet_hdr_len = hdr_len(vd);
     o->nrings = vd->nrings;
     snprintf(o->last_error, sizeof(o->last_error), "%s", vd->last_error);
+    o->iommu_offered = offered_features(vd) & VN_BIT(VIRTIO_F_ACCESS_PLATFORM);
+    if (o->iommu_offered) {
+        struct vn_iotlb_stats is;
+
+        vn_iotlb_get_stats(&vd->iotlb.tlb, &is);
+        o->iommu_active = has_feature(vd, VIRTIO_F_ACCESS_PLATFORM);
+        o->iotlb_entries = vd->iotlb.tlb.n; /* main thread: the only writer */
+        o->iotlb_updates = is.updates;
+        o->iotlb_invalidations = is.invalidations;
+        o->iotlb_misses_sent = vd->iotlb.misses_sent;
+        o->iotlb_misses_unsent = vd->iotlb.misses_unsent;
+        o->iotlb_denied = is.denied;
+    }
     o->client_mode = vd->spec.connect_path[0] != 0;
     if (o->client_mode) {
         o->connect_attempts = vd->client.attempts;
@@ -1429,6 +1539,9 @@ static void vd_queue_state(const struct vn_vhost_dev *vd, uint32_t index,
     }
     if (r->error)
         q->error = vn_virtq_strerror(r->error);
+    else if (r->iotlb_pending ||
+             (r->started && __atomic_load_n(&r->vq.iotlb_wait, __ATOMIC_RELAXED)))
+        q->error = "waiting for an IOTLB translation from the front-end (vIOMMU)";
 }
 
 static int vd_queue_stats(const struct vn_vhost_dev *vd, uint32_t index,

@@ -57,8 +57,10 @@
  *   - CTRL_GUEST_OFFLOADS, SPEED_DUPLEX: the front-end serves the control
  *     queue and the config space.
  *   - RING_PACKED: packed virtqueues (a device gets it when asked for).
+ *   - IOMMU_PLATFORM: a guest behind a vIOMMU (the vhost-user IOTLB; a device
+ *     gets it when asked for).
  *   - The rest of the vendor's 27 bits (VN_CONF_FEATURES_CONFIG_ONLY:
- *     IOMMU_PLATFORM, ORDER_PLATFORM, NOTIFICATION_DATA,
+ *     ORDER_PLATFORM, NOTIFICATION_DATA,
  *     RING_RESET, ADMIN_VQ, HOST_USO, HASH_REPORT, GUEST_HDRLEN): accepted so the vendor's masks load and apply as
  *     written, kept in a device's configured set, but never offered to a
  *     driver by the software DPU (the backend masks them with the provider's
@@ -74,7 +76,8 @@
      VN_BIT(VIRTIO_NET_F_MQ) | VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) |   \
      VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) | VN_BIT(VIRTIO_F_SR_IOV) |       \
      VN_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VN_BIT(VN_VIRTIO_NET_F_SPEED_DUPLEX) |             \
-     VN_BIT(VIRTIO_F_RING_PACKED) | VN_CONF_FEATURES_CONFIG_ONLY)
+     VN_BIT(VIRTIO_F_RING_PACKED) | VN_BIT(VN_VIRTIO_F_IOMMU_PLATFORM) |                          \
+     VN_CONF_FEATURES_CONFIG_ONLY)
 
 #define CONF_DEFAULT_SERIAL "VNETSW000001"
 

@@ -52,8 +52,10 @@
  * features.  They are not in a device's default set.  See docs/devices.md.
  *   CTRL_GUEST_OFFLOADS (2), RING_PACKED (34) and SPEED_DUPLEX (63) are provided (the
  *   front-end serves the control queue and the config space) and are in the
- *   profile's default set, not here.
+ *   profile's default set, not here; so is IOMMU_PLATFORM (33: the vhost-user
+ *   IOTLB, a guest behind a vIOMMU).
  */
+#define VN_VIRTIO_F_IOMMU_PLATFORM 33 /* provided (vhost-user IOTLB, a vIOMMU), not by default */
 #define VN_VIRTIO_F_ORDER_PLATFORM 36
 #define VN_VIRTIO_F_NOTIFICATION_DATA 38
 #define VN_VIRTIO_F_RING_RESET 40
@@ -63,7 +65,7 @@
 #define VN_VIRTIO_NET_F_GUEST_HDRLEN 59
 #define VN_VIRTIO_NET_F_SPEED_DUPLEX 63
 #define VN_CONF_FEATURES_CONFIG_ONLY                                                               \
-    (VN_BIT(33) /* ACCESS/IOMMU_PLATFORM */ | VN_BIT(VN_VIRTIO_F_ORDER_PLATFORM) | VN_BIT(VN_VIRTIO_F_NOTIFICATION_DATA) |                  \
+    (VN_BIT(VN_VIRTIO_F_ORDER_PLATFORM) | VN_BIT(VN_VIRTIO_F_NOTIFICATION_DATA) |                  \
      VN_BIT(VN_VIRTIO_F_RING_RESET) | VN_BIT(VN_VIRTIO_F_ADMIN_VQ) |                               \
      VN_BIT(VN_VIRTIO_NET_F_HOST_USO) | VN_BIT(VN_VIRTIO_NET_F_HASH_REPORT) |                      \
      VN_BIT(VN_VIRTIO_NET_F_GUEST_HDRLEN))

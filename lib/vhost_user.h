@@ -117,7 +117,22 @@ struct vn_vhost_log {
     uint64_t mmap_offset;
 };
 
-/* IOTLB_MSG: struct vhost_iotlb_msg. */
+/*
+ * IOTLB_MSG (front-end to back-end: UPDATE, INVALIDATE) and the back-end
+ * request BACKEND_IOTLB_MSG (MISS): struct vhost_iotlb_msg.  'perm' is
+ * VN_VHOST_ACCESS_*; a MISS carries the IOVA and the access that missed.
+ */
+#define VN_VHOST_IOTLB_MISS       1
+#define VN_VHOST_IOTLB_UPDATE     2
+#define VN_VHOST_IOTLB_INVALIDATE 3
+#define VN_VHOST_IOTLB_ACCESS_FAIL 4
+#define VN_VHOST_ACCESS_RO 0x1
+#define VN_VHOST_ACCESS_WO 0x2
+#define VN_VHOST_ACCESS_RW 0x3
+
+/* Back-end requests (on the SET_BACKEND_REQ_FD channel, BACKEND_REQ). */
+#define VN_VHOST_BACKEND_IOTLB_MSG 1
+
 struct vn_vhost_iotlb {
     uint64_t iova;
     uint64_t size;

@@ -39,8 +39,10 @@
  * tap's vnet header, multi-queue.  Control-queue features are the
  * front-end's business (QEMU and virtio-user serve the control queue
  * themselves).  Dirty-page logging for live migration: received frames are
- * logged where they are read (sw_net.c).  Not: IOMMU, notification data,
- * ring reset.
+ * logged where they are read (sw_net.c).  IOMMU_PLATFORM: lib/virtq.c
+ * translates IOVAs through the device IOTLB the controller fills (a chain
+ * whose translation is missing waits; the controller kicks the queue when it
+ * arrives).  Not: notification data, ring reset.
  */
 #define SW_FEATURES                                                                                \
     (VN_BIT(VIRTIO_NET_F_CSUM) | VN_BIT(VIRTIO_NET_F_GUEST_CSUM) |                                       \
@@ -53,7 +55,7 @@
      VN_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VN_BIT(VIRTIO_F_ANY_LAYOUT) |                                  \
      VN_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VN_BIT(VIRTIO_RING_F_EVENT_IDX) | VN_BIT(VIRTIO_F_VERSION_1) |   \
      VN_BIT(VIRTIO_F_SR_IOV) | VN_BIT(VIRTIO_NET_F_SPEED_DUPLEX) | VN_BIT(VIRTIO_F_RING_PACKED) |    \
-     VN_PROVIDER_F_LOG_ALL)
+     VN_BIT(VIRTIO_F_ACCESS_PLATFORM) | VN_PROVIDER_F_LOG_ALL)
 
 #define SW_GSO_MAX_FRAME 65550 /* 64 KiB of IP payload plus an Ethernet and VLAN header */
 

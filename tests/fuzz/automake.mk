@@ -11,7 +11,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-D_GNU_SOURCE -I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/include \
 	-I$(top_srcdir)/controller -I$(top_srcdir)/recovery $(CJSON_CFLAGS)
-FUZZ_LIB_SRCS = lib/conf.c lib/guest_mem.c lib/json.c lib/jsonrpc.c lib/log.c lib/provider_conf.c \
+FUZZ_LIB_SRCS = lib/conf.c lib/guest_mem.c lib/iotlb.c lib/json.c lib/jsonrpc.c lib/log.c lib/provider_conf.c \
 	lib/rpc_params.c lib/util.c lib/vhost_user.c lib/virtq.c lib/virtq_inflight.c lib/dirty_log.c \
 	lib/fault.c lib/sock_perms.c lib/statefile.c recovery/recovery.c
 

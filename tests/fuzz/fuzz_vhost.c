@@ -15,7 +15,7 @@
  * walking).  emu_vhost.c is compiled in whole; the function it needs from
  * the SF manager is given below, and the backend instance is set up by hand
  * (its socket dir is the scratch dir itself).
- * fuzz-links: controller/emu_vhost_conn.c controller/emu_vhost_log.c
+ * fuzz-links: controller/emu_vhost_conn.c controller/emu_vhost_iommu.c controller/emu_vhost_log.c
  */
 #include <config.h>
 
