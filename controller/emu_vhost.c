@@ -408,6 +408,8 @@ static void ring_try_start(struct vn_vring *r)
     uint32_t mtu = VN_MAX(dev->mtu, dev->rep.mtu);
     int tap, ret;
 
+    if (!r->started)
+        r->iotlb_pending = false; /* set again below when the translation is still missing */
     if (r->started || r->error || !vd->dp || !vd->dp->queue_start || !vd->mem.nregions ||
         !r->has_addr || r->kick_fd < 0 || !r->num)
         return;
@@ -792,6 +794,7 @@ static int h_get_vring_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
     /* The ring stops here and runs again only after a new SET_VRING_KICK. */
     ring_stop(r);
     close_fd(&r->kick_fd);
+    r->iotlb_pending = false;
     st.num = vn_virtq_get_last_avail_idx(&r->vq);
     /* Packed: avail and used state (equal: nothing in flight), as QEMU reads them. */
     if (has_feature(vd, VIRTIO_F_RING_PACKED) && r->num) {

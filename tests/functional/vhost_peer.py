@@ -31,6 +31,8 @@ GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 
 NET_SET_MTU, GET_MAX_MEM_SLOTS, ADD_MEM_REG, SET_STATUS, GET_STATUS = 20, 36, 37, 39, 40
 GET_INFLIGHT_FD, SET_INFLIGHT_FD = 31, 32
 SET_LOG_BASE, SET_LOG_FD, SEND_RARP = 6, 7, 19
+SET_BACKEND_REQ_FD, IOTLB_MSG = 21, 22
+BACKEND_IOTLB_MSG = 1  # back-end request, on the SET_BACKEND_REQ_FD channel
 
 VERSION, F_REPLY, F_NEED_REPLY = 0x1, 0x4, 0x8
 F_PROTOCOL_FEATURES = 1 << 30
@@ -38,6 +40,10 @@ PF_MQ, PF_REPLY_ACK, PF_NET_MTU, PF_STATUS = 1 << 0, 1 << 3, 1 << 4, 1 << 16
 PF_INFLIGHT_SHMFD = 1 << 12
 PF_LOG_SHMFD, PF_RARP = 1 << 1, 1 << 2
 F_LOG_ALL = 1 << 26
+PF_BACKEND_REQ = 1 << 5
+IOMMU_PLATFORM = 1 << 33
+IOTLB_MISS, IOTLB_UPDATE, IOTLB_INVALIDATE = 1, 2, 3
+ACCESS_RO, ACCESS_WO, ACCESS_RW = 1, 2, 3
 VRING_F_LOG = 1
 VRING_NOFD = 1 << 8
 
@@ -74,6 +80,11 @@ class Peer:
         self.avail_idx = {0: 0, 1: 0}
         self.used_seen = {0: 0, 1: 0}
         self.next_buf = {0: 0, 1: 0}
+        # What descriptors and SET_VRING_ADDR carry: guest physical / front-end addresses,
+        # or IOVAs with IOMMU_PLATFORM (iommu_setup()).
+        self.addr_base = GPA_BASE
+        self.ring_base = UVA_BASE
+        self.backend = None  # our end of the back-end request channel
 
     # ---- wire ---------------------------------------------------------------
     def send(self, req, payload=b"", fds=(), flags=VERSION, size=None):
@@ -151,13 +162,17 @@ class Peer:
         self.send(SET_MEM_TABLE, payload, fds=[self.memfd] * len(regions))
 
     def setup(self, features=VERSION_1 | MRG_RXBUF | F_PROTOCOL_FEATURES, queues=(0, 1), mtu=None,
-              call=True, extra_pf=0):
+              call=True, extra_pf=0, backend_fd=None):
         offered = self.call_u64(GET_FEATURES)
         self.send(SET_OWNER)
         pf = self.call_u64(GET_PROTOCOL_FEATURES)
         self.offered_pf = pf
         want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS | PF_INFLIGHT_SHMFD | extra_pf)
         self.send_u64(SET_PROTOCOL_FEATURES, want)
+        if backend_fd is not None and want & PF_BACKEND_REQ:
+            # As QEMU: right after the protocol features, acked.
+            self.send(SET_BACKEND_REQ_FD, b"", fds=[backend_fd], flags=VERSION | F_NEED_REPLY)
+            self.last_backend_ack = struct.unpack("<Q", self.reply(SET_BACKEND_REQ_FD))[0]
         self.pairs = self.call_u64(GET_QUEUE_NUM)
         self.features = features & offered
         self.send_u64(SET_FEATURES, self.features, ack=True)
@@ -173,9 +188,9 @@ class Peer:
     def ring_setup(self, q, call=True):
         self.state(SET_VRING_NUM, q, QSIZE)
         self.state(SET_VRING_BASE, q, 0)
-        self.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", q, 0, UVA_BASE + self.desc_off(q),
-                                              UVA_BASE + self.used_off(q),
-                                              UVA_BASE + self.avail_off(q), 0))
+        self.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", q, 0, self.ring_base + self.desc_off(q),
+                                              self.ring_base + self.used_off(q),
+                                              self.ring_base + self.avail_off(q), 0))
         self.kick[q] = os.eventfd(0, os.EFD_NONBLOCK)
         self.send(SET_VRING_KICK, struct.pack("<Q", q), fds=[self.kick[q]])
         if call:
@@ -209,6 +224,10 @@ class Peer:
     def used_elem(self, q, i):
         return struct.unpack_from("<II", self.mem, self.used_off(q) + 4 + 8 * (i % QSIZE))
 
+    def has_used(self, q, n):
+        """True when at least 'n' used entries are there now (no wait)."""
+        return ((self.used_idx(q) - self.used_seen[q]) & 0xFFFF) >= n
+
     def wait_used(self, q, n, wait=TIMEOUT):
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -231,7 +250,7 @@ class Peer:
         off = self.buf_off(1, i)
         frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x99" + b"\x88\xb5" + bytes(size - 14)
         self.mem[off:off + HDR_LEN + size] = bytes(HDR_LEN) + frame
-        self.set_desc(1, i % QSIZE, GPA_BASE + off, HDR_LEN + size, 0)
+        self.set_desc(1, i % QSIZE, self.addr_base + off, HDR_LEN + size, 0)
         self.publish(1, i % QSIZE)
         if kick:
             self.do_kick(1)
@@ -240,7 +259,7 @@ class Peer:
         for _ in range(n):
             i = self.next_buf[0]
             self.next_buf[0] += 1
-            self.set_desc(0, i % QSIZE, GPA_BASE + self.buf_off(0, i), size, DESC_F_WRITE)
+            self.set_desc(0, i % QSIZE, self.addr_base + self.buf_off(0, i), size, DESC_F_WRITE)
             self.publish(0, i % QSIZE)
         self.do_kick(0)
 
@@ -677,6 +696,197 @@ def sc_second(p, args):
     return {"ok": p.closed_by_peer()}
 
 
+# ---- VIRTIO_F_IOMMU_PLATFORM: a guest behind a vIOMMU ------------------------------
+# The "vIOMMU" maps IOVA_BASE + off to guest memory offset off, page by page, on demand:
+# the back-end asks (MISS on the back-end channel), we answer (IOTLB_MSG UPDATE), as QEMU.
+
+IOVA_BASE = 0x100000000
+PAGE = 4096
+
+
+def default_perm(off):
+    """Rings read-write, receive buffers (ring 0) write-only, transmit buffers read-only."""
+    if off < 0x100000:
+        return ACCESS_RW
+    if off < 0x100000 + QSIZE * BUF_SIZE:
+        return ACCESS_WO
+    return ACCESS_RO
+
+
+def iotlb_msg(p, typ, iova, size, uaddr=0, perm=0):
+    """One IOTLB_MSG; the back-end's u64 answer (0: done)."""
+    p.send(IOTLB_MSG, struct.pack("<QQQBB6x", iova, size, uaddr, perm, typ),
+           flags=VERSION | F_NEED_REPLY)
+    return struct.unpack("<Q", p.reply(IOTLB_MSG))[0]
+
+
+def read_misses(p, wait):
+    """The MISS messages the back-end sent within 'wait' seconds: [(iova, perm)]."""
+    out = []
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        r, _, _ = select.select([p.backend], [], [], max(left, 0))
+        if not r:
+            return out
+        hdr = p.backend.recv(12, socket.MSG_WAITALL)
+        if len(hdr) < 12:
+            raise Closed()
+        req, flags, size = struct.unpack("<III", hdr)
+        body = p.backend.recv(size, socket.MSG_WAITALL) if size else b""
+        if req != BACKEND_IOTLB_MSG or size != 32 or flags & F_NEED_REPLY:
+            raise RuntimeError(f"back-end request {req} flags {flags:#x} size {size}")
+        iova, _, _, perm, typ = struct.unpack("<QQQBB6x", body)
+        if typ != IOTLB_MISS:
+            raise RuntimeError(f"back-end IOTLB message of type {typ}")
+        out.append((iova, perm))
+        if left <= 0:
+            return out
+
+
+class Iommu:
+    """Answers the back-end's misses page by page; records what it was asked."""
+
+    def __init__(self, p, perm=default_perm):
+        self.p, self.perm = p, perm
+        self.asked = []  # (iova, perm) of every MISS
+        self.unanswered = []
+
+    def serve(self, until, wait=TIMEOUT, answer=True):
+        deadline = time.monotonic() + wait
+        while True:
+            if until():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            for iova, perm in read_misses(self.p, 0.02):
+                self.asked.append((iova, perm))
+                page = iova & ~(PAGE - 1)
+                off = page - IOVA_BASE
+                if not answer or off < 0 or off >= MEM_SIZE:
+                    self.unanswered.append(iova)
+                    continue
+                if iotlb_msg(self.p, IOTLB_UPDATE, page, PAGE, UVA_BASE + off, self.perm(off)):
+                    raise RuntimeError(f"update of {page:#x} refused")
+
+
+def iommu_setup(p, args, queues=(0, 1)):
+    p.addr_base = p.ring_base = IOVA_BASE
+    p.backend, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    offered = p.setup(features=VERSION_1 | MRG_RXBUF | F_PROTOCOL_FEATURES | IOMMU_PLATFORM,
+                      extra_pf=PF_BACKEND_REQ | PF_REPLY_ACK, queues=queues, backend_fd=theirs.fileno())
+    theirs.close()
+    return offered
+
+
+def sc_iommu(p, args):
+    """IOMMU_PLATFORM end to end: rings and buffers at IOVAs, every translation asked
+    for; an invalidated page is asked for again before it is used."""
+    offered = iommu_setup(p, args)
+    if not offered & IOMMU_PLATFORM or not p.offered_pf & PF_BACKEND_REQ:
+        return {"ok": False, "error": "IOMMU_PLATFORM or BACKEND_REQ not offered",
+                "offered": hex(offered), "offered_pf": hex(p.offered_pf)}
+    io = Iommu(p)
+    for _ in range(args.frames):
+        p.send_frame()
+    sent = io.serve(lambda: p.has_used(1, args.frames))
+    ring_pages = {IOVA_BASE + p.desc_off(1), IOVA_BASE + p.avail_off(1), IOVA_BASE + p.used_off(1)}
+    asked_pages = {iova & ~(PAGE - 1) for iova, _ in io.asked}
+    rings_asked = ring_pages <= asked_pages
+    used_write = any(i & ~(PAGE - 1) == IOVA_BASE + p.used_off(1) and perm & ACCESS_WO
+                     for i, perm in io.asked)
+    # Invalidate the page of transmit buffer 0, then use it again: asked for again.
+    page0 = IOVA_BASE + p.buf_off(1, 0)
+    inv_ack = iotlb_msg(p, IOTLB_INVALIDATE, page0, PAGE)
+    before = len(io.asked)
+    p.next_buf[1] = QSIZE  # descriptor 0, buffer 0
+    p.send_frame()
+    again = io.serve(lambda: p.has_used(1, args.frames + 1))
+    reasked = any(i & ~(PAGE - 1) == page0 for i, _ in io.asked[before:])
+    # Receive through write-only pages, when a representor is given.
+    rx = None
+    if args.ifname:
+        p.post_rx(8, size=BUF_SIZE)
+        io.serve(lambda: False, wait=0.3)  # the rx ring's and buffers' translations
+        for _ in range(4):
+            inject(args.ifname, 200)
+        got = io.serve(lambda: p.has_used(0, 4))
+        head, length = p.used_elem(0, 0) if got else (None, None)
+        off = p.buf_off(0, head) if got else 0
+        rx = got and length == HDR_LEN + 200 and p.mem[off + HDR_LEN + 12:off + HDR_LEN + 14] == b"\x88\xb5"
+    status = p.status()
+    ok = (sent and again and rings_asked and used_write and inv_ack == 0 and reasked and
+          not status & STATUS_NEEDS_RESET and rx is not False)
+    return {"ok": ok, "offered": hex(offered), "tx_used": p.used_idx(1), "misses": len(io.asked),
+            "rings_asked": rings_asked, "used_ring_write": used_write, "reasked_after_invalidate": reasked,
+            "rx": rx, "sent": sent, "again": again, "invalidate_answer": inv_ack, "status": status}
+
+
+def sc_iommu_bad_uaddr(p, args):
+    """An IOTLB update whose front-end address lies outside the memory table: refused,
+    the back-end closes this connection."""
+    iommu_setup(p, args, queues=())
+    try:
+        r = iotlb_msg(p, IOTLB_UPDATE, IOVA_BASE, PAGE, UVA_BASE + MEM_SIZE + PAGE, ACCESS_RW)
+    except Closed:
+        r = None
+    return {"ok": r is None or p.closed_by_peer(), "answer": r}
+
+
+def sc_iommu_bad_msg(p, args):
+    """IOTLB messages a front-end must not send: a MISS, a wrap-around range, a bad
+    permission (one per connection: each closes it)."""
+    iommu_setup(p, args, queues=())
+    kind = args.kind
+    try:
+        if kind == "miss":
+            r = iotlb_msg(p, IOTLB_MISS, IOVA_BASE, 0)
+        elif kind == "wrap":
+            r = iotlb_msg(p, IOTLB_UPDATE, 0xFFFFFFFFFFFFF000, 0x2000, UVA_BASE, ACCESS_RW)
+        elif kind == "size0":
+            r = iotlb_msg(p, IOTLB_UPDATE, IOVA_BASE, 0, UVA_BASE, ACCESS_RW)
+        else:
+            r = iotlb_msg(p, IOTLB_UPDATE, IOVA_BASE, PAGE, UVA_BASE, 7)
+    except Closed:
+        r = None
+    return {"ok": r is None or p.closed_by_peer(), "answer": r}
+
+
+def sc_iommu_unmapped(p, args):
+    """A descriptor at an IOVA nobody maps: the back-end asks, the queue waits (no
+    NEEDS_RESET, the connection stays); the shell looks at `query` meanwhile (the
+    scenario prints a line and waits for one on stdin).  Then the answer maps the
+    page write-only for a transmit buffer: that ring stops with NEEDS_RESET."""
+    iommu_setup(p, args)
+    io = Iommu(p)
+    p.send_frame()
+    first = io.serve(lambda: p.has_used(1, 1))
+    bad = IOVA_BASE + 0x4000000  # past the memory: the "vIOMMU" has no mapping for it
+    p.set_desc(1, 1, bad, 64, 0)
+    p.publish(1, 1)
+    p.do_kick(1)
+    io.serve(lambda: bad in io.unanswered, wait=2.0)
+    asked = bad in io.unanswered
+    still = not p.wait_used(1, 2, 0.3) and not p.status() & STATUS_NEEDS_RESET
+    print(json.dumps({"waiting": True, "asked": asked, "still": still}), flush=True)
+    sys.stdin.readline()
+    # The answer: write-only, for a buffer the device must read.
+    ack = iotlb_msg(p, IOTLB_UPDATE, bad, PAGE, UVA_BASE + 0x300000, ACCESS_WO)
+    status = p.wait_needs_reset()
+    return {"ok": first and asked and still and ack == 0 and bool(status & STATUS_NEEDS_RESET),
+            "first": first, "asked": asked, "waited": still, "answer": ack, "status": status}
+
+
+def sc_iommu_none(p, args):
+    """IOMMU_PLATFORM not negotiated: an IOTLB_MSG is refused (connection closed)."""
+    p.setup()
+    try:
+        r = iotlb_msg(p, IOTLB_UPDATE, IOVA_BASE, PAGE, UVA_BASE, ACCESS_RW)
+    except Closed:
+        r = None
+    return {"ok": r is None or p.closed_by_peer(), "answer": r}
+
+
 SCENARIOS = {
     "good": sc_good, "rx": sc_rx, "irq": sc_irq, "bad-size": sc_bad_size,
     "too-many-fds": sc_too_many_fds, "way-too-many-fds": sc_way_too_many_fds,
@@ -687,6 +897,8 @@ SCENARIOS = {
     "guest-idx-back": sc_guest_idx_back, "hold": sc_hold,
     "second": sc_second, "inflight": sc_inflight, "inflight-geometry": sc_inflight_geometry,
     "log": sc_log, "log-bad": sc_log_bad, "rarp": sc_rarp,
+    "iommu": sc_iommu, "iommu-bad-uaddr": sc_iommu_bad_uaddr, "iommu-bad-msg": sc_iommu_bad_msg,
+    "iommu-unmapped": sc_iommu_unmapped, "iommu-none": sc_iommu_none,
 }
 
 
@@ -707,6 +919,7 @@ def main():
     ap.add_argument("--qs", type=int, default=QSIZE)
     ap.add_argument("--expect", choices=["accept", "refuse"], default="accept")
     ap.add_argument("--mac", default="02:00:00:00:03:01")
+    ap.add_argument("--kind", choices=["miss", "wrap", "size0", "perm"], default="perm")
     args = ap.parse_args()
     try:
         p = Peer(args.socket)
