@@ -1169,7 +1169,7 @@ static const struct vhost_handler handlers[VN_VHOST_USER_MAX_REQUEST] = {
     [VN_VHOST_USER_SET_LOG_BASE] = { h_set_log_base, false, false },
     [VN_VHOST_USER_SET_LOG_FD] = { h_set_log_fd, false, false },
     [VN_VHOST_USER_SEND_RARP] = { h_send_rarp, false, false },
-    [VN_VHOST_USER_SET_BACKEND_REQ_FD] = { h_set_backend_req_fd, false, false },
+    [VN_VHOST_USER_SET_BACKEND_REQ_FD] = { h_set_backend_req_fd, true, false }, /* QEMU: before SET_OWNER */
     [VN_VHOST_USER_IOTLB_MSG] = { h_iotlb_msg, false, true },
 };
 
@@ -1605,9 +1605,16 @@ static int vd_listen_fd(const struct vn_vhost_dev *vd)
 static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *nfds,
                      unsigned max)
 {
-    cJSON *s = cJSON_CreateObject(), *regions, *rings, *taps;
+    cJSON *s, *regions, *rings, *taps;
 
     *nfds = 0;
+    /* The IOTLB and the back-end request channel are not part of the hand-over (yet). */
+    if (vd->conn_fd >= 0 && has_feature(vd, VIRTIO_F_ACCESS_PLATFORM)) {
+        VN_ERR(VHOST, "%s: cannot hand over a session with VIRTIO_F_IOMMU_PLATFORM negotiated "
+                      "(its IOTLB stays here)", vd->spec.vuid);
+        return -EOPNOTSUPP;
+    }
+    s = cJSON_CreateObject();
     if (!s)
         return -ENOMEM;
     /* From here on this process neither accepts nor reads requests for the device. */

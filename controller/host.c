@@ -29,12 +29,23 @@ struct host_op {
     char mac[VN_MAC_STR_LEN];
     unsigned pairs, queue_size, mtu;
     bool legacy, has_mtu;
+    bool iommu;                /* VIRTIO_F_IOMMU_PLATFORM: iommu_platform=on,ats=on (a vIOMMU) */
     int err;                   /* the error being rolled back */
     char why[256];
     char bdf[16];
     vn_host_done_fn *done;
     void *ctx;
 };
+
+/*
+ * The device offers VIRTIO_F_IOMMU_PLATFORM (a driver behind a vIOMMU): its NIC asks QEMU
+ * for it, with ATS (the vIOMMU's device-IOTLB invalidations are what reach the back-end).
+ * QEMU leaves the bit out of what it negotiates with the back-end when the VM has no vIOMMU.
+ */
+static bool dev_iommu(const struct vn_device *dev)
+{
+    return !dev->legacy && (dev->features & (UINT64_C(1) << 33));
+}
 
 bool vn_host_enabled(const struct vn_ctl *ctl)
 {
@@ -259,6 +270,10 @@ static void kvm_done(void *ctx, int err, const char *why, const cJSON *ret)
     }
     vn_json_add_str(a, "disable-legacy", op->legacy ? "off" : "on");
     vn_json_add_bool(a, "disable-modern", false);
+    if (op->iommu) {
+        vn_json_add_bool(a, "iommu_platform", true);
+        vn_json_add_bool(a, "ats", true);
+    }
     vn_json_add(steps, NULL, cmd("device_add", a));
     r = run(op, steps, false, plug_done);
     if (r < 0)
@@ -294,6 +309,7 @@ int vn_host_attach(struct vn_ctl *ctl, struct vn_device *dev, vn_host_done_fn *d
     op->mtu = dev->mtu;
     op->has_mtu = dev->features & (UINT64_C(1) << 3); /* VIRTIO_NET_F_MTU */
     op->legacy = dev->legacy;
+    op->iommu = dev_iommu(dev);
     steps = cJSON_CreateArray();
     vn_json_add(steps, NULL, cmd("query-kvm", NULL));
     return start(op, steps, kvm_done, why, whylen);
@@ -352,10 +368,11 @@ char *vn_host_cmdline(const struct vn_device *dev)
     if (asprintf(&s,
                  "-chardev socket,id=vnch-%s,path=%s,reconnect=1 "
                  "-netdev vhost-user,id=vnnd-%s,chardev=vnch-%s,queues=%u "
-                 "-device virtio-net-pci,id=vn-%s,netdev=vnnd-%s,mac=%s%s%s",
+                 "-device virtio-net-pci,id=vn-%s,netdev=vnnd-%s,mac=%s%s%s%s",
                  dev->vuid, hi.path, dev->vuid, dev->vuid, pairs, dev->vuid,
                  dev->vuid, mac, pairs > 1 ? ",mq=on" : "",
-                 dev->legacy ? ",disable-legacy=off" : "") < 0)
+                 dev->legacy ? ",disable-legacy=off" : "",
+                 dev_iommu(dev) ? ",iommu_platform=on,ats=on" : "") < 0)
         return NULL;
     return s;
 }

@@ -277,21 +277,36 @@ static void desc_read_once(struct vring_desc *dst, const void *src)
 }
 
 /*
+ * A chain needs a translation the IOTLB does not have (the lookup queued the
+ * miss for the control thread): the chain stays available, and the queue
+ * reports nothing available until the IOTLB's generation moves past 'gen'
+ * (read before that lookup, so an update that raced with it is not missed).
+ * Returns -ENOENT, which vn_virtq_pop() turns into -EAGAIN.
+ */
+static int iotlb_wait(struct vn_virtq *q, uint64_t gen)
+{
+    q->iotlb_wait_gen = gen;
+    __atomic_store_n(&q->iotlb_wait, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->iotlb_waits, q->iotlb_waits + 1, __ATOMIC_RELAXED);
+    return -ENOENT;
+}
+
+/*
  * IOMMU_PLATFORM: the local address of the longest prefix of [iova, iova +
  * len) that one IOTLB entry and one memory region hold, for a read or (when
  * 'write') a write by the device.  Returns 0, -ENOENT (a miss, asked for),
  * -EACCES or -EFAULT (the entry's front-end address is in no region).
  */
-static int iova_to_hva_prefix(const struct vn_virtq *q, uint64_t iova, uint64_t len, bool write,
+static int iova_to_hva_prefix(struct vn_virtq *q, uint64_t iova, uint64_t len, bool write,
                               void **ret_p, uint64_t *ret_len)
 {
-    uint64_t uaddr, n, m;
+    uint64_t uaddr, n, m, gen = vn_iotlb_gen(q->iotlb);
     void *p;
     int err = vn_iotlb_translate(q->iotlb, iova, len, write ? VN_IOTLB_PERM_WO : VN_IOTLB_PERM_RO,
                                  &uaddr, &n);
 
     if (err)
-        return err;
+        return err == -ENOENT ? iotlb_wait(q, gen) : err;
     p = vn_uva_to_hva_prefix(q->mem, uaddr, n, &m);
     if (!p)
         return -EFAULT;
@@ -304,18 +319,21 @@ static int iova_to_hva_prefix(const struct vn_virtq *q, uint64_t iova, uint64_t 
  * Local address of the indirect table [addr, addr + len) (an IOVA with
  * IOMMU_PLATFORM), or NULL with '*err' set.
  */
-static const uint8_t *indirect_table(const struct vn_virtq *q, uint64_t addr, uint32_t len,
+static const uint8_t *indirect_table(struct vn_virtq *q, uint64_t addr, uint32_t len,
                                      int *err)
 {
     const uint8_t *t;
-    uint64_t uaddr;
+    uint64_t uaddr, gen;
 
     if (__builtin_expect(q->iotlb == NULL, 1)) {
         t = vn_gpa_to_hva(q->mem, addr, len);
         *err = -EFAULT;
         return t;
     }
+    gen = vn_iotlb_gen(q->iotlb);
     *err = vn_iotlb_translate_range(q->iotlb, addr, len, VN_IOTLB_PERM_RO, &uaddr);
+    if (*err == -ENOENT)
+        *err = iotlb_wait(q, gen);
     if (*err)
         return NULL;
     t = vn_uva_to_hva(q->mem, uaddr, len);
@@ -323,11 +341,58 @@ static const uint8_t *indirect_table(const struct vn_virtq *q, uint64_t addr, ui
     return t;
 }
 
+/* Appends [p, p + n) to 'c' as its next readable or writable iovec. */
+static inline int chain_append(struct vn_vq_chain *c, void *p, uint64_t n, bool writable)
+{
+    uint32_t i = c->out_num + c->in_num;
+
+    if (i >= VN_VQ_MAX_IOV)
+        return -ENOBUFS;
+    c->iov[i].iov_base = p;
+    c->iov[i].iov_len = n;
+    if (writable) {
+        c->in_num++;
+        c->in_len += n;
+    } else {
+        c->out_num++;
+        c->out_len += n;
+    }
+    return 0;
+}
+
+/*
+ * IOMMU_PLATFORM: chain_add_buffer() for the buffer [iova, iova + len), one
+ * iovec per IOTLB entry and memory region it touches.  Kept out of line: the
+ * path without an IOTLB pays only the test that leads here.
+ */
+static int __attribute__((noinline)) chain_add_iova_buffer(struct vn_virtq *q,
+                                                           struct vn_vq_chain *c, uint64_t iova,
+                                                           uint64_t len, bool writable)
+{
+    while (len > 0) {
+        uint64_t n;
+        void *p;
+        int err = iova_to_hva_prefix(q, iova, len, writable, &p, &n);
+
+        if (err)
+            return err;
+        /* The rest would start past the top of the address space. */
+        if (n < len && n > UINT64_MAX - iova)
+            return -EFAULT;
+        err = chain_append(c, p, n, writable);
+        if (err)
+            return err;
+        iova += n;
+        len -= n;
+    }
+    return 0;
+}
+
 /*
  * Appends the buffer of descriptor 'd' to 'c' as one iovec per memory region
  * it touches.  'seen_write' tracks whether a writable descriptor came before.
  */
-static int chain_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
+static int chain_add_buffer(struct vn_virtq *q, struct vn_vq_chain *c,
                             const struct vring_desc *d, bool *seen_write)
 {
     bool writable = d->flags & VRING_DESC_F_WRITE;
@@ -337,36 +402,22 @@ static int chain_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
         *seen_write = true;
     else if (*seen_write)
         return -EILSEQ;
+    if (__builtin_expect(q->iotlb != NULL, 0))
+        return chain_add_iova_buffer(q, c, addr, left, writable);
 
     while (left > 0) {
-        uint32_t i = c->out_num + c->in_num;
         uint64_t n;
-        void *p;
+        void *p = vn_gpa_to_hva_prefix(q->mem, addr, left, &n);
+        int err;
 
-        if (__builtin_expect(q->iotlb != NULL, 0)) {
-            int err = iova_to_hva_prefix(q, addr, left, writable, &p, &n);
-
-            if (err)
-                return err;
-        } else {
-            p = vn_gpa_to_hva_prefix(q->mem, addr, left, &n);
-            if (!p)
-                return -EFAULT;
-        }
+        if (!p)
+            return -EFAULT;
         /* The rest would start past the top of the address space. */
         if (n < left && n > UINT64_MAX - addr)
             return -EFAULT;
-        if (i >= VN_VQ_MAX_IOV)
-            return -ENOBUFS;
-        c->iov[i].iov_base = p;
-        c->iov[i].iov_len = n;
-        if (writable) {
-            c->in_num++;
-            c->in_len += n;
-        } else {
-            c->out_num++;
-            c->out_len += n;
-        }
+        err = chain_append(c, p, n, writable);
+        if (err)
+            return err;
         addr += n;
         left -= n;
     }
@@ -379,7 +430,7 @@ static int chain_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
  * and 'table_size' always name the table 'idx' points into.  An indirect
  * table need not be aligned, so it is addressed in bytes.
  */
-static int chain_walk(const struct vn_virtq *q, uint16_t head, struct vn_vq_chain *c)
+static int chain_walk(struct vn_virtq *q, uint16_t head, struct vn_vq_chain *c)
 {
     const uint8_t *table = (const uint8_t *)q->desc;
     uint32_t table_size = q->size, idx = head;
@@ -431,23 +482,8 @@ static int chain_walk(const struct vn_virtq *q, uint16_t head, struct vn_vq_chai
     }
 }
 
-/*
- * A chain needs a translation the IOTLB does not have (it was asked for):
- * the chain stays available, the queue reports nothing available until the
- * IOTLB's generation moves past 'gen' (read before the lookup, so an update
- * that raced with it is not missed).
- */
-static int iotlb_wait(struct vn_virtq *q, uint64_t gen)
-{
-    q->iotlb_wait_gen = gen;
-    __atomic_store_n(&q->iotlb_wait, true, __ATOMIC_RELAXED);
-    __atomic_store_n(&q->iotlb_waits, q->iotlb_waits + 1, __ATOMIC_RELAXED);
-    return -EAGAIN;
-}
-
 int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
 {
-    uint64_t gen = 0;
     uint16_t head;
     int err;
 
@@ -467,13 +503,9 @@ int vn_virtq_pop(struct vn_virtq *q, struct vn_vq_chain *chain)
     }
     /* Ordered after the acquire load of avail->idx that published it. */
     head = ring_load16(&q->avail->ring[q->last_avail_idx & (q->size - 1)]);
-    if (__builtin_expect(q->iotlb != NULL, 0))
-        gen = vn_iotlb_gen(q->iotlb);
     err = chain_walk(q, head, chain);
-    if (err == -ENOENT)
-        return iotlb_wait(q, gen);
-    if (err)
-        return vq_fail(q, err);
+    if (__builtin_expect(err != 0, 0))
+        return err == -ENOENT ? -EAGAIN : vq_fail(q, err); /* -ENOENT: iotlb_wait() */
 
     q->last_avail_idx++;
     VQ_STAT_ADD(q, received_desc, 1);
@@ -761,7 +793,7 @@ static void packed_desc_read_once(struct vring_packed_desc *dst, const void *src
 }
 
 /* A packed descriptor's buffer as a split one (the WRITE flag has the same bit). */
-static int packed_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
+static int packed_add_buffer(struct vn_virtq *q, struct vn_vq_chain *c,
                              const struct vring_packed_desc *pd, bool *seen_write)
 {
     struct vring_desc d = { .addr = pd->addr, .len = pd->len, .flags = pd->flags };
@@ -770,7 +802,7 @@ static int packed_add_buffer(const struct vn_virtq *q, struct vn_vq_chain *c,
 }
 
 /* The indirect table of 'pd' into 'c': all its entries, in order. */
-static int packed_walk_indirect(const struct vn_virtq *q, struct vn_vq_chain *c,
+static int packed_walk_indirect(struct vn_virtq *q, struct vn_vq_chain *c,
                                 const struct vring_packed_desc *pd, bool *seen_write)
 {
     const uint8_t *table;
@@ -809,7 +841,7 @@ static int packed_walk_indirect(const struct vn_virtq *q, struct vn_vq_chain *c,
  * set (at most the ring's size), or one slot pointing to an indirect table.
  * The buffer id is the last descriptor's.  '*slots' gets the ring slots used.
  */
-static int packed_walk(const struct vn_virtq *q, struct vn_vq_chain *c, uint16_t *slots)
+static int packed_walk(struct vn_virtq *q, struct vn_vq_chain *c, uint16_t *slots)
 {
     uint16_t idx = q->last_avail_idx;
     bool seen_write = false;
@@ -847,7 +879,6 @@ static int packed_walk(const struct vn_virtq *q, struct vn_vq_chain *c, uint16_t
 
 static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c)
 {
-    uint64_t gen = 0;
     uint16_t slots;
     int err;
 
@@ -858,13 +889,9 @@ static int packed_pop(struct vn_virtq *q, struct vn_vq_chain *c)
         q->bad_avail_idx = q->last_avail_idx;
         return vq_fail(q, -EPROTO);
     }
-    if (__builtin_expect(q->iotlb != NULL, 0))
-        gen = vn_iotlb_gen(q->iotlb);
     err = packed_walk(q, c, &slots);
-    if (err == -ENOENT)
-        return iotlb_wait(q, gen);
-    if (err)
-        return vq_fail(q, err);
+    if (__builtin_expect(err != 0, 0))
+        return err == -ENOENT ? -EAGAIN : vq_fail(q, err); /* -ENOENT: iotlb_wait() */
     q->pk_inflight[(q->pk_first + q->pk_n) & (q->size - 1)] = (uint32_t)c->head << 16 | slots;
     q->pk_n++;
     q->last_avail_idx = (uint16_t)(q->last_avail_idx + slots);

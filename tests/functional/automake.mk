@@ -9,6 +9,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/features.sh \
 	tests/functional/guest_boot.sh \
 	tests/functional/guest_e2e.sh \
+	tests/functional/guest_iommu.sh \
 	tests/functional/iommu.sh \
 	tests/functional/libvirt.sh \
 	tests/functional/limits.sh \

@@ -164,15 +164,19 @@ class Peer:
     def setup(self, features=VERSION_1 | MRG_RXBUF | F_PROTOCOL_FEATURES, queues=(0, 1), mtu=None,
               call=True, extra_pf=0, backend_fd=None):
         offered = self.call_u64(GET_FEATURES)
-        self.send(SET_OWNER)
+        if backend_fd is None:
+            self.send(SET_OWNER)
         pf = self.call_u64(GET_PROTOCOL_FEATURES)
         self.offered_pf = pf
         want = pf & (PF_MQ | PF_REPLY_ACK | PF_NET_MTU | PF_STATUS | PF_INFLIGHT_SHMFD | extra_pf)
         self.send_u64(SET_PROTOCOL_FEATURES, want)
-        if backend_fd is not None and want & PF_BACKEND_REQ:
-            # As QEMU: right after the protocol features, acked.
-            self.send(SET_BACKEND_REQ_FD, b"", fds=[backend_fd], flags=VERSION | F_NEED_REPLY)
-            self.last_backend_ack = struct.unpack("<Q", self.reply(SET_BACKEND_REQ_FD))[0]
+        if backend_fd is not None:
+            # QEMU's order: the back-end channel right after the protocol features, acked,
+            # then SET_OWNER.
+            if want & PF_BACKEND_REQ:
+                self.send(SET_BACKEND_REQ_FD, b"", fds=[backend_fd], flags=VERSION | F_NEED_REPLY)
+                self.last_backend_ack = struct.unpack("<Q", self.reply(SET_BACKEND_REQ_FD))[0]
+            self.send(SET_OWNER)
         self.pairs = self.call_u64(GET_QUEUE_NUM)
         self.features = features & offered
         self.send_u64(SET_FEATURES, self.features, ack=True)
