@@ -307,6 +307,9 @@ static int iova_to_hva_prefix(struct vn_virtq *q, uint64_t iova, uint64_t len, b
 
     if (err)
         return err == -ENOENT ? iotlb_wait(q, gen) : err;
+    /* Translations come again: the queue no longer waits (a later miss says so anew). */
+    if (q->iotlb_wait)
+        __atomic_store_n(&q->iotlb_wait, false, __ATOMIC_RELAXED);
     p = vn_uva_to_hva_prefix(q->mem, uaddr, n, &m);
     if (!p)
         return -EFAULT;

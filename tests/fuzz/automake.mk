@@ -5,6 +5,7 @@
 # runs each for FUZZ_SECONDS (10) from its seed corpus (tests/fuzz/corpus/NAME/
 # plus the unit-test data).
 FUZZ_TARGETS = fuzz_conf fuzz_provider_conf fuzz_rpc fuzz_virtq fuzz_virtq_packed fuzz_vhost \
+	fuzz_iotlb \
 	fuzz_dirty_log fuzz_recovery fuzz_devices
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang

@@ -76,7 +76,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     spec.max_queues = 4;
     spec.max_queue_size = 256;
     spec.mtu = 1500;
-    spec.features = 0x2130efffabULL;
+    spec.features = 0x2330efffabULL; /* with IOMMU_PLATFORM (bit 33): IOTLB_MSG is served */
     emu.env.loop = loop;
     emu.priv = (void *)(uintptr_t)dir;
     if (vhost_create(&emu, &spec, &fn) < 0)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """mkseeds.py - writes the seed inputs of fuzz_virtq_packed, fuzz_dirty_log and
-the SET_LOG_BASE seeds of fuzz_vhost into tests/fuzz/corpus/NAME/ (run from
+the SET_LOG_BASE and IOTLB seeds of fuzz_vhost into tests/fuzz/corpus/NAME/ (run from
 anywhere; the seeds are committed, this says how they were made)."""
 import os
 import struct
@@ -98,3 +98,25 @@ for name, size, off in [("log_base_ok", 65536, 0), ("log_base_last_byte", 1, 655
                         ("log_base_past_end", 65536, 1), ("log_base_empty", 0, 0),
                         ("log_base_overflow", 2 ** 64 - 1, 2), ("log_base_huge", 2 ** 30 + 1, 0)]:
     put("fuzz_vhost", name, hello + rec(6, struct.pack("<QQ", size, off), 0x81) + rec(7, b"", 1))
+
+# IOMMU_PLATFORM: the back-end channel, a memory table, IOTLB updates (good, outside the
+# table, wrapping, a bad permission), an invalidation, then rings at IOVAs.
+hello_iommu = (rec(1) + rec(15) + rec(16, struct.pack("<Q", 1 << 3 | 1 << 5)) + rec(21, b"", 1) +
+               rec(3) + rec(2, struct.pack("<Q", 1 << 30 | 1 << 32 | 1 << 33)) +
+               rec(5, struct.pack("<II", 1, 0) + struct.pack("<QQQQ", GPA, 65536, 0x7f0000000000, 0),
+                   0x81))
+
+
+def iotlb(iova, size, uaddr, perm, typ):
+    return rec(22, struct.pack("<QQQBB6x", iova, size, uaddr, perm, typ))
+
+
+ring_at_iova = (rec(8, struct.pack("<II", 0, 8)) +
+                rec(9, struct.pack("<IIQQQQ", 0, 0, 0x10000000, 0x10002000, 0x10001000, 0)) +
+                rec(12, struct.pack("<Q", 0), 1))
+put("fuzz_vhost", "iotlb_good", hello_iommu + iotlb(0x10000000, 0x4000, 0x7f0000000000, 3, 2) +
+    ring_at_iova + iotlb(0x10001000, 0x1000, 0, 0, 3) + iotlb(0x10001000, 0x1000, 0x7f0000001000, 1, 2))
+put("fuzz_vhost", "iotlb_outside", hello_iommu + iotlb(0x10000000, 0x1000, 0x7f0000010000, 3, 2))
+put("fuzz_vhost", "iotlb_wrap", hello_iommu + iotlb(2 ** 64 - 4096, 8192, 0x7f0000000000, 3, 2))
+put("fuzz_vhost", "iotlb_perm", hello_iommu + iotlb(0x10000000, 0x1000, 0x7f0000000000, 9, 2))
+put("fuzz_vhost", "iotlb_miss_from_frontend", hello_iommu + iotlb(0x10000000, 0, 0, 1, 1))
