@@ -20,8 +20,10 @@ R=$T/run
 ID=$(( $$ % 100000 ))
 NS=vnie$ID BR=vnib$ID VA=vnia$ID VB=vniv$ID NET=10.217.$(( ID % 250 ))
 gi_cleanup() {
-    [ -f "$R/qemu.pid" ] && kill -TERM "$(cat "$R/qemu.pid")" 2>/dev/null &&
-        wait_until 10 pid_gone "$(cat "$R/qemu.pid")"
+    local pid
+    # Read once: QEMU removes its pid file as it exits.
+    pid=$(cat "$R/qemu.pid" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null &&
+        wait_until 10 pid_gone "$pid"
     peer_cleanup
     _cleanup
 }
@@ -63,20 +65,19 @@ g "dmesg | grep -i -e dmar -e iommu | tail -n 8" | diag
 drv_ok() { vn query -u "$vuid" | jq -e '.devices[0].driver_status | index("DRIVER_OK")' >/dev/null; }
 check "the guest's driver reached DRIVER_OK" wait_until 120 drv_ok
 vn query -u "$vuid" >"$T/q.json"
-check "query: IOMMU_PLATFORM negotiated, the IOTLB active" jq -e '.devices[0] | (.negotiated_feature_names | index("VIRTIO_F_IOMMU_PLATFORM")) and .iotlb.active' "$T/q.json" ||
-    jq -c '.devices[0] | {negotiated_feature_names, iotlb, vhost_last_error}' "$T/q.json" | diag
-
-check "the peer pings the guest" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.2" || {
-    vn query -u "$vuid" | jq -c '.devices[0] | {vhost_connected, driver_status, vhost_last_error, iotlb, queues: [.queues[] | {state, avail_idx, used_idx, error}]}' | diag
-    g "ip addr; cat /proc/net/dev" | diag
-}
+check "query: IOMMU_PLATFORM negotiated, the IOTLB active" jq -e '.devices[0] | (.negotiated_feature_names | index("VIRTIO_F_IOMMU_PLATFORM")) and .iotlb.active' "$T/q.json"
+check "the peer pings the guest" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.2"
 check "the guest pings the peer" sh -c "$GUEST run '$R/serial.sock' 30 'ping -c 3 -W 2 $NET.1' | grep -q '3 packets received'"
 ip netns exec "$NS" ping -q -c 20 -i 0.05 -W 2 "$NET.2" >"$T/ping.out" 2>&1
 check "20 of 20 echoes through the vIOMMU's translations" grep -q " 0% packet loss" "$T/ping.out" || diag <"$T/ping.out"
 vn query -u "$vuid" >"$T/q.json"
 check "query: translations were asked for and answered, none refused" jq -e '.devices[0].iotlb | .misses_sent > 0 and .updates > 0 and .misses_unsent == 0 and .denied == 0' "$T/q.json"
-check "query: no queue stopped, none waits" jq -e '[.devices[0].queues[] | select(.type != "ctrl") | .state == "running" and (has("error") | not)] | all' "$T/q.json"
+check "query: every queue runs" jq -e '[.devices[0].queues[] | .state == "running"] | all' "$T/q.json"
 jq -c '.devices[0].iotlb' "$T/q.json" | diag
+# A queue may wait for a moment (the guest maps each new buffer; we ask, QEMU answers).
+no_wait() { vn query -u "$vuid" | jq -e '[.devices[0].queues[] | has("error") | not] | all' >/dev/null; }
+check "no queue waits for a translation for long" wait_until 10 no_wait
+vn query -u "$vuid" | jq -c '[.devices[0].queues[] | {type, state, avail_idx, used_idx, error}]' | diag
 check "the controller logged no error" sh -c "! grep -q '\] error:' '$CTL_LOG'"
 stop_controller
 done_testing
