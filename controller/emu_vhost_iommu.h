@@ -36,11 +36,33 @@
  */
 typedef void vn_vhost_iommu_retry_fn(void *ctx);
 
+/* Misses waiting for room on the channel, and pages asked for and not answered yet. */
+#define VN_VHOST_IOMMU_PENDING 256
+#define VN_VHOST_IOMMU_ASKED 256
+#define VN_VHOST_IOMMU_ASK_AGAIN_NS 1000000000ull /* an unanswered page is asked again after 1 s */
+
+struct vn_vhost_iommu_asked {
+    uint64_t page;    /* IOVA >> VN_IOTLB_MISS_SHIFT */
+    uint64_t when_ns; /* when the MISS went */
+};
+
 struct vn_vhost_iommu {
     struct vn_iotlb tlb;          /* the entries; rings borrow it while they run */
     int backend_fd;               /* SET_BACKEND_REQ_FD, owned, non-blocking; -1 when none */
     struct ev_loop *loop;
     ev_async miss_w;              /* a datapath thread queued a miss */
+    ev_io backend_w;              /* the channel is writable again (while misses wait for it) */
+    /*
+     * The main loop never waits for the front-end: QEMU answers a MISS with an
+     * UPDATE on the main channel and waits for our reply meanwhile, so a send
+     * that blocked could deadlock with it.  A MISS that does not fit waits here.
+     */
+    struct vn_iotlb_miss pending[VN_VHOST_IOMMU_PENDING];
+    unsigned npending;
+    uint8_t out[12 + 32];         /* the MISS being written: header + struct vhost_iotlb_msg */
+    size_t out_len, out_off;      /* bytes in 'out', bytes of it written */
+    struct vn_vhost_iommu_asked asked[VN_VHOST_IOMMU_ASKED]; /* a page is asked for once */
+    unsigned nasked;
     const char *name;             /* the device's VUID, for logs (borrowed) */
     vn_vhost_iommu_retry_fn *retry;
     void *retry_ctx;

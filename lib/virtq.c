@@ -364,31 +364,47 @@ static inline int chain_append(struct vn_vq_chain *c, void *p, uint64_t n, bool 
 }
 
 /*
- * IOMMU_PLATFORM: chain_add_buffer() for the buffer [iova, iova + len), one
- * iovec per IOTLB entry and memory region it touches.  Kept out of line: the
- * path without an IOTLB pays only the test that leads here.
+ * Appends [addr, addr + len), a guest physical range (or with 'iova' an I/O
+ * virtual one, IOMMU_PLATFORM), as one iovec per memory region (and IOTLB
+ * entry) it touches.  Inlined twice, 'iova' a constant in each.
  */
-static int __attribute__((noinline)) chain_add_iova_buffer(struct vn_virtq *q,
-                                                           struct vn_vq_chain *c, uint64_t iova,
-                                                           uint64_t len, bool writable)
+static inline __attribute__((always_inline)) int chain_add_range(struct vn_virtq *q,
+                                                                 struct vn_vq_chain *c,
+                                                                 uint64_t addr, uint64_t len,
+                                                                 bool writable, bool iova)
 {
     while (len > 0) {
         uint64_t n;
         void *p;
-        int err = iova_to_hva_prefix(q, iova, len, writable, &p, &n);
+        int err;
 
-        if (err)
-            return err;
+        if (iova) {
+            err = iova_to_hva_prefix(q, addr, len, writable, &p, &n);
+            if (err)
+                return err;
+        } else {
+            p = vn_gpa_to_hva_prefix(q->mem, addr, len, &n);
+            if (!p)
+                return -EFAULT;
+        }
         /* The rest would start past the top of the address space. */
-        if (n < len && n > UINT64_MAX - iova)
+        if (n < len && n > UINT64_MAX - addr)
             return -EFAULT;
         err = chain_append(c, p, n, writable);
         if (err)
             return err;
-        iova += n;
+        addr += n;
         len -= n;
     }
     return 0;
+}
+
+/* The IOMMU_PLATFORM case out of line: the path without an IOTLB pays only the test. */
+static int __attribute__((noinline)) chain_add_iova_range(struct vn_virtq *q,
+                                                          struct vn_vq_chain *c, uint64_t iova,
+                                                          uint64_t len, bool writable)
+{
+    return chain_add_range(q, c, iova, len, writable, true);
 }
 
 /*
@@ -399,32 +415,14 @@ static int chain_add_buffer(struct vn_virtq *q, struct vn_vq_chain *c,
                             const struct vring_desc *d, bool *seen_write)
 {
     bool writable = d->flags & VRING_DESC_F_WRITE;
-    uint64_t addr = d->addr, left = d->len;
 
     if (writable)
         *seen_write = true;
     else if (*seen_write)
         return -EILSEQ;
     if (__builtin_expect(q->iotlb != NULL, 0))
-        return chain_add_iova_buffer(q, c, addr, left, writable);
-
-    while (left > 0) {
-        uint64_t n;
-        void *p = vn_gpa_to_hva_prefix(q->mem, addr, left, &n);
-        int err;
-
-        if (!p)
-            return -EFAULT;
-        /* The rest would start past the top of the address space. */
-        if (n < left && n > UINT64_MAX - addr)
-            return -EFAULT;
-        err = chain_append(c, p, n, writable);
-        if (err)
-            return err;
-        addr += n;
-        left -= n;
-    }
-    return 0;
+        return chain_add_iova_range(q, c, d->addr, d->len, writable);
+    return chain_add_range(q, c, d->addr, d->len, writable, false);
 }
 
 /*

@@ -19,15 +19,7 @@ GUEST="python3 $top_srcdir/tests/functional/guest.py"
 R=$T/run
 ID=$(( $$ % 100000 ))
 NS=vnie$ID BR=vnib$ID VA=vnia$ID VB=vniv$ID NET=10.217.$(( ID % 250 ))
-gi_cleanup() {
-    local pid
-    # Read once: QEMU removes its pid file as it exits.
-    pid=$(cat "$R/qemu.pid" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null &&
-        wait_until 10 pid_gone "$pid"
-    peer_cleanup
-    _cleanup
-}
-trap gi_cleanup EXIT
+trap 'qemu_stop "$R"; peer_cleanup; _cleanup' EXIT
 g() { $GUEST run "$R/serial.sock" 60 "$@"; }   # a command in the guest, its output
 
 bash "$top_srcdir/scripts/build-guest.sh" "$T/guest" >"$T/build-guest.log" 2>&1 ||

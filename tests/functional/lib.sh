@@ -238,6 +238,14 @@ done_testing() {
     exit 0
 }
 
+# qemu_stop RUNDIR: stops the QEMU scripts/run-guest.sh started there (SIGTERM, a
+# bounded wait).  The pid is read once: QEMU removes its pid file as it exits.
+qemu_stop() {
+    local pid
+    pid=$(cat "$1/qemu.pid" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null &&
+        wait_until 10 pid_gone "$pid"
+}
+
 # peer_setup: a traffic peer: network namespace $NS with veth end $VB at
 # $NET.1/24, the other end $VA in bridge $BR (the caller names them all).
 peer_setup() {
