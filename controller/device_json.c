@@ -197,16 +197,13 @@ static void fn_to_json(const struct vn_emu_fn *fn, cJSON *o)
     vn_json_add_num(o, "vhost_queue_pairs", st.nrings / 2);
     if (st.last_error[0])
         vn_json_add_str(o, "vhost_last_error", st.last_error);
-    if (st.iommu_offered) {
+    if (st.iotlb.offered) {
         cJSON *t = cJSON_CreateObject();
 
-        vn_json_add_bool(t, "active", st.iommu_active);
-        vn_json_add_num(t, "entries", st.iotlb_entries);
-        vn_json_add_u64(t, "updates", st.iotlb_updates);
-        vn_json_add_u64(t, "invalidations", st.iotlb_invalidations);
-        vn_json_add_u64(t, "misses_sent", st.iotlb_misses_sent);
-        vn_json_add_u64(t, "misses_unsent", st.iotlb_misses_unsent);
-        vn_json_add_u64(t, "denied", st.iotlb_denied);
+        vn_json_add_bool(t, "active", st.iotlb.active);
+#define IOTLB_JSON(m) vn_json_add_u64(t, #m, st.iotlb.m);
+        VN_EMU_IOTLB_COUNTERS(IOTLB_JSON)
+#undef IOTLB_JSON
         vn_json_add(o, "iotlb", t);
     }
 }

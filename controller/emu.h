@@ -76,6 +76,26 @@ struct vn_emu_spec {
 };
 
 /* A function as the backend sees it now (`virtnet query`). */
+/*
+ * The device IOTLB of a function with VIRTIO_F_IOMMU_PLATFORM (a driver behind
+ * a vIOMMU), named as `query` prints them: X(member).
+ */
+#define VN_EMU_IOTLB_COUNTERS(X)                                                                   \
+    X(entries)        /* translations cached now */                                              \
+    X(updates)        /* over the function's life: entries the front-end sent, */                 \
+    X(invalidations)  /* entries it invalidated, */                                              \
+    X(misses_sent)    /* translations asked for, */                                              \
+    X(misses_unsent)  /* misses that could not be asked for (no channel), */                     \
+    X(denied)         /* accesses the vIOMMU's permissions refused */
+
+struct vn_emu_iotlb_state {
+    bool offered; /* the bit is offered: the rest means something */
+    bool active;  /* ... and negotiated: the driver's addresses are IOVAs */
+#define VN_EMU_IOTLB_MEMBER(m) uint64_t m;
+    VN_EMU_IOTLB_COUNTERS(VN_EMU_IOTLB_MEMBER)
+#undef VN_EMU_IOTLB_MEMBER
+};
+
 struct vn_emu_state {
     bool has_session;              /* the backend has a notion of a connected driver */
     char endpoint[108];            /* where the host attaches (vhost-user socket path), "" */
@@ -95,14 +115,7 @@ struct vn_emu_state {
     bool client_mode;              /* the backend connects to 'endpoint' (spec.connect_path) */
     uint64_t connect_attempts;     /* client mode: connect() calls over the function's life */
     uint64_t connect_failures;     /* client mode: failed attempts since the last success */
-    bool iommu_offered;            /* VIRTIO_F_IOMMU_PLATFORM offered: the iotlb_* fields count */
-    bool iommu_active;             /* ... and negotiated: the driver's addresses are IOVAs */
-    uint32_t iotlb_entries;        /* translations cached now */
-    uint64_t iotlb_updates;        /* over the function's life: entries the front-end sent, */
-    uint64_t iotlb_invalidations;  /* entries it invalidated, */
-    uint64_t iotlb_misses_sent;    /* translations asked for, */
-    uint64_t iotlb_misses_unsent;  /* misses that could not be asked for (no channel), */
-    uint64_t iotlb_denied;         /* accesses the vIOMMU's permissions refused */
+    struct vn_emu_iotlb_state iotlb; /* IOMMU_PLATFORM */
 };
 
 enum vn_emu_queue_run {

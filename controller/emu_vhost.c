@@ -1497,18 +1497,18 @@ static void vd_state(const struct vn_vhost_dev *vd, struct vn_emu_state *o)
         o->vnet_hdr_len = hdr_len(vd);
     o->nrings = vd->nrings;
     snprintf(o->last_error, sizeof(o->last_error), "%s", vd->last_error);
-    o->iommu_offered = offered_features(vd) & VN_BIT(VIRTIO_F_ACCESS_PLATFORM);
-    if (o->iommu_offered) {
+    o->iotlb.offered = offered_features(vd) & VN_BIT(VIRTIO_F_ACCESS_PLATFORM);
+    if (o->iotlb.offered) {
         struct vn_iotlb_stats is;
 
         vn_iotlb_get_stats(&vd->iotlb.tlb, &is);
-        o->iommu_active = has_feature(vd, VIRTIO_F_ACCESS_PLATFORM);
-        o->iotlb_entries = vd->iotlb.tlb.n; /* main thread: the only writer */
-        o->iotlb_updates = is.updates;
-        o->iotlb_invalidations = is.invalidations;
-        o->iotlb_misses_sent = vd->iotlb.misses_sent;
-        o->iotlb_misses_unsent = vd->iotlb.misses_unsent;
-        o->iotlb_denied = is.denied;
+        o->iotlb.active = has_feature(vd, VIRTIO_F_ACCESS_PLATFORM);
+        o->iotlb.entries = vd->iotlb.tlb.n; /* main thread: the only writer */
+        o->iotlb.updates = is.updates;
+        o->iotlb.invalidations = is.invalidations;
+        o->iotlb.misses_sent = vd->iotlb.misses_sent;
+        o->iotlb.misses_unsent = vd->iotlb.misses_unsent;
+        o->iotlb.denied = is.denied;
     }
     o->client_mode = vd->spec.connect_path[0] != 0;
     if (o->client_mode) {
