@@ -16,7 +16,10 @@ IOMMU_BIT=$((1 << 33))
 cat >"$T/virtnet.conf" <<CONF
 { "emulation": { "hotplug_ports": 2, "serial": "$SERIAL" } }
 CONF
-start_controller --config "$T/virtnet.conf" || { not_ok "controller starts"; done_testing; }
+# The binary `update -s` runs (a live update must refuse a session with IOMMU_PLATFORM).
+ln -s "$DAEMON" "$T/newbin"
+start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
+    { not_ok "controller starts"; done_testing; }
 
 # Device A asks for IOMMU_PLATFORM (hotplug -f adds bits to the default set); B does not.
 vn hotplug -i mlx5_0 -m 02:00:00:00:0e:01 -t 1500 -n 2 -s 256 -u "$sfbase" -f 0x200000000 >"$T/a.json"
@@ -79,6 +82,13 @@ qa
 check "query: IOMMU_PLATFORM negotiated, the IOTLB active" jq -e '.devices[0] | (.negotiated_feature_names | index("VIRTIO_F_IOMMU_PLATFORM")) and .iotlb.active and .iotlb.entries > 0' "$T/qa.json"
 check "query: the transmit queue says it waits for a translation" jq -e '.devices[0].queues[1].error | test("IOTLB translation")' "$T/qa.json"
 check_peer "meanwhile B is unaffected" "$sock_b" good
+# The IOTLB and the back-end channel are not handed over: a live update refuses, nothing moves.
+pid_before=$CTL_PID
+check_fail "update -s refuses while a session has IOMMU_PLATFORM negotiated" \
+    "$VIRTNET" --socket "$SOCK" update -s -w
+check "the update says why" grep -q "cannot hand over a session with VIRTIO_F_IOMMU_PLATFORM" "$CTL_LOG"
+check "the same controller still serves A: connected, its queue still waiting" sh -c "kill -0 $pid_before && '$VIRTNET' --socket '$SOCK' query -u '$vuid_a' | jq -e '.devices[0] | .vhost_connected and (.queues[1].error | test(\"IOTLB translation\"))'"
+check_peer "and B" "$sock_b" good
 (echo go >&7) 2>/dev/null || true  # a subshell: a front-end gone early must not SIGPIPE the test
 exec 7>&-
 check "the front-end finishes" wait_until 15 pid_gone "$um_pid"
