@@ -17,7 +17,7 @@
  *
  * Needs root (CAP_NET_ADMIN for unshare(CLONE_NEWNET) and the taps); without
  * it the target says so and exits 0 at once.  Built with (tests/fuzz/run.sh):
- * fuzz-links: controller/device.c controller/device_rec.c controller/device_ops.c controller/device_json.c controller/sfmgr.c controller/sfmgr_tap.c controller/sfmgr_dummy.c controller/emu.c controller/emu_vhost.c controller/emu_vhost_conn.c controller/emu_vhost_iommu.c controller/emu_vhost_log.c controller/emu_dummy.c lib/netlink.c
+ * fuzz-links: controller/device.c controller/device_rec.c controller/device_ops.c controller/device_json.c controller/sfmgr.c controller/sfmgr_tap.c controller/sfmgr_dummy.c controller/emu.c controller/emu_vhost.c controller/emu_vhost_conn.c controller/emu_vhost_iommu.c controller/emu_vhost_log.c controller/emu_vhost_txrec.c controller/emu_dummy.c lib/netlink.c
  */
 #include <config.h>
 
