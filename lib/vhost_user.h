@@ -57,7 +57,9 @@
 #define VN_VHOST_PROTOCOL_F_INBAND_NOTIFICATIONS 14
 #define VN_VHOST_PROTOCOL_F_CONFIGURE_MEM_SLOTS  15
 #define VN_VHOST_PROTOCOL_F_STATUS               16
-#define VN_VHOST_PROTOCOL_F_DEVICE_STATE         18
+#define VN_VHOST_PROTOCOL_F_XEN_MMAP             17
+#define VN_VHOST_PROTOCOL_F_SHARED_OBJECT        18
+#define VN_VHOST_PROTOCOL_F_DEVICE_STATE         19
 
 struct vn_vhost_hdr {
     uint32_t request; /* enum vn_vhost_request */
