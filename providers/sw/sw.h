@@ -125,6 +125,8 @@ struct sw_queue {
     /* Receive: chains taken and held until a frame fills them (MRG_RXBUF gathers several). */
     struct sw_rx_buf *rx_bufs;  /* ring-size entries, [0, rx_n) held, in avail order */
     unsigned rx_n;
+    uint16_t rx_reads;          /* reads the next io_uring submission carries (2..SW_URING_BATCH):
+                                   twice the frames the last one found */
     uint64_t rx_cap;            /* writable bytes they offer */
     struct iovec *rx_iov;       /* VN_VQ_MAX_IOV entries, [0, rx_niov) in use */
     unsigned rx_niov;
@@ -204,9 +206,9 @@ void sw_uring_fini(struct sw_uring *u);
  * Submits 'n' (<= SW_URING_BATCH) writev (or readv) requests on 'fd', request
  * i over iov[i][0, iovcnt[i]), and waits until all are done; res[i] gets each
  * result (bytes or -errno; -ECANCELED for a linked request not run).
- * 'linked': the requests run one after the other, in order; a read that
- * fails cancels the ones after it (successes stay a prefix), a write that
- * fails does not (each frame is tried).  Returns 0, or
+ * 'linked': the requests run one after the other, in order, whatever each
+ * one's outcome (hard links: a short read, a frame smaller than its buffer,
+ * would end a plain link).  Returns 0, or
  * -errno when the ring failed (it is then released: use plain calls).
  */
 int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *const *iov,

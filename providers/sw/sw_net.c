@@ -461,11 +461,40 @@ static void rx_complete(struct sw_queue *q, uint64_t n)
     rx_drop_front(q, k);
 }
 
+/* Copies 'len' bytes from the iovecs 'src' to the iovecs 'dst' (both large enough). */
+static void iov_copy(const struct iovec *dst, unsigned dn, const struct iovec *src, unsigned sn,
+                     size_t len)
+{
+    size_t doff = 0, soff = 0;
+    unsigned d = 0, si = 0;
+
+    while (len && d < dn && si < sn) {
+        size_t n = VN_MIN(len, VN_MIN(dst[d].iov_len - doff, src[si].iov_len - soff));
+
+        memmove((uint8_t *)dst[d].iov_base + doff, (const uint8_t *)src[si].iov_base + soff, n);
+        len -= n;
+        doff += n;
+        soff += n;
+        if (doff == dst[d].iov_len) {
+            d++;
+            doff = 0;
+        }
+        if (soff == src[si].iov_len) {
+            si++;
+            soff = 0;
+        }
+    }
+}
+
 /*
  * Reads up to 'k' frames, one per held chain, in one io_uring submission of
- * linked reads (the first that finds the tap empty cancels the rest, so the
- * chains filled are the first ones).  Returns the frames read, 0 when the
- * tap was empty, or -errno for an error of the first read.
+ * hard-linked reads, run in order.  (A plain link would end at the first read:
+ * a frame shorter than its buffer is a short read, which io_uring counts as a
+ * failure.)  Reads after the tap ran empty find nothing, unless a frame came
+ * in meanwhile: that one moves down to the first chain not filled, so the
+ * chains filled are the first ones, in the order the frames came.  Returns
+ * the frames read, 0 when the tap was empty, or -errno when no read
+ * succeeded and the first failed otherwise.
  */
 static int rx_read_batch(struct sw_worker *w, struct sw_queue *q, unsigned k)
 {
@@ -481,26 +510,34 @@ static int rx_read_batch(struct sw_worker *w, struct sw_queue *q, unsigned k)
     ret = sw_uring_rw(&w->uring, false, q->tap_fd, iov, cnt, k, true, res);
     if (ret < 0)
         return ret;
-    while (got < k && res[got] > 0) {
+    for (unsigned i = 0; i < k; i++) {
         const struct sw_rx_buf *b = &q->rx_bufs[got];
 
-        if ((uint32_t)res[got] > b->len || (uint32_t)res[got] < q->hdr_len) {
+        if (res[i] <= 0)
+            continue;
+        if ((uint32_t)res[i] > q->rx_bufs[i].len || (uint32_t)res[i] > b->len ||
+            (uint32_t)res[i] < q->hdr_len) {
             /*
              * The tap cut a frame larger than the buffer (it reports the full
-             * length).  The chains after it are filled: return this one
-             * empty, which the driver counts as a length error.
+             * length), or it would not fit the chain it moves down to.  Return
+             * a chain empty, which the driver counts as a length error.
              */
             SW_STAT_ADD(q, dropped, 1);
             used_add(q, b->head, 0);
-        } else {
-            rx_set_num_buffers(q, b, 1);
-            vn_virtq_log_write(q->vq, &q->rx_iov[b->iov_off], b->iov_cnt, (uint64_t)res[got]);
-            used_add(q, b->head, (uint32_t)res[got]);
-            count_frame(q, (uint64_t)res[got] - q->hdr_len);
+            got++;
+            continue;
         }
+        if (i != got)
+            iov_copy(&q->rx_iov[b->iov_off], b->iov_cnt, iov[i], cnt[i], (size_t)res[i]);
+        rx_set_num_buffers(q, b, 1);
+        vn_virtq_log_write(q->vq, &q->rx_iov[b->iov_off], b->iov_cnt, (uint64_t)res[i]);
+        used_add(q, b->head, (uint32_t)res[i]);
+        count_frame(q, (uint64_t)res[i] - q->hdr_len);
         got++;
     }
     rx_drop_front(q, got);
+    /* Next time as many reads as this time found frames, twice over: few find the tap empty. */
+    q->rx_reads = (uint16_t)VN_MAX(2u, VN_MIN(2u * got, (unsigned)SW_URING_BATCH));
     if (got == 0 && res[0] != -EAGAIN)
         return res[0] < 0 ? res[0] : -EIO;
     return (int)got;
@@ -509,7 +546,7 @@ static int rx_read_batch(struct sw_worker *w, struct sw_queue *q, unsigned k)
 /* Leading held chains that take a frame each, topped up to a full batch (io_uring only). */
 static unsigned rx_batchable(struct sw_worker *w, struct sw_queue *q, unsigned room)
 {
-    unsigned k = 0, want = VN_MIN(room, (unsigned)SW_URING_BATCH);
+    unsigned k = 0, want = VN_MIN(room, VN_MAX(2u, (unsigned)q->rx_reads));
 
     if (w->uring.fd < 0 || want < 2)
         return 0;

@@ -63,13 +63,14 @@ int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *cons
             io_uring_prep_readv2(sqe, fd, iov[i], iovcnt[i], 0, RWF_NOWAIT);
         io_uring_sqe_set_data64(sqe, i);
         /*
-         * Linked reads: the first that finds no frame cancels the rest (successes stay a
-         * prefix).  Linked writes run in order whatever each one's outcome (a hard link):
-         * frames reach the tap as the driver queued them, and a crash in the middle leaves a
-         * prefix of them written, which the transmit record relies on.
+         * Linked: in order, whatever each one's outcome (a hard link; a plain link ends at a
+         * short read, which is every frame smaller than its buffer).  Writes: frames reach the
+         * tap as the driver queued them, and a crash in the middle leaves a prefix of them
+         * written, which the transmit record relies on.  Reads: frames fill the chains in the
+         * order they came.
          */
         if (linked && i + 1 < n)
-            io_uring_sqe_set_flags(sqe, write ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK);
+            io_uring_sqe_set_flags(sqe, IOSQE_IO_HARDLINK);
         res[i] = -ECANCELED;
     }
     ret = io_uring_submit_and_wait(&u->ring, n);
