@@ -20,14 +20,19 @@
 # and in rx a spinning process shares core 1 with the source as the polling
 # virtio-user does.  Rings: 1024 descriptors (-q), both back-ends.
 #
+# Base (-B): a second controller built from another commit (its build
+# tree, e.g. `git worktree add` + configure + make), run as the case "base"
+# next to "ours" on split rings, same device, same cores: is a change in
+# "ours" between two runs the code or the machine?  Directions (-x): "tx rx".
+#
 # Usage: bench/dp_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-r ROUNDS] [-q RING_SIZE]
-#                          [-k "split packed"]
+#                          [-k "split packed"] [-x "tx rx"] [-B BASE_BUILD_DIR]
 # Prints one line per case and a summary with ratios; needs root,
 # dpdk-testpmd and 2 MiB hugepages (reserved here, given back at the end).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$top/build DUR=5 SIZES="64 1500" ROUNDS=3 QSIZE=1024 RINGS="split packed"
-while getopts "b:d:s:r:q:k:h" o; do
+BUILD=$top/build DUR=5 SIZES="64 1500" ROUNDS=3 QSIZE=1024 RINGS="split packed" DIRS="tx rx" BASE=
+while getopts "b:d:s:r:q:k:x:B:h" o; do
     case $o in
         b) BUILD=$OPTARG ;;
         d) DUR=$OPTARG ;;
@@ -35,11 +40,14 @@ while getopts "b:d:s:r:q:k:h" o; do
         r) ROUNDS=$OPTARG ;;
         q) QSIZE=$OPTARG ;;
         k) RINGS=$OPTARG ;;
+        x) DIRS=$OPTARG ;;
+        B) BASE=$OPTARG ;;
         *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     esac
 done
 CTL=$BUILD/controller/virtio_net_controller VIRTNET=$BUILD/cli/virtnet FLOOR=$BUILD/bench/dp_floor
-for f in "$CTL" "$VIRTNET" "$FLOOR"; do [ -x "$f" ] || { echo "dp_bench: $f not built" >&2; exit 2; }; done
+BCTL=${BASE:+$BASE/controller/virtio_net_controller} BVIRTNET=${BASE:+$BASE/cli/virtnet}
+for f in "$CTL" "$VIRTNET" "$FLOOR" $BCTL $BVIRTNET; do [ -x "$f" ] || { echo "dp_bench: $f not built" >&2; exit 2; }; done
 [ "$(id -u)" -eq 0 ] || { echo "dp_bench: needs root (taps, hugepages)" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "dp_bench: dpdk-testpmd not installed (Debian 12: dpdk-dev, or dpdk before 22.11.11)" >&2; exit 2; }
 
@@ -57,6 +65,7 @@ cleanup() {
     ip link del "$FTAP" 2>/dev/null
     [ -n "${OURS_REP:-}" ] && ip link del "$OURS_REP" 2>/dev/null
     [ -n "${OURS_REP_PK:-}" ] && ip link del "$OURS_REP_PK" 2>/dev/null
+    [ -n "${BASE_REP:-}" ] && ip link del "$BASE_REP" 2>/dev/null
     rm -rf /var/run/dpdk/vnbb$ID /var/run/dpdk/vnbf$ID
     [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
     [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
@@ -147,6 +156,29 @@ CONF
     OURS_SOCK_PK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp2.json")" -b |
         jq -r '.devices[0].vhost_socket')
 }
+# The base controller (-B): one split-ring device, its own state dir, socket and serial.
+base_start() {
+    mkdir -p "$W/base"
+    cat >"$W/base/virtnet.conf" <<CONF
+{ "eth_vq_workers": 1, "emulation": { "hotplug_ports": 1, "serial": "BASE$ID" } }
+CONF
+    taskset -c 0 "$BCTL" --foreground --config "$W/base/virtnet.conf" --state-dir "$W/base" \
+        --socket "$W/base/s.sock" --provider-lib-dir "$BASE/providers/.libs" --log-level warning \
+        2>"$W/base.log" &
+    BASE_PID=$!
+    PIDS+=($BASE_PID)
+    wait_for 20 "$BVIRTNET" --socket "$W/base/s.sock" health >/dev/null || {
+        echo "dp_bench: the base controller did not start" >&2; cat "$W/base.log" >&2; exit 1; }
+    "$BVIRTNET" --socket "$W/base/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0c:01 -t 1500 -n 2 -s $QSIZE \
+        -u $(( 80000 + ID % 9000 )) >"$W/hpb.json" || exit 1
+    BASE_REP=$(jq -r .sf_rep_net_device "$W/hpb.json")
+    BASE_SOCK=$("$BVIRTNET" --socket "$W/base/s.sock" query -u "$(jq -r .vuid "$W/hpb.json")" -b |
+        jq -r '.devices[0].vhost_socket')
+}
+base_stop() {
+    "$BVIRTNET" --socket "$W/base/s.sock" unplug -u "$(jq -r .vuid "$W/hpb.json")" >/dev/null
+    stop "$BASE_PID"
+}
 ours_stop() {
     "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp.json")" >/dev/null
     "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp2.json")" >/dev/null
@@ -178,6 +210,7 @@ run() {
     # testpmd polls even with nothing attached: the DPDK back-end runs only for its own cases.
     case $be in
     ours) rep=$OURS_REP sock=$OURS_SOCK ;;
+    base) rep=$BASE_REP sock=$BASE_SOCK ;;
     ours-packed) rep=$OURS_REP_PK sock=$OURS_SOCK_PK extra=,packed_vq=1 ;;
     dpdk) dpdk_start; rep=$DTAP sock=$W/dpdk.sock ;;
     dpdk-packed) dpdk_start; rep=$DTAP sock=$W/dpdk.sock extra=,packed_vq=1 ;;
@@ -226,13 +259,15 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2
 
 ip tuntap add mode tap multi_queue vnet_hdr name "$FTAP" && ip link set "$FTAP" up || exit 1
 ours_start
+[ -n "$BASE" ] && base_start
 for round in $(seq "$ROUNDS"); do
     echo "# round $round"
     for size in $SIZES; do
-        for dir in tx rx; do
+        for dir in $DIRS; do
             for ring in $RINGS; do
                 sfx=; [ "$ring" = packed ] && sfx=-packed
                 run "ours$sfx" "$dir" "$size"
+                [ -n "$BASE" ] && [ "$ring" = split ] && run base "$dir" "$size"
                 run "dpdk$sfx" "$dir" "$size"
             done
             floor "$dir" "$size" uring
@@ -241,6 +276,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 ours_stop
+[ -n "$BASE" ] && base_stop
 
 echo
 echo "# medians of $ROUNDS rounds, ${DUR} s each (Mpps); ratios: ours/dpdk, ours/floor-uring"
@@ -249,7 +285,7 @@ ratio() { [ "$(echo "$2 > 0" | bc -l)" = 1 ] && echo "$1 / $2" | bc -l || echo 0
 for ring in $RINGS; do
     sfx=; [ "$ring" = packed ] && sfx=-packed
     for size in $SIZES; do
-        for dir in tx rx; do
+        for dir in $DIRS; do
             o=$(echo "${R[ours$sfx,$dir,$size]}" | median) d=$(echo "${R[dpdk$sfx,$dir,$size]}" | median)
             fu=$(echo "${R[floor-uring,$dir,$size]}" | median) fw=$(echo "${R[floor-syscall,$dir,$size]}" | median)
             printf '%-6s %-2s %6s %8.3f %8.3f %12.3f %14.3f %10.2f %12.2f\n' "$ring" "$dir" "$size" "$o" "$d" \
@@ -257,12 +293,23 @@ for ring in $RINGS; do
         done
     done
 done
+if [ -n "$BASE" ]; then
+    echo
+    echo "# ours / base (split rings, same run; base: $BASE)"
+    printf '%-2s %6s %8s %8s %10s\n' dir size ours base ours/base
+    for size in $SIZES; do
+        for dir in $DIRS; do
+            o=$(echo "${R[ours,$dir,$size]}" | median) b=$(echo "${R[base,$dir,$size]}" | median)
+            printf '%-2s %6s %8.3f %8.3f %10.2f\n' "$dir" "$size" "$o" "$b" "$(ratio "$o" "$b")"
+        done
+    done
+fi
 if [ "$RINGS" = "split packed" ]; then
     echo
     echo "# packed / split, same back-end, same run"
     printf '%-2s %6s %12s %12s\n' dir size ours dpdk
     for size in $SIZES; do
-        for dir in tx rx; do
+        for dir in $DIRS; do
             printf '%-2s %6s %12.2f %12.2f\n' "$dir" "$size" \
                 "$(ratio "$(echo "${R[ours-packed,$dir,$size]}" | median)" "$(echo "${R[ours,$dir,$size]}" | median)")" \
                 "$(ratio "$(echo "${R[dpdk-packed,$dir,$size]}" | median)" "$(echo "${R[dpdk,$dir,$size]}" | median)")"

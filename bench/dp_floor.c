@@ -9,12 +9,17 @@
  *   dp_floor rx-readv  TAP SIZE SECONDS   one readv() per frame (a source
  *                                         must send into the tap meanwhile)
  *   dp_floor rx-uring  TAP SIZE SECONDS   io_uring, 32 reads per submission
- *   dp_floor source    IFACE SIZE SECONDS a source for the rx cases: sends
+ *   dp_floor source    IFACE SIZE SECONDS [PPS]
+ *                                         a source for the rx cases: sends
  *                                         frames out of IFACE (the tap's
  *                                         reader gets them) over AF_PACKET,
- *                                         64 per sendmmsg(), qdisc bypassed
+ *                                         64 per sendmmsg(), qdisc bypassed;
+ *                                         with PPS > 0, paced: a burst of 32
+ *                                         every 32/PPS s (absolute deadlines,
+ *                                         sleeping in between), and a fourth
+ *                                         figure, the frames attempted
  *
- * Prints "<frames> <seconds> <Mpps>".  The tap must exist (the bench creates
+ * Prints "<frames> <seconds> <Mpps>" (source with PPS: "... <attempted>").  The tap must exist (the bench creates
  * it); this attaches one queue to it.  The uring loops are what the sw
  * provider does per round (same batch, reads with RWF_NOWAIT), minus the
  * rings: the best batching the kernel offers for a tap.
@@ -90,8 +95,24 @@ static unsigned uring_batch(struct io_uring *u, bool write, int fd, struct iovec
     return ok;
 }
 
-/* Sends SIZE-byte frames out of 'ifname' for 'secs' seconds; returns the frames the tap took. */
-static uint64_t source(const char *ifname, int size, double secs, double *busy)
+#define PACE_BURST 32
+
+/* Sleeps until 't' (CLOCK_MONOTONIC seconds). */
+static void sleep_until(double t)
+{
+    struct timespec ts = { .tv_sec = (time_t)t, .tv_nsec = (long)((t - (double)(time_t)t) * 1e9) };
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/*
+ * Sends SIZE-byte frames out of 'ifname' for 'secs' seconds, as fast as the
+ * tap takes them or, with 'pps' > 0, paced at that rate; returns the frames
+ * the tap took ('*attempted': the frames offered to it).
+ */
+static uint64_t source(const char *ifname, int size, double secs, double pps, double *busy,
+                       uint64_t *attempted)
 {
     static uint8_t frame[MAX_FRAME];
     struct mmsghdr msgs[64];
@@ -123,6 +144,32 @@ static uint64_t source(const char *ifname, int size, double secs, double *busy)
      * from the first to the last of them.
      */
     t0 = now();
+    *attempted = 0;
+    if (pps > 0) {
+        /* Paced: a burst on each deadline; a refused frame is not retried (it is late). */
+        double due = t0;
+
+        first = t0;
+        while ((last = now()) - t0 < secs) {
+            unsigned done = 0;
+
+            while (done < PACE_BURST) {
+                int n = sendmmsg(fd, msgs, PACE_BURST - done, 0);
+
+                if (n <= 0)
+                    break;
+                done += (unsigned)n;
+            }
+            sent += done;
+            *attempted += PACE_BURST;
+            due += PACE_BURST / pps;
+            if (due > last)
+                sleep_until(due);
+        }
+        close(fd);
+        *busy = last - first;
+        return sent;
+    }
     while ((last = now()) - t0 < secs) {
         int n = sendmmsg(fd, msgs, 64, 0);
 
@@ -133,6 +180,7 @@ static uint64_t source(const char *ifname, int size, double secs, double *busy)
         }
     }
     close(fd);
+    *attempted = sent;
     *busy = sent ? last - first : 0;
     return sent;
 }
@@ -147,18 +195,24 @@ int main(int argc, char **argv)
     uint64_t frames = 0;
     int fd, size;
 
-    if (argc != 5 || (size = atoi(argv[3])) < 60 || size > MAX_FRAME || atof(argv[4]) <= 0 ||
+    if ((argc != 5 && !(argc == 6 && !strcmp(argv[1], "source"))) || (size = atoi(argv[3])) < 60 || size > MAX_FRAME || atof(argv[4]) <= 0 ||
         (strcmp(argv[1], "tx-writev") && strcmp(argv[1], "tx-uring") &&
          strcmp(argv[1], "rx-readv") && strcmp(argv[1], "rx-uring") &&
          strcmp(argv[1], "source"))) {
-        fprintf(stderr, "usage: dp_floor {tx-writev|tx-uring|rx-readv|rx-uring|source} TAP SIZE SECONDS\n");
+        fprintf(stderr, "usage: dp_floor {tx-writev|tx-uring|rx-readv|rx-uring|source} TAP SIZE SECONDS [PPS]\n");
         return 2;
     }
     if (!strcmp(argv[1], "source")) {
-        frames = source(argv[2], size, atof(argv[4]), &secs);
+        double pps = argc == 6 ? atof(argv[5]) : 0;
+        uint64_t attempted;
+
+        frames = source(argv[2], size, atof(argv[4]), pps, &secs, &attempted);
         if (secs <= 0)
             secs = 1;
-        printf("%llu %.3f %.3f\n", (unsigned long long)frames, secs, (double)frames / secs / 1e6);
+        printf("%llu %.3f %.3f", (unsigned long long)frames, secs, (double)frames / secs / 1e6);
+        if (pps > 0)
+            printf(" %llu", (unsigned long long)attempted);
+        printf("\n");
         return 0;
     }
     tx = argv[1][0] == 't';
