@@ -1,0 +1,224 @@
+#!/bin/bash
+# rx_bench.sh - the receive direction (representor -> guest) measured on the
+# back-end: its CPU cost per frame at fixed offered rates, ours (the sw
+# provider) and DPDK's vhost PMD side by side in one run (issue 14).
+#
+# dp_bench.sh's rx case is bound by its source and its polling consumer
+# sharing one core (both back-ends held to what the source gets offered).
+# Here the cores are laid out so that neither the source nor the consumer is
+# the limit, and what is measured is CPU time, not throughput:
+#
+#   core 1: the consumer alone, DPDK virtio-user `rxonly` (testpmd's
+#           forwarding lcore; its main lcore sleeps on core 0);
+#   core 0: the back-end, and the frame source (`dp_floor source REP SIZE
+#           SECONDS PPS`: AF_PACKET out of the representor, bursts of 32 at
+#           absolute deadlines, sleeping in between).
+#
+# Back-ends: "ours" = virtio_net_controller (sw provider, one worker thread
+# `vn-sw-0`, pinned to core 0), one hotplugged device, split rings of 1024;
+# "dpdk" = dpdk-testpmd --vdev net_vhost0 --vdev net_tap0 --forward-mode=io
+# (forwarding lcore on core 0, `--record-core-cycles`), the peer dp_bench.sh
+# compares with; the same virtio-user and ring size for both.
+#
+# Per case (back-end, frame size, offered rate), over DURATION seconds after
+# 2 s of warm-up:
+#   taken      frames the back-end took from the tap (the representor's
+#              tx_packets; tx_dropped would be frames the tap refused),
+#   delivered  the consumer's mean Rx-pps (frames that reached the guest side),
+#   be_cpu     CPU time of the back-end's datapath thread
+#              (/proc/PID/task/TID/schedstat, ns on CPU) in % of a core,
+#   ns/frame   be_cpu time / frames taken: the whole cost of carrying the
+#              rate, polling included,
+#   src ns/f   the source's CPU per frame (what shares core 0),
+#   dpdk busy  DPDK only: testpmd's own busy cycles per packet (cycles of
+#              forwarding iterations that moved packets, empty polls excluded),
+#              in ns at the TSC rate it reports.
+# DPDK's PMD polls: its thread is on CPU ~100% whatever the rate, so its
+# ns/frame is a core divided by the rate; "dpdk busy" is its cost for the work
+# alone.  Ours sleeps when idle but polls SW_BUSY_POLL_US (50 us) after each
+# round that moved frames: at a rate whose bursts come less than 50 us apart
+# it never sleeps either.  Rate "max": the source unpaced (then core 0 is
+# shared between source and back-end by the scheduler; a poller takes its
+# full share, so that row measures the pair, not the back-end).
+#
+# Usage: bench/rx_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-p "RATES_PPS"] [-r ROUNDS]
+#                          [-q RING_SIZE]
+# (root, dpdk-testpmd, hugepages; run from a configured build tree).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$top/build DUR=5 SIZES="64 1500" RATES="50000 200000 max" ROUNDS=3 QSIZE=1024
+while getopts "b:d:s:p:r:q:h" o; do
+    case $o in
+        b) BUILD=$OPTARG ;;
+        d) DUR=$OPTARG ;;
+        s) SIZES=$OPTARG ;;
+        p) RATES=$OPTARG ;;
+        r) ROUNDS=$OPTARG ;;
+        q) QSIZE=$OPTARG ;;
+        *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    esac
+done
+CTL=$BUILD/controller/virtio_net_controller VIRTNET=$BUILD/cli/virtnet FLOOR=$BUILD/bench/dp_floor
+for f in "$CTL" "$VIRTNET" "$FLOOR"; do [ -x "$f" ] || { echo "rx_bench: $f not built" >&2; exit 2; }; done
+[ "$(id -u)" -eq 0 ] || { echo "rx_bench: needs root" >&2; exit 2; }
+command -v dpdk-testpmd >/dev/null || { echo "rx_bench: dpdk-testpmd not installed" >&2; exit 2; }
+
+W=$(mktemp -d /tmp/rx_bench.XXXXXX)
+ID=$$ PIDS=() HP_OLD= HP_MOUNTED= OURS_REP= CTL_PID=
+DTAP=vnrd$ID
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    [ -n "$OURS_REP" ] && ip link del "$OURS_REP" 2>/dev/null
+    rm -rf /var/run/dpdk/vnrb$ID /var/run/dpdk/vnrf$ID /dev/hugepages/vnrb$ID* /dev/hugepages/vnrf$ID*
+    [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
+    [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Hugepages: two testpmd processes of -m 256.
+if ! mountpoint -q /dev/hugepages; then
+    mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages || exit 2
+    HP_MOUNTED=1
+fi
+free_hp=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "$free_hp" -lt 280 ]; then
+    HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
+    echo $(( HP_OLD + 280 - free_hp )) >/proc/sys/vm/nr_hugepages
+fi
+
+stop() { # PID: SIGINT (testpmd prints its totals), bounded
+    local p=$1 keep=() q
+    kill -INT "$p" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+    PIDS=("${keep[@]}")
+}
+wait_for() { local n=$(( $1 * 10 )); shift
+    while [ "$n" -gt 0 ]; do "$@" 2>/dev/null && return 0; sleep 0.1; n=$(( n - 1 )); done; return 1; }
+testpmd() { # PREFIX MAIN_LCORE LOG ARGS...
+    local prefix=$1 main=$2 log=$3; shift 3
+    dpdk-testpmd -l 0,1 --main-lcore "$main" --file-prefix="$prefix" -m 256 --single-file-segments \
+        --no-pci --no-telemetry --log-level=lib.eal:warning "$@" </dev/null >"$log" 2>&1 &
+    PIDS+=($!)
+}
+# tid_of PID NAME: the thread of PID called NAME.
+tid_of() { local t; for t in /proc/"$1"/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { basename "$t"; return 0; }; done; return 1; }
+oncpu() { awk '{print $1}' "/proc/$1/task/$2/schedstat"; }        # ns on CPU
+oncpu_proc() { awk '{print $1}' "/proc/$1/schedstat"; }
+stat_of() { cat "/sys/class/net/$1/statistics/$2"; }
+pps_of() { # LOG: the consumer's mean Rx-pps over its last DUR stats periods, in pps
+    tr '\033' '\n' <"$1" | grep -o "Rx-pps: *[0-9]*" | awk '{print $2}' | tail -n "$DUR" |
+        awk '{s += $1; n++} END {printf "%.0f\n", n ? s / n : 0}'
+}
+
+ours_start() {
+    mkdir -p "$W/ctl"
+    echo "{ \"eth_vq_workers\": 1, \"emulation\": { \"hotplug_ports\": 1, \"serial\": \"RXB$ID\" } }" >"$W/ctl/virtnet.conf"
+    taskset -c 0 "$CTL" --foreground --config "$W/ctl/virtnet.conf" --state-dir "$W/ctl" \
+        --socket "$W/ctl/s.sock" --provider-lib-dir "$BUILD/providers/.libs" --log-level warning 2>"$W/ctl.log" &
+    CTL_PID=$!; PIDS+=($CTL_PID)
+    wait_for 20 "$VIRTNET" --socket "$W/ctl/s.sock" health >/dev/null || {
+        echo "rx_bench: the controller did not start" >&2; cat "$W/ctl.log" >&2; exit 1; }
+    "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0d:01 -t 1500 -n 2 -s $QSIZE \
+        -u $(( 70000 + ID % 9000 )) >"$W/hp.json" || exit 1
+    OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json")
+    OURS_SOCK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp.json")" -b |
+        jq -r '.devices[0].vhost_socket')
+    ip link set "$OURS_REP" up
+}
+dpdk_start() {
+    rm -f "$W/dpdk.sock"
+    testpmd vnrb$ID 1 "$W/be.log" --vdev "net_vhost0,iface=$W/dpdk.sock,queues=1" \
+        --vdev "net_tap0,iface=$DTAP" -- --forward-mode=io --auto-start --stats-period 1 \
+        --total-num-mbufs=8192 --record-core-cycles
+    BE_PID=${PIDS[-1]}
+    wait_for 20 test -S "$W/dpdk.sock" && wait_for 20 ip link show "$DTAP" >/dev/null || {
+        echo "rx_bench: DPDK back-end did not start" >&2; cat "$W/be.log" >&2; exit 1; }
+    ip link set "$DTAP" up
+}
+
+declare -A R
+# run BACKEND SIZE RATE
+run() {
+    local be=$1 size=$2 rate=$3 rep sock fe src bpid btid pps=0 c0 c1 s0 s1 t0 t1 x0 x1 d0 d1 out
+    local taken delivered cpu nsf srcf busy=-
+    [ "$rate" = max ] || pps=$rate
+    case $be in
+    ours) rep=$OURS_REP sock=$OURS_SOCK bpid=$CTL_PID
+          btid=$(tid_of "$CTL_PID" vn-sw-0) || { echo "rx_bench: no vn-sw-0 thread" >&2; exit 1; } ;;
+    dpdk) dpdk_start; rep=$DTAP sock=$W/dpdk.sock bpid=$BE_PID
+          wait_for 10 tid_of "$BE_PID" rte-worker-0 >/dev/null
+          btid=$(tid_of "$BE_PID" rte-worker-0) || { echo "rx_bench: no rte-worker-0 thread" >&2; exit 1; } ;;
+    esac
+    testpmd vnrf$ID 0 "$W/fe.log" --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=$QSIZE" -- \
+        --forward-mode=rxonly --auto-start --stats-period 1 --total-num-mbufs=16384 --rxd=$QSIZE --txd=$QSIZE
+    fe=${PIDS[-1]}
+    wait_for 20 grep -q "Rx-pps" "$W/fe.log" || { echo "rx_bench: the consumer did not start" >&2; cat "$W/fe.log" >&2; exit 1; }
+    taskset -c 0 "$FLOOR" source "$rep" "$size" $(( DUR + 3 )) $pps >"$W/src.out" &
+    src=$!; PIDS+=($src)
+    sleep 2
+    c0=$(oncpu "$bpid" "$btid"); s0=$(oncpu_proc "$src"); x0=$(stat_of "$rep" tx_packets); d0=$(stat_of "$rep" tx_dropped)
+    t0=$(date +%s%N)
+    sleep "$DUR"
+    c1=$(oncpu "$bpid" "$btid"); s1=$(oncpu_proc "$src"); x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
+    t1=$(date +%s%N)
+    wait "$src"; stop "$src"
+    sleep 1
+    delivered=$(pps_of "$W/fe.log")
+    stop "$fe"
+    if [ "$be" = dpdk ]; then
+        stop "$BE_PID"
+        # "CPU cycles/packet=N (busy cycles=...) at M MHz Clock": the rx stream (tap -> vhost) moved them all.
+        busy=$(grep -o 'CPU cycles/packet=[0-9.]*.* at [0-9]* MHz' "$W/be.log" | tail -n 1 |
+            sed 's/CPU cycles\/packet=\([0-9.]*\).* at \([0-9]*\) MHz/\1 \2/' | awk '{ if ($2 > 0) printf "%.1f", $1 * 1000 / $2; else print "-" }')
+        [ -n "$busy" ] || busy=-
+    fi
+    taken=$(( x1 - x0 ))
+    cpu=$(echo "($c1 - $c0) * 100 / ($t1 - $t0)" | bc -l)
+    nsf=$( [ "$taken" -gt 0 ] && echo "($c1 - $c0) / $taken" | bc -l || echo 0)
+    srcf=$( [ "$taken" -gt 0 ] && echo "($s1 - $s0) / $taken" | bc -l || echo 0)
+    R[$be,$size,$rate]+="$nsf "
+    R[$be-pps,$size,$rate]+="$(echo "$taken * 1000000000 / ($t1 - $t0)" | bc -l) "
+    R[$be-cpu,$size,$rate]+="$cpu "
+    R[$be-busy,$size,$rate]+="$busy "
+    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core, %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame\n' \
+        "$be" "$size" "$rate" "$(echo "$taken * 1000 / ($t1 - $t0)" | bc -l)" $(( d1 - d0 )) \
+        "$(echo "$delivered / 1000000" | bc -l)" "$cpu" "$nsf" "$srcf" "$busy"
+}
+median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR] = $1} END {if (!NR) print "-"; else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+echo "# $(uptime)"
+ours_start
+for round in $(seq "$ROUNDS"); do
+    echo "# round $round ($(uptime | sed 's/.*load/load/'))"
+    for size in $SIZES; do
+        for rate in $RATES; do
+            run ours "$size" "$rate"
+            run dpdk "$size" "$rate"
+        done
+    done
+done
+echo "# $(uptime)"
+echo
+echo "# medians of $ROUNDS rounds, ${DUR} s each; ns/frame = back-end thread CPU / frames taken"
+printf '%5s %8s %9s %9s %8s %8s %10s %10s %11s %10s\n' size offered ours_Mpps dpdk_Mpps ours_cpu dpdk_cpu ours_ns/f dpdk_ns/f dpdk/ours dpdk_busy
+for size in $SIZES; do
+    for rate in $RATES; do
+        o=$(median <<<"${R[ours,$size,$rate]}") d=$(median <<<"${R[dpdk,$size,$rate]}")
+        printf '%5s %8s %9.3f %9.3f %7.1f%% %7.1f%% %10.1f %10.1f %11.2f %10s\n' "$size" "$rate" \
+            "$(echo "$(median <<<"${R[ours-pps,$size,$rate]}") / 1000000" | bc -l)" \
+            "$(echo "$(median <<<"${R[dpdk-pps,$size,$rate]}") / 1000000" | bc -l)" \
+            "$(median <<<"${R[ours-cpu,$size,$rate]}")" "$(median <<<"${R[dpdk-cpu,$size,$rate]}")" \
+            "$o" "$d" "$( [ "$(echo "$o > 0" | bc -l)" = 1 ] && echo "$d / $o" | bc -l || echo 0)" \
+            "$(median <<<"${R[dpdk-busy,$size,$rate]}")"
+    done
+done
