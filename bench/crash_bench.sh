@@ -20,7 +20,9 @@
 #   echo 1st  first echo of the first device's front-end after t0,
 #   echo last first echo of the last device's front-end after t0
 # (echo times from the ping stream's own timestamps, `ping -D`, 2 ms apart;
-# "all up" is polled, about 10 ms plus one `query -a` of resolution).
+# "ready", "listen" and "all up" are polled: the time the first successful
+# check started, so late by up to one failed check plus 10 ms; a `query -a`
+# of 128 devices takes tens of ms, under load more).
 #
 # Modes (-m):
 #   client  devices hotplugged with --vhost-server-path, the virtio-users
@@ -33,7 +35,8 @@
 #           new ones are started as soon as every socket listens again; the
 #           figures include their EAL start-up.  ("listen" = every socket there.)
 #
-# Prints a line per round and the medians (CB_DEBUG=1: also the echoes around t0).
+# Prints a line per round and the medians (CB_DEBUG=1: also the echoes around t0;
+# CB_PERF=FILE: perf record -g of the controller's first 2 s after the start of round 1).
 # Run from a configured build tree
 # (BUILD=build under the source dir by default).
 set -u
@@ -57,6 +60,11 @@ vn() { "$VIRTNET" --socket "$SOCK" "$@"; }
 # wait_until SECONDS CMD...: polls CMD every 10 ms (bounded).
 wait_until() { local end=$(( $(now_ms) + $1 * 1000 )); shift
     until "$@" >/dev/null 2>&1; do [ "$(now_ms)" -ge $end ] && return 1; sleep 0.01; done; }
+# poll_at SECONDS CMD...: like wait_until; prints the time (ms) the successful attempt started
+# (the state was read during that attempt: closer than its end, which adds a query's cost).
+poll_at() { local end=$(( $(now_ms) + $1 * 1000 )) t; shift
+    while :; do t=$(now_ms); "$@" >/dev/null 2>&1 && { echo "$t"; return 0; }
+        [ "$(now_ms)" -ge $end ] && return 1; sleep 0.01; done; }
 # jq -e succeeds on empty input (jq 1.6): every check reads the reply first.
 qa() { local out; out=$(vn query -a 2>/dev/null) && [ -n "$out" ] && printf '%s' "$out"; }
 stop_pid() { # PID: SIGINT, then SIGKILL after 10 s
@@ -114,9 +122,11 @@ mkfifo "$T/idle.in"; exec {FIFO_FD}<>"$T/idle.in"
 start_ctl() { "$DAEMON" --foreground --config "$T/conf" --state-dir "$T/state" --socket "$SOCK" \
     --provider-lib-dir "$BUILD/providers/.libs" --log-level warning >>"$T/ctl.log" 2>&1 & CTL=$!; }
 all_up() { qa | jq -e --argjson n "$NDEV" '[.devices[] | select(.vhost_connected and ([.queues[:2][] | select(.state == "running")] | length == 2))] | length == $n'; }
-all_listening() { local out s; out=$(qa) || return 1
-    [ "$(jq '.devices | length' <<<"$out")" = "$NDEV" ] || return 1
-    for s in $(jq -r '.devices[].vhost_socket' <<<"$out"); do [ -S "$s" ] || return 1; done; }
+# all_listening: every device's socket has a listener (/proc/net/unix: flag __SO_ACCEPTCON; a
+# socket file left by the killed process has none).
+all_listening() {
+    [ "$(awk -v d="$T/state/vhost/" '$4 == "00010000" && index($8, d) == 1 {n++} END {print n + 0}' /proc/net/unix)" = "$NDEV" ]
+}
 
 ip netns add "$NS"
 for k in 0 1; do
@@ -214,15 +224,17 @@ run_mode() { # client|server
         kill -KILL "$CTL"; wait "$CTL" 2>/dev/null
         [ "$mode" = server ] && stop_tps
         t0=$(now_ms); start_ctl
-        wait_until 60 vn health || { echo "round $r: controller did not start"; tail -n 20 "$T/ctl.log"; exit 1; }
-        t_ready=$(( $(now_ms) - t0 )); t_listen=-
+        # CB_PERF=FILE: a profile (perf record -g) of the controller's first 2 s in round 1.
+        [ -n "${CB_PERF:-}" ] && [ "$r" = 1 ] && { perf record -q -F 4999 -g -o "$CB_PERF.$mode" -p "$CTL" -- sleep 2 >/dev/null 2>&1 & }
+        t=$(poll_at 60 vn health) || { echo "round $r: controller did not start"; tail -n 20 "$T/ctl.log"; exit 1; }
+        t_ready=$(( t - t0 )); t_listen=-
         if [ "$mode" = server ]; then
-            wait_until 60 all_listening || { echo "round $r: sockets not back"; exit 1; }
-            t_listen=$(( $(now_ms) - t0 ))
+            t=$(poll_at 60 all_listening) || { echo "round $r: sockets not back"; exit 1; }
+            t_listen=$(( t - t0 ))
             start_tps server
         fi
-        wait_until 180 all_up || { echo "round $r: not up"; qa | jq -c '[.devices[] | select(.vhost_connected | not) | .vuid]' | head -c 400; exit 1; }
-        t_up=$(( $(now_ms) - t0 ))
+        t=$(poll_at 180 all_up) || { echo "round $r: not up"; qa | jq -c '[.devices[] | select(.vhost_connected | not) | .vuid]' | head -c 400; exit 1; }
+        t_up=$(( t - t0 ))
         e0= e1=
         for t in $(seq 600); do   # up to 30 s for the echoes
             [ -z "$e0" ] && e0=$(first_echo "$T/ping0.$r" "$t0")
