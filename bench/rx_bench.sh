@@ -4,15 +4,19 @@
 # provider) and DPDK's vhost PMD side by side in one run (issue 14).
 #
 # dp_bench.sh's rx case is bound by its source and its polling consumer
-# sharing one core (both back-ends held to what the source gets offered).
-# Here the cores are laid out so that neither the source nor the consumer is
-# the limit, and what is measured is CPU time, not throughput:
+# sharing one core (both back-ends held to what the source gets offered, an
+# unpaced source that never sleeps).  Here the source is paced (`dp_floor
+# source REP SIZE SECONDS PPS`: AF_PACKET out of the representor, a burst of
+# 32 at absolute deadlines, sleeping in between) and what is measured is the
+# back-end's CPU time, not throughput.  Layouts (-l):
 #
-#   core 1: the consumer alone, DPDK virtio-user `rxonly` (testpmd's
-#           forwarding lcore; its main lcore sleeps on core 0);
-#   core 0: the back-end, and the frame source (`dp_floor source REP SIZE
-#           SECONDS PPS`: AF_PACKET out of the representor, bursts of 32 at
-#           absolute deadlines, sleeping in between).
+#   alone   (default) core 0: the back-end alone; core 1: the consumer, DPDK
+#           virtio-user `rxonly` (testpmd's forwarding lcore; its main lcore
+#           sleeps on core 0), and the paced source, which wakes, sends a
+#           burst (tens of us) and sleeps: the back-end's CPU time is its own.
+#   shared  core 0: the back-end and the source; core 1: the consumer alone.
+#           The back-end's thread is interleaved with the source's bursts
+#           (wake-ups, context switches, caches): closer to a busy DPU core.
 #
 # Back-ends: "ours" = virtio_net_controller (sw provider, one worker thread
 # `vn-sw-0`, pinned to core 0), one hotplugged device, split rings of 1024;
@@ -27,9 +31,12 @@
 #   delivered  the consumer's mean Rx-pps (frames that reached the guest side),
 #   be_cpu     CPU time of the back-end's datapath thread
 #              (/proc/PID/task/TID/schedstat, ns on CPU) in % of a core,
+#   waited     the time that thread was runnable but waiting for a CPU, in %
+#              (other work on its core: a back-end that waits is not measured
+#              alone; the figure says how much),
 #   ns/frame   be_cpu time / frames taken: the whole cost of carrying the
 #              rate, polling included,
-#   src ns/f   the source's CPU per frame (what shares core 0),
+#   src ns/f   the source's CPU per frame (for scale),
 #   dpdk busy  DPDK only: testpmd's own busy cycles per packet (cycles of
 #              forwarding iterations that moved packets, empty polls excluded),
 #              in ns at the TSC rate it reports.
@@ -37,17 +44,20 @@
 # ns/frame is a core divided by the rate; "dpdk busy" is its cost for the work
 # alone.  Ours sleeps when idle but polls SW_BUSY_POLL_US (50 us) after each
 # round that moved frames: at a rate whose bursts come less than 50 us apart
-# it never sleeps either.  Rate "max": the source unpaced (then core 0 is
-# shared between source and back-end by the scheduler; a poller takes its
-# full share, so that row measures the pair, not the back-end).
+# it never sleeps either.  Rate "max": the source unpaced (it then shares its
+# core with a poller by the scheduler's time slices: that row measures the
+# layout, not the back-end; see dp_bench.sh).
+#
+# RX_PERF=FILE: perf record -g of the back-end's thread over each window
+# (FILE.BACKEND.SIZE.RATE).
 #
 # Usage: bench/rx_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-p "RATES_PPS"] [-r ROUNDS]
-#                          [-q RING_SIZE]
+#                          [-q RING_SIZE] [-l alone|shared]
 # (root, dpdk-testpmd, hugepages; run from a configured build tree).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$top/build DUR=5 SIZES="64 1500" RATES="50000 200000 max" ROUNDS=3 QSIZE=1024
-while getopts "b:d:s:p:r:q:h" o; do
+BUILD=$top/build DUR=5 SIZES="64 1500" RATES="50000 200000" ROUNDS=3 QSIZE=1024 LAYOUT=alone
+while getopts "b:d:s:p:r:q:l:h" o; do
     case $o in
         b) BUILD=$OPTARG ;;
         d) DUR=$OPTARG ;;
@@ -55,11 +65,13 @@ while getopts "b:d:s:p:r:q:h" o; do
         p) RATES=$OPTARG ;;
         r) ROUNDS=$OPTARG ;;
         q) QSIZE=$OPTARG ;;
+        l) LAYOUT=$OPTARG ;;
         *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     esac
 done
 CTL=$BUILD/controller/virtio_net_controller VIRTNET=$BUILD/cli/virtnet FLOOR=$BUILD/bench/dp_floor
 for f in "$CTL" "$VIRTNET" "$FLOOR"; do [ -x "$f" ] || { echo "rx_bench: $f not built" >&2; exit 2; }; done
+case $LAYOUT in alone) SRC_CORE=1 ;; shared) SRC_CORE=0 ;; *) echo "rx_bench: -l alone|shared" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "rx_bench: needs root" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "rx_bench: dpdk-testpmd not installed" >&2; exit 2; }
 
@@ -113,6 +125,7 @@ testpmd() { # PREFIX MAIN_LCORE LOG ARGS...
 # tid_of PID NAME: the thread of PID called NAME.
 tid_of() { local t; for t in /proc/"$1"/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { basename "$t"; return 0; }; done; return 1; }
 oncpu() { awk '{print $1}' "/proc/$1/task/$2/schedstat"; }        # ns on CPU
+rqwait() { awk '{print $2}' "/proc/$1/task/$2/schedstat"; }       # ns runnable, waiting for a CPU
 oncpu_proc() { awk '{print $1}' "/proc/$1/schedstat"; }
 stat_of() { cat "/sys/class/net/$1/statistics/$2"; }
 pps_of() { # LOG: the consumer's mean Rx-pps over its last DUR stats periods, in pps
@@ -149,7 +162,7 @@ dpdk_start() {
 declare -A R
 # run BACKEND SIZE RATE
 run() {
-    local be=$1 size=$2 rate=$3 rep sock fe src bpid btid pps=0 c0 c1 s0 s1 t0 t1 x0 x1 d0 d1 out
+    local be=$1 size=$2 rate=$3 rep sock fe src bpid btid pps=0 c0 c1 q0 q1 s0 s1 t0 t1 x0 x1 d0 d1 out
     local taken delivered cpu nsf srcf busy=-
     [ "$rate" = max ] || pps=$rate
     case $be in
@@ -163,13 +176,17 @@ run() {
         --forward-mode=rxonly --auto-start --stats-period 1 --total-num-mbufs=16384 --rxd=$QSIZE --txd=$QSIZE
     fe=${PIDS[-1]}
     wait_for 20 grep -q "Rx-pps" "$W/fe.log" || { echo "rx_bench: the consumer did not start" >&2; cat "$W/fe.log" >&2; exit 1; }
-    taskset -c 0 "$FLOOR" source "$rep" "$size" $(( DUR + 3 )) $pps >"$W/src.out" &
+    taskset -c $SRC_CORE "$FLOOR" source "$rep" "$size" $(( DUR + 3 )) $pps >"$W/src.out" &
     src=$!; PIDS+=($src)
     sleep 2
-    c0=$(oncpu "$bpid" "$btid"); s0=$(oncpu_proc "$src"); x0=$(stat_of "$rep" tx_packets); d0=$(stat_of "$rep" tx_dropped)
+    c0=$(oncpu "$bpid" "$btid"); q0=$(rqwait "$bpid" "$btid"); s0=$(oncpu_proc "$src"); x0=$(stat_of "$rep" tx_packets); d0=$(stat_of "$rep" tx_dropped)
     t0=$(date +%s%N)
-    sleep "$DUR"
-    c1=$(oncpu "$bpid" "$btid"); s1=$(oncpu_proc "$src"); x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
+    if [ -n "${RX_PERF:-}" ]; then
+        perf record -q -g -t "$btid" -o "$RX_PERF.$be.$size.$rate" -- sleep "$DUR" >/dev/null 2>&1
+    else
+        sleep "$DUR"
+    fi
+    c1=$(oncpu "$bpid" "$btid"); q1=$(rqwait "$bpid" "$btid"); s1=$(oncpu_proc "$src"); x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
     t1=$(date +%s%N)
     wait "$src"; stop "$src"
     sleep 1
@@ -190,13 +207,14 @@ run() {
     R[$be-pps,$size,$rate]+="$(echo "$taken * 1000000000 / ($t1 - $t0)" | bc -l) "
     R[$be-cpu,$size,$rate]+="$cpu "
     R[$be-busy,$size,$rate]+="$busy "
-    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core, %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame\n' \
+    R[$be-wait,$size,$rate]+="$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l) "
+    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core (waited %.1f%%), %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame\n' \
         "$be" "$size" "$rate" "$(echo "$taken * 1000 / ($t1 - $t0)" | bc -l)" $(( d1 - d0 )) \
-        "$(echo "$delivered / 1000000" | bc -l)" "$cpu" "$nsf" "$srcf" "$busy"
+        "$(echo "$delivered / 1000000" | bc -l)" "$cpu" "$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l)" "$nsf" "$srcf" "$busy"
 }
 median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR] = $1} END {if (!NR) print "-"; else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-echo "# $(uptime)"
+echo "# layout $LAYOUT (source on core $SRC_CORE); $(uptime)"
 ours_start
 for round in $(seq "$ROUNDS"); do
     echo "# round $round ($(uptime | sed 's/.*load/load/'))"
@@ -209,15 +227,16 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "# $(uptime)"
 echo
-echo "# medians of $ROUNDS rounds, ${DUR} s each; ns/frame = back-end thread CPU / frames taken"
-printf '%5s %8s %9s %9s %8s %8s %10s %10s %11s %10s\n' size offered ours_Mpps dpdk_Mpps ours_cpu dpdk_cpu ours_ns/f dpdk_ns/f dpdk/ours dpdk_busy
+echo "# medians of $ROUNDS rounds, ${DUR} s each, layout $LAYOUT; ns/frame = back-end thread CPU / frames taken"
+printf '%5s %8s %9s %9s %8s %8s %9s %9s %10s %10s %11s %10s\n' size offered ours_Mpps dpdk_Mpps ours_cpu dpdk_cpu ours_wait dpdk_wait ours_ns/f dpdk_ns/f dpdk/ours dpdk_busy
 for size in $SIZES; do
     for rate in $RATES; do
         o=$(median <<<"${R[ours,$size,$rate]}") d=$(median <<<"${R[dpdk,$size,$rate]}")
-        printf '%5s %8s %9.3f %9.3f %7.1f%% %7.1f%% %10.1f %10.1f %11.2f %10s\n' "$size" "$rate" \
+        printf '%5s %8s %9.3f %9.3f %7.1f%% %7.1f%% %8.1f%% %8.1f%% %10.1f %10.1f %11.2f %10s\n' "$size" "$rate" \
             "$(echo "$(median <<<"${R[ours-pps,$size,$rate]}") / 1000000" | bc -l)" \
             "$(echo "$(median <<<"${R[dpdk-pps,$size,$rate]}") / 1000000" | bc -l)" \
             "$(median <<<"${R[ours-cpu,$size,$rate]}")" "$(median <<<"${R[dpdk-cpu,$size,$rate]}")" \
+            "$(median <<<"${R[ours-wait,$size,$rate]}")" "$(median <<<"${R[dpdk-wait,$size,$rate]}")" \
             "$o" "$d" "$( [ "$(echo "$o > 0" | bc -l)" = 1 ] && echo "$d / $o" | bc -l || echo 0)" \
             "$(median <<<"${R[dpdk-busy,$size,$rate]}")"
     done
