@@ -37,6 +37,8 @@
 #   ns/frame   be_cpu time / frames taken: the whole cost of carrying the
 #              rate, polling included,
 #   src ns/f   the source's CPU per frame (for scale),
+#   f/round    ours only: frames per worker round that moved any (the receive
+#              queue's total_packets / batch_number over the window),
 #   dpdk busy  DPDK only: testpmd's own busy cycles per packet (cycles of
 #              forwarding iterations that moved packets, empty polls excluded),
 #              in ns at the TSC rate it reports.
@@ -49,7 +51,7 @@
 # layout, not the back-end; see dp_bench.sh).
 #
 # RX_PERF=FILE: perf record -g of the back-end's thread over each window
-# (FILE.BACKEND.SIZE.RATE).
+# (FILE.BACKEND.SIZE.RATE; RX_PERF_ARGS replaces "record -q -g", e.g. "stat -e ...").
 #
 # Usage: bench/rx_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-p "RATES_PPS"] [-r ROUNDS]
 #                          [-q RING_SIZE] [-l alone|shared]
@@ -128,6 +130,10 @@ oncpu() { awk '{print $1}' "/proc/$1/task/$2/schedstat"; }        # ns on CPU
 rqwait() { awk '{print $2}' "/proc/$1/task/$2/schedstat"; }       # ns runnable, waiting for a CPU
 oncpu_proc() { awk '{print $1}' "/proc/$1/schedstat"; }
 stat_of() { cat "/sys/class/net/$1/statistics/$2"; }
+# rxq_stat: ours' receive queue (VQ 0): "frames rounds" (total_packets, batch_number: the
+# worker's rounds that moved at least one frame).
+rxq_stat() { "$VIRTNET" --socket "$W/ctl/s.sock" stats -u "$OURS_VUID" |
+    jq -r '.device."queues-stats"[] | select(."VQ Index" == 0) | "\(.total_packets) \(.batch_number)"'; }
 pps_of() { # LOG: the consumer's mean Rx-pps over its last DUR stats periods, in pps
     tr '\033' '\n' <"$1" | grep -o "Rx-pps: *[0-9]*" | awk '{print $2}' | tail -n "$DUR" |
         awk '{s += $1; n++} END {printf "%.0f\n", n ? s / n : 0}'
@@ -143,7 +149,7 @@ ours_start() {
         echo "rx_bench: the controller did not start" >&2; cat "$W/ctl.log" >&2; exit 1; }
     "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0d:01 -t 1500 -n 2 -s $QSIZE \
         -u $(( 70000 + ID % 9000 )) >"$W/hp.json" || exit 1
-    OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json")
+    OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json") OURS_VUID=$(jq -r .vuid "$W/hp.json")
     OURS_SOCK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp.json")" -b |
         jq -r '.devices[0].vhost_socket')
     ip link set "$OURS_REP" up
@@ -162,7 +168,7 @@ dpdk_start() {
 declare -A R
 # run BACKEND SIZE RATE
 run() {
-    local be=$1 size=$2 rate=$3 rep sock fe src bpid btid pps=0 c0 c1 q0 q1 s0 s1 t0 t1 x0 x1 d0 d1 out
+    local be=$1 size=$2 rate=$3 rep sock fe src bpid btid pps=0 c0 c1 q0 q1 s0 s1 b0= b1= fpr=- t0 t1 x0 x1 d0 d1 out
     local taken delivered cpu nsf srcf busy=-
     [ "$rate" = max ] || pps=$rate
     case $be in
@@ -179,14 +185,16 @@ run() {
     taskset -c $SRC_CORE "$FLOOR" source "$rep" "$size" $(( DUR + 3 )) $pps >"$W/src.out" &
     src=$!; PIDS+=($src)
     sleep 2
+    [ "$be" = ours ] && b0=$(rxq_stat)
     c0=$(oncpu "$bpid" "$btid"); q0=$(rqwait "$bpid" "$btid"); s0=$(oncpu_proc "$src"); x0=$(stat_of "$rep" tx_packets); d0=$(stat_of "$rep" tx_dropped)
     t0=$(date +%s%N)
     if [ -n "${RX_PERF:-}" ]; then
-        perf record -q -g -t "$btid" -o "$RX_PERF.$be.$size.$rate" -- sleep "$DUR" >/dev/null 2>&1
+        perf ${RX_PERF_ARGS:-record -q -g} -t "$btid" -o "$RX_PERF.$be.$size.$rate" -- sleep "$DUR" >/dev/null 2>&1
     else
         sleep "$DUR"
     fi
-    c1=$(oncpu "$bpid" "$btid"); q1=$(rqwait "$bpid" "$btid"); s1=$(oncpu_proc "$src"); x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
+    c1=$(oncpu "$bpid" "$btid"); q1=$(rqwait "$bpid" "$btid");
+    [ "$be" = ours ] && b1=$(rxq_stat) s1=$(oncpu_proc "$src"); x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
     t1=$(date +%s%N)
     wait "$src"; stop "$src"
     sleep 1
@@ -200,6 +208,8 @@ run() {
         [ -n "$busy" ] || busy=-
     fi
     taken=$(( x1 - x0 ))
+    [ -n "$b0" ] && [ -n "$b1" ] && fpr=$(echo "$b0 $b1" | awk '{ r = $4 - $2; printf "%.1f", (r > 0 ? ($3 - $1) / r : 0) }')
+    R[$be-fpr,$size,$rate]+="$fpr "
     cpu=$(echo "($c1 - $c0) * 100 / ($t1 - $t0)" | bc -l)
     nsf=$( [ "$taken" -gt 0 ] && echo "($c1 - $c0) / $taken" | bc -l || echo 0)
     srcf=$( [ "$taken" -gt 0 ] && echo "($s1 - $s0) / $taken" | bc -l || echo 0)
@@ -208,9 +218,9 @@ run() {
     R[$be-cpu,$size,$rate]+="$cpu "
     R[$be-busy,$size,$rate]+="$busy "
     R[$be-wait,$size,$rate]+="$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l) "
-    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core (waited %.1f%%), %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame\n' \
+    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core (waited %.1f%%), %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame, ours frames/round %s\n' \
         "$be" "$size" "$rate" "$(echo "$taken * 1000 / ($t1 - $t0)" | bc -l)" $(( d1 - d0 )) \
-        "$(echo "$delivered / 1000000" | bc -l)" "$cpu" "$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l)" "$nsf" "$srcf" "$busy"
+        "$(echo "$delivered / 1000000" | bc -l)" "$cpu" "$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l)" "$nsf" "$srcf" "$busy" "$fpr"
 }
 median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR] = $1} END {if (!NR) print "-"; else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
@@ -228,16 +238,16 @@ done
 echo "# $(uptime)"
 echo
 echo "# medians of $ROUNDS rounds, ${DUR} s each, layout $LAYOUT; ns/frame = back-end thread CPU / frames taken"
-printf '%5s %8s %9s %9s %8s %8s %9s %9s %10s %10s %11s %10s\n' size offered ours_Mpps dpdk_Mpps ours_cpu dpdk_cpu ours_wait dpdk_wait ours_ns/f dpdk_ns/f dpdk/ours dpdk_busy
+printf '%5s %8s %9s %9s %8s %8s %9s %9s %10s %10s %11s %10s %12s\n' size offered ours_Mpps dpdk_Mpps ours_cpu dpdk_cpu ours_wait dpdk_wait ours_ns/f dpdk_ns/f dpdk/ours dpdk_busy ours_f/round
 for size in $SIZES; do
     for rate in $RATES; do
         o=$(median <<<"${R[ours,$size,$rate]}") d=$(median <<<"${R[dpdk,$size,$rate]}")
-        printf '%5s %8s %9.3f %9.3f %7.1f%% %7.1f%% %8.1f%% %8.1f%% %10.1f %10.1f %11.2f %10s\n' "$size" "$rate" \
+        printf '%5s %8s %9.3f %9.3f %7.1f%% %7.1f%% %8.1f%% %8.1f%% %10.1f %10.1f %11.2f %10s %12s\n' "$size" "$rate" \
             "$(echo "$(median <<<"${R[ours-pps,$size,$rate]}") / 1000000" | bc -l)" \
             "$(echo "$(median <<<"${R[dpdk-pps,$size,$rate]}") / 1000000" | bc -l)" \
             "$(median <<<"${R[ours-cpu,$size,$rate]}")" "$(median <<<"${R[dpdk-cpu,$size,$rate]}")" \
             "$(median <<<"${R[ours-wait,$size,$rate]}")" "$(median <<<"${R[dpdk-wait,$size,$rate]}")" \
             "$o" "$d" "$( [ "$(echo "$o > 0" | bc -l)" = 1 ] && echo "$d / $o" | bc -l || echo 0)" \
-            "$(median <<<"${R[dpdk-busy,$size,$rate]}")"
+            "$(median <<<"${R[dpdk-busy,$size,$rate]}")" "$(median <<<"${R[ours-fpr,$size,$rate]}")"
     done
 done
