@@ -193,8 +193,9 @@ run() {
     else
         sleep "$DUR"
     fi
-    c1=$(oncpu "$bpid" "$btid"); q1=$(rqwait "$bpid" "$btid");
-    [ "$be" = ours ] && b1=$(rxq_stat) s1=$(oncpu_proc "$src"); x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
+    c1=$(oncpu "$bpid" "$btid"); q1=$(rqwait "$bpid" "$btid"); s1=$(oncpu_proc "$src")
+    x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
+    [ "$be" = ours ] && b1=$(rxq_stat)
     t1=$(date +%s%N)
     wait "$src"; stop "$src"
     sleep 1
