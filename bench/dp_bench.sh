@@ -51,62 +51,26 @@ for f in "$CTL" "$VIRTNET" "$FLOOR" $BCTL $BVIRTNET; do [ -x "$f" ] || { echo "d
 [ "$(id -u)" -eq 0 ] || { echo "dp_bench: needs root (taps, hugepages)" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "dp_bench: dpdk-testpmd not installed (Debian 12: dpdk-dev, or dpdk before 22.11.11)" >&2; exit 2; }
 
+. "$top/bench/bench_lib.sh"
 W=$(mktemp -d /tmp/dp_bench.XXXXXX)
 ID=$$ PIDS=() HP_OLD= HP_MOUNTED=
 REP=vnbr$ID FTAP=vnbf$ID DTAP=vnbd$ID
 cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-    done
-    PIDS=()
+    bench_stop_all
     ip link del "$FTAP" 2>/dev/null
     [ -n "${OURS_REP:-}" ] && ip link del "$OURS_REP" 2>/dev/null
     [ -n "${OURS_REP_PK:-}" ] && ip link del "$OURS_REP_PK" 2>/dev/null
     [ -n "${BASE_REP:-}" ] && ip link del "$BASE_REP" 2>/dev/null
     rm -rf /var/run/dpdk/vnbb$ID /var/run/dpdk/vnbf$ID
-    [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
-    [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
+    bench_hugepages_restore
     rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # Hugepages: two testpmd processes of -m 256.
-if ! mountpoint -q /dev/hugepages; then
-    mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages || exit 2
-    HP_MOUNTED=1
-fi
-free_hp=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "$free_hp" -lt 420 ]; then
-    HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
-    echo $(( HP_OLD + 420 - free_hp )) >/proc/sys/vm/nr_hugepages
-fi
+bench_hugepages 420
 
-# stop PID: SIGINT (testpmd prints its totals and leaves), bounded.
-stop() {
-    local p=$1 keep=() q
-    kill -INT "$p" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-    PIDS=("${keep[@]}")
-}
-# wait_for SECONDS CMD...: polls CMD every 0.1 s.
-wait_for() {
-    local n=$(( $1 * 10 )); shift
-    while [ "$n" -gt 0 ]; do "$@" 2>/dev/null && return 0; sleep 0.1; n=$(( n - 1 )); done
-    return 1
-}
-testpmd() { # PREFIX MAIN_LCORE LOG ARGS...: one testpmd in the background
-    local prefix=$1 main=$2 log=$3; shift 3
-    dpdk-testpmd -l 0,1 --main-lcore "$main" --file-prefix="$prefix" -m 256 --single-file-segments \
-        --no-pci --log-level=lib.eal:warning "$@" </dev/null >"$log" 2>&1 &
-    PIDS+=($!)
-}
 virtio_user() { # SOCKET MODE SIZE [VDEV_EXTRA]
     testpmd vnbf$ID 0 "$W/fe.log" --vdev "net_virtio_user0,path=$1,queues=1,queue_size=$QSIZE${4:-}" -- \
         --forward-mode="$2" --txpkts="$3" --auto-start --stats-period 1 --total-num-mbufs=16384 \
@@ -126,69 +90,38 @@ tap_rate() {
     b=$(rx_count "$1"); t1=$(date +%s.%N)
     echo "($b - $a) / ($t1 - $t0) / 1000000" | bc -l
 }
-# pps_of LOG WHAT: a testpmd's mean WHAT (Rx-pps, Tx-pps) over its last DUR stats periods, in Mpps.
-pps_of() {
-    tr '\033' '\n' <"$1" | grep -o "$2: *[0-9]*" | awk '{print $2}' | tail -n "$DUR" |
-        awk '{s += $1; n++} END {printf "%.6f\n", n ? s / n / 1e6 : 0}'
-}
 
 # ---- back-end: ours ------------------------------------------------------------------
 ours_start() {
-    mkdir -p "$W/ctl"
-    cat >"$W/ctl/virtnet.conf" <<CONF
-{ "eth_vq_workers": 1, "emulation": { "hotplug_ports": 2, "serial": "BENCH$ID" } }
-CONF
-    taskset -c 0 "$CTL" --foreground --config "$W/ctl/virtnet.conf" --state-dir "$W/ctl" \
-        --socket "$W/ctl/s.sock" --provider-lib-dir "$BUILD/providers/.libs" --log-level warning \
-        2>"$W/ctl.log" &
-    PIDS+=($!)
-    wait_for 20 "$VIRTNET" --socket "$W/ctl/s.sock" health >/dev/null || {
-        echo "dp_bench: the controller did not start" >&2; cat "$W/ctl.log" >&2; exit 1; }
-    "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0b:01 -t 1500 -n 2 -s $QSIZE \
-        -u $(( 90000 + ID % 9000 )) >"$W/hp.json" || exit 1
-    OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json")
-    OURS_SOCK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp.json")" -b |
-        jq -r '.devices[0].vhost_socket')
+    ctl_start "$BUILD" "$W/ctl" "BENCH$ID" 2
+    OURS_PID=$CTL_PID
+    read -r OURS_REP OURS_SOCK OURS_VUID < <(ctl_hotplug "$BUILD" "$W/ctl" 02:00:00:00:0b:01 $(( 90000 + ID % 9000 )) $QSIZE)
     # The same device with RING_PACKED offered (a device without it gives packed_vq=1 split rings).
-    "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0b:02 -t 1500 -n 2 -s $QSIZE \
-        -u $(( 90000 + ID % 9000 + 1 )) -f 0x400000000 >"$W/hp2.json" || exit 1
-    OURS_REP_PK=$(jq -r .sf_rep_net_device "$W/hp2.json")
-    OURS_SOCK_PK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp2.json")" -b |
-        jq -r '.devices[0].vhost_socket')
+    read -r OURS_REP_PK OURS_SOCK_PK OURS_VUID_PK < <(ctl_hotplug "$BUILD" "$W/ctl" 02:00:00:00:0b:02 \
+        $(( 90000 + ID % 9000 + 1 )) $QSIZE -f 0x400000000)
+    [ -n "${OURS_VUID:-}" ] && [ -n "${OURS_VUID_PK:-}" ] || { echo "dp_bench: hotplug failed" >&2; exit 1; }
 }
 # The base controller (-B): one split-ring device, its own state dir, socket and serial.
 base_start() {
-    mkdir -p "$W/base"
-    cat >"$W/base/virtnet.conf" <<CONF
-{ "eth_vq_workers": 1, "emulation": { "hotplug_ports": 1, "serial": "BASE$ID" } }
-CONF
-    taskset -c 0 "$BCTL" --foreground --config "$W/base/virtnet.conf" --state-dir "$W/base" \
-        --socket "$W/base/s.sock" --provider-lib-dir "$BASE/providers/.libs" --log-level warning \
-        2>"$W/base.log" &
-    BASE_PID=$!
-    PIDS+=($BASE_PID)
-    wait_for 20 "$BVIRTNET" --socket "$W/base/s.sock" health >/dev/null || {
-        echo "dp_bench: the base controller did not start" >&2; cat "$W/base.log" >&2; exit 1; }
-    "$BVIRTNET" --socket "$W/base/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0c:01 -t 1500 -n 2 -s $QSIZE \
-        -u $(( 80000 + ID % 9000 )) >"$W/hpb.json" || exit 1
-    BASE_REP=$(jq -r .sf_rep_net_device "$W/hpb.json")
-    BASE_SOCK=$("$BVIRTNET" --socket "$W/base/s.sock" query -u "$(jq -r .vuid "$W/hpb.json")" -b |
-        jq -r '.devices[0].vhost_socket')
+    ctl_start "$BASE" "$W/base" "BASE$ID" 1
+    BASE_PID=$CTL_PID
+    read -r BASE_REP BASE_SOCK BASE_VUID < <(ctl_hotplug "$BASE" "$W/base" 02:00:00:00:0c:01 $(( 80000 + ID % 9000 )) $QSIZE)
+    [ -n "${BASE_VUID:-}" ] || { echo "dp_bench: hotplug (base) failed" >&2; exit 1; }
 }
 base_stop() {
-    "$BVIRTNET" --socket "$W/base/s.sock" unplug -u "$(jq -r .vuid "$W/hpb.json")" >/dev/null
+    "$BVIRTNET" --socket "$W/base/s.sock" unplug -u "$BASE_VUID" >/dev/null
     stop "$BASE_PID"
 }
 ours_stop() {
-    "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp.json")" >/dev/null
-    "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$(jq -r .vuid "$W/hp2.json")" >/dev/null
-    stop "${PIDS[0]}"
+    "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$OURS_VUID" >/dev/null
+    "$VIRTNET" --socket "$W/ctl/s.sock" unplug -u "$OURS_VUID_PK" >/dev/null
+    stop "$OURS_PID"
 }
 # ring_check BACKEND: ours-packed must have negotiated packed rings (else it measures split).
 # (DPDK's vhost PMD offers RING_PACKED by default; testpmd does not print what was negotiated.)
 ring_check() {
     [ "$1" = ours-packed ] || return 0
-    "$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp2.json")" |
+    "$VIRTNET" --socket "$W/ctl/s.sock" query -u "$OURS_VUID_PK" |
         jq -e '.devices[0].negotiated_feature_names | index("VIRTIO_F_RING_PACKED")' >/dev/null ||
         { echo "dp_bench: ours-packed did not negotiate RING_PACKED" >&2; exit 1; }
 }
@@ -206,7 +139,7 @@ dpdk_start() {
 declare -A R
 # run BACKEND DIR SIZE: one measurement into R[BACKEND,DIR,SIZE] (appended per round).
 run() {
-    local be=$1 dir=$2 size=$3 rep sock rate fe offered= extra=
+    local be=$1 dir=$2 size=$3 rep sock rate fe offered= extra= bpid= btid a b t0 t1 c0 c1 nsf cpu=
     # testpmd polls even with nothing attached: the DPDK back-end runs only for its own cases.
     case $be in
     ours) rep=$OURS_REP sock=$OURS_SOCK ;;
@@ -219,7 +152,19 @@ run() {
         virtio_user "$sock" txonly "$size" "$extra"; fe=${PIDS[-1]}
         sleep 2
         ring_check "$be"
-        rate=$(tap_rate "$rep")
+        case $be in ours*) bpid=$OURS_PID ;; base) bpid=$BASE_PID ;; esac
+        # Ours and base: also the worker thread's CPU time per frame (a figure the
+        # machine's load moves less than a rate: time the thread waited is not in it).
+        if [ -n "$bpid" ] && btid=$(tid_of "$bpid" vn-sw-0); then
+            a=$(rx_count "$rep"); t0=$(date +%s%N); c0=$(oncpu "$bpid" "$btid")
+            sleep "$DUR"
+            c1=$(oncpu "$bpid" "$btid"); b=$(rx_count "$rep"); t1=$(date +%s%N)
+            rate=$(echo "($b - $a) * 1000 / ($t1 - $t0)" | bc -l)
+            [ "$b" -gt "$a" ] && nsf=$(echo "($c1 - $c0) / ($b - $a)" | bc -l) &&
+                R[$be-nsf,$dir,$size]+="$nsf " && cpu="($(printf '%.1f' "$nsf") ns of worker CPU a frame)"
+        else
+            rate=$(tap_rate "$rep")
+        fi
     else
         virtio_user "$sock" rxonly 64 "$extra"; fe=${PIDS[-1]}
         wait_for 20 grep -q "Rx-pps" "$W/fe.log"
@@ -233,7 +178,7 @@ run() {
     stop "$fe"
     case $be in dpdk*) stop "$BE_PID" ;; esac
     R[$be,$dir,$size]+="$rate "
-    printf '%-12s %-2s %5s B  %.3f Mpps %s\n' "$be" "$dir" "$size" "$rate" "${offered:-}"
+    printf '%-12s %-2s %5s B  %.3f Mpps %s\n' "$be" "$dir" "$size" "$rate" "${offered:-}$cpu"
 }
 floor() { # DIR SIZE MODE (uring or syscall)
     local out mode=$3 offered=
@@ -266,8 +211,13 @@ for round in $(seq "$ROUNDS"); do
         for dir in $DIRS; do
             for ring in $RINGS; do
                 sfx=; [ "$ring" = packed ] && sfx=-packed
-                run "ours$sfx" "$dir" "$size"
-                [ -n "$BASE" ] && [ "$ring" = split ] && run base "$dir" "$size"
+                # With a base: which of ours and base goes first alternates by round.
+                if [ -n "$BASE" ] && [ "$ring" = split ] && [ $(( round % 2 )) = 0 ]; then
+                    run base "$dir" "$size"; run ours "$dir" "$size"
+                else
+                    run "ours$sfx" "$dir" "$size"
+                    [ -n "$BASE" ] && [ "$ring" = split ] && run base "$dir" "$size"
+                fi
                 run "dpdk$sfx" "$dir" "$size"
             done
             floor "$dir" "$size" uring
@@ -295,12 +245,14 @@ for ring in $RINGS; do
 done
 if [ -n "$BASE" ]; then
     echo
-    echo "# ours / base (split rings, same run; base: $BASE)"
-    printf '%-2s %6s %8s %8s %10s\n' dir size ours base ours/base
+    echo "# ours / base (split rings, same run; base: $BASE); tx: worker CPU ns a frame too"
+    printf '%-2s %6s %8s %8s %10s %10s %10s %14s\n' dir size ours base ours/base ours_ns/f base_ns/f base/ours_ns/f
     for size in $SIZES; do
         for dir in $DIRS; do
             o=$(echo "${R[ours,$dir,$size]}" | median) b=$(echo "${R[base,$dir,$size]}" | median)
-            printf '%-2s %6s %8.3f %8.3f %10.2f\n' "$dir" "$size" "$o" "$b" "$(ratio "$o" "$b")"
+            on=$(echo "${R[ours-nsf,$dir,$size]:-0}" | median) bn=$(echo "${R[base-nsf,$dir,$size]:-0}" | median)
+            printf '%-2s %6s %8.3f %8.3f %10.2f %10.1f %10.1f %14.2f\n' "$dir" "$size" "$o" "$b" "$(ratio "$o" "$b")" \
+                "$on" "$bn" "$(ratio "$bn" "$on")"
         done
     done
 fi

@@ -77,81 +77,34 @@ case $LAYOUT in alone) SRC_CORE=1 ;; shared) SRC_CORE=0 ;; *) echo "rx_bench: -l
 [ "$(id -u)" -eq 0 ] || { echo "rx_bench: needs root" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "rx_bench: dpdk-testpmd not installed" >&2; exit 2; }
 
+. "$top/bench/bench_lib.sh"
 W=$(mktemp -d /tmp/rx_bench.XXXXXX)
 ID=$$ PIDS=() HP_OLD= HP_MOUNTED= OURS_REP= CTL_PID=
 DTAP=vnrd$ID
 cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-    done
+    bench_stop_all
     [ -n "$OURS_REP" ] && ip link del "$OURS_REP" 2>/dev/null
     rm -rf /var/run/dpdk/vnrb$ID /var/run/dpdk/vnrf$ID /dev/hugepages/vnrb$ID* /dev/hugepages/vnrf$ID*
-    [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
-    [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
+    bench_hugepages_restore
     rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # Hugepages: two testpmd processes of -m 256.
-if ! mountpoint -q /dev/hugepages; then
-    mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages || exit 2
-    HP_MOUNTED=1
-fi
-free_hp=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "$free_hp" -lt 280 ]; then
-    HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
-    echo $(( HP_OLD + 280 - free_hp )) >/proc/sys/vm/nr_hugepages
-fi
+bench_hugepages 280
 
-stop() { # PID: SIGINT (testpmd prints its totals), bounded
-    local p=$1 keep=() q
-    kill -INT "$p" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-    PIDS=("${keep[@]}")
-}
-wait_for() { local n=$(( $1 * 10 )); shift
-    while [ "$n" -gt 0 ]; do "$@" 2>/dev/null && return 0; sleep 0.1; n=$(( n - 1 )); done; return 1; }
-testpmd() { # PREFIX MAIN_LCORE LOG ARGS...
-    local prefix=$1 main=$2 log=$3; shift 3
-    dpdk-testpmd -l 0,1 --main-lcore "$main" --file-prefix="$prefix" -m 256 --single-file-segments \
-        --no-pci --no-telemetry --log-level=lib.eal:warning "$@" </dev/null >"$log" 2>&1 &
-    PIDS+=($!)
-}
-# tid_of PID NAME: the thread of PID called NAME.
-tid_of() { local t; for t in /proc/"$1"/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { basename "$t"; return 0; }; done; return 1; }
-oncpu() { awk '{print $1}' "/proc/$1/task/$2/schedstat"; }        # ns on CPU
-rqwait() { awk '{print $2}' "/proc/$1/task/$2/schedstat"; }       # ns runnable, waiting for a CPU
 oncpu_proc() { awk '{print $1}' "/proc/$1/schedstat"; }
 stat_of() { cat "/sys/class/net/$1/statistics/$2"; }
 # rxq_stat: ours' receive queue (VQ 0): "frames rounds" (total_packets, batch_number: the
 # worker's rounds that moved at least one frame).
 rxq_stat() { "$VIRTNET" --socket "$W/ctl/s.sock" stats -u "$OURS_VUID" |
     jq -r '.device."queues-stats"[] | select(."VQ Index" == 0) | "\(.total_packets) \(.batch_number)"'; }
-pps_of() { # LOG: the consumer's mean Rx-pps over its last DUR stats periods, in pps
-    tr '\033' '\n' <"$1" | grep -o "Rx-pps: *[0-9]*" | awk '{print $2}' | tail -n "$DUR" |
-        awk '{s += $1; n++} END {printf "%.0f\n", n ? s / n : 0}'
-}
 
 ours_start() {
-    mkdir -p "$W/ctl"
-    echo "{ \"eth_vq_workers\": 1, \"emulation\": { \"hotplug_ports\": 1, \"serial\": \"RXB$ID\" } }" >"$W/ctl/virtnet.conf"
-    taskset -c 0 "$CTL" --foreground --config "$W/ctl/virtnet.conf" --state-dir "$W/ctl" \
-        --socket "$W/ctl/s.sock" --provider-lib-dir "$BUILD/providers/.libs" --log-level warning 2>"$W/ctl.log" &
-    CTL_PID=$!; PIDS+=($CTL_PID)
-    wait_for 20 "$VIRTNET" --socket "$W/ctl/s.sock" health >/dev/null || {
-        echo "rx_bench: the controller did not start" >&2; cat "$W/ctl.log" >&2; exit 1; }
-    "$VIRTNET" --socket "$W/ctl/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0d:01 -t 1500 -n 2 -s $QSIZE \
-        -u $(( 70000 + ID % 9000 )) >"$W/hp.json" || exit 1
-    OURS_REP=$(jq -r .sf_rep_net_device "$W/hp.json") OURS_VUID=$(jq -r .vuid "$W/hp.json")
-    OURS_SOCK=$("$VIRTNET" --socket "$W/ctl/s.sock" query -u "$(jq -r .vuid "$W/hp.json")" -b |
-        jq -r '.devices[0].vhost_socket')
+    ctl_start "$BUILD" "$W/ctl" "RXB$ID" 1
+    read -r OURS_REP OURS_SOCK OURS_VUID < <(ctl_hotplug "$BUILD" "$W/ctl" 02:00:00:00:0d:01 $(( 70000 + ID % 9000 )) $QSIZE)
+    [ -n "${OURS_VUID:-}" ] || { echo "rx_bench: hotplug failed" >&2; exit 1; }
     ip link set "$OURS_REP" up
 }
 dpdk_start() {
@@ -199,7 +152,7 @@ run() {
     t1=$(date +%s%N)
     wait "$src"; stop "$src"
     sleep 1
-    delivered=$(pps_of "$W/fe.log")
+    delivered=$(pps_of "$W/fe.log" Rx-pps)
     stop "$fe"
     if [ "$be" = dpdk ]; then
         stop "$BE_PID"
@@ -221,7 +174,7 @@ run() {
     R[$be-wait,$size,$rate]+="$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l) "
     printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core (waited %.1f%%), %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame, ours frames/round %s\n' \
         "$be" "$size" "$rate" "$(echo "$taken * 1000 / ($t1 - $t0)" | bc -l)" $(( d1 - d0 )) \
-        "$(echo "$delivered / 1000000" | bc -l)" "$cpu" "$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l)" "$nsf" "$srcf" "$busy" "$fpr"
+        "$delivered" "$cpu" "$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l)" "$nsf" "$srcf" "$busy" "$fpr"
 }
 median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR] = $1} END {if (!NR) print "-"; else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
