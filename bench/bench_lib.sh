@@ -1,5 +1,5 @@
 # bench_lib.sh - what the datapath benchmarks share (sourced by dp_bench.sh and
-# rx_bench.sh): hugepages, background processes (PIDS), testpmd, a controller
+# rx_bench.sh; crash_bench.sh its hugepages): hugepages, background processes (PIDS), testpmd, a controller
 # with hotplugged devices.  The caller sets W (its work dir), ID and PIDS=().
 
 # bench_hugepages N: /dev/hugepages mounted and N free 2 MiB pages; sets HP_OLD / HP_MOUNTED
@@ -14,6 +14,8 @@ bench_hugepages() {
     if [ "$free" -lt "$1" ]; then
         HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
         echo $(( HP_OLD + $1 - free )) >/proc/sys/vm/nr_hugepages
+        free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+        [ "$free" -ge "$1" ] || { echo "$(basename "$0"): cannot reserve $1 hugepages of 2 MiB" >&2; exit 2; }
     fi
 }
 bench_hugepages_restore() {

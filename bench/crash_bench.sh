@@ -49,6 +49,7 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "crash_bench: needs root" >&2; exit 77; }
 command -v dpdk-testpmd >/dev/null || { echo "crash_bench: dpdk-testpmd missing" >&2; exit 77; }
 [ "$NDEV" -ge 1 ] && [ "$NDEV" -le 512 ] || { echo "crash_bench: -n 1..512" >&2; exit 2; }
+. "$top/bench/bench_lib.sh"
 DAEMON=$BUILD/controller/virtio_net_controller VIRTNET=$BUILD/cli/virtnet
 T=$(mktemp -d /tmp/crash-bench.XXXXXX); SOCK=$T/virtnet.sock
 ID=$(( $$ % 100000 )); NS=cbns$ID
@@ -83,8 +84,7 @@ cleanup() {
     [ -f "$T/reps" ] && while read -r r; do ip link del "$r" 2>/dev/null; done <"$T/reps"
     ip netns del "$NS" 2>/dev/null; ip link del "cbb0$ID" 2>/dev/null; ip link del "cbb1$ID" 2>/dev/null
     rm -rf /var/run/dpdk/cb$ID.* /dev/hugepages/cb$ID.*
-    [ -n "$HP_OLD" ] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
-    [ -n "$HP_MOUNTED" ] && umount /dev/hugepages
+    bench_hugepages_restore
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -103,17 +103,7 @@ for i in $(seq 0 $(( NTP_IDLE - 1 ))); do
     n=$(( ${#IDLE_DEVS[@]} - i * PORTS_PER_TP )); [ "$n" -gt $PORTS_PER_TP ] && n=$PORTS_PER_TP
     HP_NEED=$(( HP_NEED + ($(mem_of "$n") + 8) / 2 ))
 done
-if ! mountpoint -q /dev/hugepages; then
-    mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages || exit 1
-    HP_MOUNTED=1
-fi
-free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "$free" -lt "$HP_NEED" ]; then
-    HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
-    echo $(( HP_OLD + HP_NEED - free )) >/proc/sys/vm/nr_hugepages
-    free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-    [ "$free" -ge "$HP_NEED" ] || { echo "crash_bench: cannot reserve $HP_NEED hugepages" >&2; exit 1; }
-fi
+bench_hugepages "$HP_NEED"
 echo "# $NDEV devices, $(( 1 + NTP_IDLE )) testpmd processes, $HP_NEED hugepages of 2 MiB; $(uptime)"
 
 # Idle testpmds read commands from a FIFO nobody writes to (EOF would make them quit).
