@@ -150,9 +150,9 @@ run() {
     x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
     [ "$be" = ours ] && b1=$(rxq_stat)
     t1=$(date +%s%N)
-    wait "$src"; stop "$src"
-    sleep 1
+    # The consumer's last DUR one-second lines, read now (while the source still runs).
     delivered=$(pps_of "$W/fe.log" Rx-pps)
+    wait "$src"; stop "$src"
     stop "$fe"
     if [ "$be" = dpdk ]; then
         stop "$BE_PID"
