@@ -28,7 +28,8 @@
 # 2 s of warm-up:
 #   taken      frames the back-end took from the tap (the representor's
 #              tx_packets; tx_dropped would be frames the tap refused),
-#   delivered  the consumer's mean Rx-pps (frames that reached the guest side),
+#   delivered  of the frames the tap took while the source ran, the share the
+#              consumer received (its RX-packets at exit: nothing else sends),
 #   be_cpu     CPU time of the back-end's datapath thread
 #              (/proc/PID/task/TID/schedstat, ns on CPU) in % of a core,
 #   waited     the time that thread was runnable but waiting for a CPU, in %
@@ -122,7 +123,7 @@ declare -A R
 # run BACKEND SIZE RATE
 run() {
     local be=$1 size=$2 rate=$3 rep sock fe src bpid btid pps=0 c0 c1 q0 q1 s0 s1 b0= b1= fpr=- t0 t1 x0 x1 d0 d1 out
-    local taken delivered cpu nsf srcf busy=-
+    local taken delivered cpu nsf srcf busy=- xs xe
     [ "$rate" = max ] || pps=$rate
     case $be in
     ours) rep=$OURS_REP sock=$OURS_SOCK bpid=$CTL_PID
@@ -135,6 +136,7 @@ run() {
         --forward-mode=rxonly --auto-start --stats-period 1 --total-num-mbufs=16384 --rxd=$QSIZE --txd=$QSIZE
     fe=${PIDS[-1]}
     wait_for 20 grep -q "Rx-pps" "$W/fe.log" || { echo "rx_bench: the consumer did not start" >&2; cat "$W/fe.log" >&2; exit 1; }
+    xs=$(stat_of "$rep" tx_packets)
     taskset -c $SRC_CORE "$FLOOR" source "$rep" "$size" $(( DUR + 3 )) $pps >"$W/src.out" &
     src=$!; PIDS+=($src)
     sleep 2
@@ -150,10 +152,12 @@ run() {
     x1=$(stat_of "$rep" tx_packets); d1=$(stat_of "$rep" tx_dropped)
     [ "$be" = ours ] && b1=$(rxq_stat)
     t1=$(date +%s%N)
-    # The consumer's last DUR one-second lines, read now (while the source still runs).
-    delivered=$(pps_of "$W/fe.log" Rx-pps)
     wait "$src"; stop "$src"
+    sleep 0.5
+    xe=$(stat_of "$rep" tx_packets)
     stop "$fe"
+    # testpmd's totals at exit: "RX-packets: N" (the port's, then all ports' alike).
+    delivered=$(grep -o 'RX-packets: *[0-9]*' "$W/fe.log" | tail -n 1 | awk -v t=$(( xe - xs )) '{ printf "%.1f", (t > 0 ? 100 * $2 / t : 0) }')
     if [ "$be" = dpdk ]; then
         stop "$BE_PID"
         # "CPU cycles/packet=N (busy cycles=...) at M MHz Clock": the rx stream (tap -> vhost) moved them all.
@@ -172,7 +176,7 @@ run() {
     R[$be-cpu,$size,$rate]+="$cpu "
     R[$be-busy,$size,$rate]+="$busy "
     R[$be-wait,$size,$rate]+="$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l) "
-    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %.3f Mpps, back-end %5.1f%% of a core (waited %.1f%%), %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame, ours frames/round %s\n' \
+    printf '%-5s %5s B  %7s pps offered: taken %.3f Mpps (dropped %d), delivered %s%%, back-end %5.1f%% of a core (waited %.1f%%), %7.1f ns/frame, source %6.1f ns/frame, dpdk busy %s ns/frame, ours frames/round %s\n' \
         "$be" "$size" "$rate" "$(echo "$taken * 1000 / ($t1 - $t0)" | bc -l)" $(( d1 - d0 )) \
         "$delivered" "$cpu" "$(echo "($q1 - $q0) * 100 / ($t1 - $t0)" | bc -l)" "$nsf" "$srcf" "$busy" "$fpr"
 }
