@@ -23,7 +23,11 @@
 # Base (-B): a second controller built from another commit (its build
 # tree, e.g. `git worktree add` + configure + make), run as the case "base"
 # next to "ours" on split rings, same device, same cores: is a change in
-# "ours" between two runs the code or the machine?  Directions (-x): "tx rx".
+# "ours" between two runs the code or the machine?  Which of the two runs
+# first alternates by round.  In tx, ours and base also give the worker
+# thread's CPU time per frame (schedstat of vn-sw-0 / frames received):
+# time spent waiting for a CPU is not in it, so load moves it less than a
+# rate.  Directions (-x): "tx rx".
 #
 # Usage: bench/dp_bench.sh [-b BUILD_DIR] [-d SECONDS] [-s "SIZES"] [-r ROUNDS] [-q RING_SIZE]
 #                          [-k "split packed"] [-x "tx rx"] [-B BASE_BUILD_DIR]
