@@ -205,14 +205,12 @@ void sw_uring_fini(struct sw_uring *u);
 /*
  * Submits 'n' (<= SW_URING_BATCH) writev (or readv) requests on 'fd', request
  * i over iov[i][0, iovcnt[i]), and waits until all are done; res[i] gets each
- * result (bytes or -errno; -ECANCELED for a linked request not run).
- * 'linked': the requests run one after the other, in order, whatever each
- * one's outcome (hard links: a short read, a frame smaller than its buffer,
- * would end a plain link).  Returns 0, or
- * -errno when the ring failed (it is then released: use plain calls).
+ * result (bytes or -errno).  The requests run one after the other, in
+ * order.  Returns 0, or -errno when the ring failed (it is then released:
+ * use plain calls).
  */
 int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *const *iov,
-                const unsigned *iovcnt, unsigned n, bool linked, int *res);
+                const unsigned *iovcnt, unsigned n, int *res);
 
 /* sw_net.c (worker thread) */
 /* One round of work on 'q': up to SW_BATCH frames; clears q->pending when it ran dry. */

@@ -202,9 +202,8 @@ static void tx_account(struct sw_queue *q, const struct sw_tx_frame *f, int res)
 
 /*
  * Writes the 'n' frames collected in q->tx_frames into the tap, in order:
- * one io_uring submission of hard-linked writes, or one writev() each without
- * a ring; then records their chains as used (length 0: nothing written into
- * them).  The frames come from consecutive avail positions; the transmit
+ * one io_uring submission (sw_uring.c), or one writev() each without a ring;
+ * then records their chains as used (length 0: nothing written into them).  The frames come from consecutive avail positions; the transmit
  * record (lib/virtq_inflight.h) says they are being written before, and how
  * many the tap took after.
  */
@@ -226,7 +225,7 @@ static void tx_flush(struct sw_worker *w, struct sw_queue *q, unsigned n)
             iov[i] = &q->tx_iov[q->tx_frames[i].iov_off];
             cnt[i] = q->tx_frames[i].iov_cnt;
         }
-        batched = sw_uring_rw(&w->uring, true, q->tap_fd, iov, cnt, n, true, res) == 0;
+        batched = sw_uring_rw(&w->uring, true, q->tap_fd, iov, cnt, n, res) == 0;
     }
     for (unsigned i = 0; i < n; i++) {
         const struct sw_tx_frame *f = &q->tx_frames[i];
@@ -488,11 +487,10 @@ static void iov_copy(const struct iovec *dst, unsigned dn, const struct iovec *s
 
 /*
  * Reads up to 'k' frames, one per held chain, in one io_uring submission of
- * hard-linked reads, run in order.  (A plain link would end at the first read:
- * a frame shorter than its buffer is a short read, which io_uring counts as a
- * failure.)  Reads after the tap ran empty find nothing, unless a frame came
- * in meanwhile: that one moves down to the first chain not filled, so the
- * chains filled are the first ones, in the order the frames came.  Returns
+ * reads run in order (sw_uring.c).  Reads after the tap ran empty find
+ * nothing (-EAGAIN), unless a frame came in meanwhile: that one moves down to
+ * the first chain not filled, so the chains filled are the first ones, in the
+ * order the frames came.  Returns
  * the frames read, 0 when the tap was empty, or -errno when no read
  * succeeded and the first failed otherwise.
  */
@@ -507,7 +505,7 @@ static int rx_read_batch(struct sw_worker *w, struct sw_queue *q, unsigned k)
         iov[i] = &q->rx_iov[q->rx_bufs[i].iov_off];
         cnt[i] = q->rx_bufs[i].iov_cnt;
     }
-    ret = sw_uring_rw(&w->uring, false, q->tap_fd, iov, cnt, k, true, res);
+    ret = sw_uring_rw(&w->uring, false, q->tap_fd, iov, cnt, k, res);
     if (ret < 0)
         return ret;
     for (unsigned i = 0; i < k; i++) {

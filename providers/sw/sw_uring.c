@@ -9,6 +9,16 @@
  * read with no frame waiting ends with -EAGAIN) and nothing is left in
  * flight when sw_uring_rw() returns.
  *
+ * Requests are not linked: io_uring issues them inline, one after the other
+ * in submission order, within the submission (a tap write never waits: its
+ * socket's send buffer is unlimited), so frames reach the tap in the order
+ * they were submitted, and the frames of a write batch that went out are its
+ * first ones (the transmit record, lib/virtq_inflight.h, relies on it).
+ * Links cost more than they give: a plain link ends at a short read (every
+ * frame smaller than its buffer), and hard-linked writes took 25-30% more
+ * worker CPU per frame (each issued from task work once the one before
+ * completed; bench/dp_bench.sh -B, docs/benchmarks.md).
+ *
  * A kernel without io_uring (or with it disabled by sysctl) makes
  * sw_uring_init() fail; the worker then makes one readv()/writev() per frame.
  *
@@ -44,7 +54,7 @@ void sw_uring_fini(struct sw_uring *u)
 }
 
 int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *const *iov,
-                const unsigned *iovcnt, unsigned n, bool linked, int *res)
+                const unsigned *iovcnt, unsigned n, int *res)
 {
     unsigned done = 0;
     int ret;
@@ -62,15 +72,6 @@ int sw_uring_rw(struct sw_uring *u, bool write, int fd, const struct iovec *cons
         else
             io_uring_prep_readv2(sqe, fd, iov[i], iovcnt[i], 0, RWF_NOWAIT);
         io_uring_sqe_set_data64(sqe, i);
-        /*
-         * Linked: in order, whatever each one's outcome (a hard link; a plain link ends at a
-         * short read, which is every frame smaller than its buffer).  Writes: frames reach the
-         * tap as the driver queued them, and a crash in the middle leaves a prefix of them
-         * written, which the transmit record relies on.  Reads: frames fill the chains in the
-         * order they came.
-         */
-        if (linked && i + 1 < n)
-            io_uring_sqe_set_flags(sqe, IOSQE_IO_HARDLINK);
         res[i] = -ECANCELED;
     }
     ret = io_uring_submit_and_wait(&u->ring, n);

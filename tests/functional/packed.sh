@@ -37,6 +37,8 @@ stop_testpmd
 check "testpmd leaves: rings stopped" wait_until 10 sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0].queues[0].state == \"stopped\"'"
 start_testpmd "$(sock_of "$vuid")" 1 02:00:00:00:0d:0a ",packed_vq=1"
 check "a new packed front-end attaches" wait_until 30 rings_running "$vuid" 2
+# Rings running is not testpmd forwarding yet: the count starts once it answers.
+check "the second front-end answers" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
 pings_ok "packed, second front-end: 50 of 50 answered" -c 50 -i 0.02 -W 2 "$NET.2"
 stop_testpmd
 
@@ -48,6 +50,9 @@ ip link set "$rep2" master "$BR"
 start_testpmd "$(sock_of "$vuid2")" 1 02:00:00:00:0d:0b ",packed_vq=1"
 check "a device without RING_PACKED: rings run" wait_until 30 rings_running "$vuid2" 2
 check "... split rings negotiated" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid2' | jq -e '.devices[0].negotiated_feature_names | index(\"VIRTIO_F_RING_PACKED\") | not'"
+# Another MAC answers for the peer's address now: its neighbour entry must not be stale.
+ip -n "$NS" neigh flush all
+check "the split-ring front-end answers" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
 pings_ok "split fallback: 20 of 20 answered" -c 20 -i 0.05 -W 2 "$NET.2"
 stop_testpmd
 stop_controller
