@@ -159,6 +159,7 @@ struct vn_vhost_dev {
                                     crash (emu_vhost_txrec.c) */
     bool txrec_based;          /* resolved against the representor by this process */
     struct vn_vhost_iommu iotlb; /* IOMMU_PLATFORM: the device IOTLB (emu_vhost_iommu.c) */
+    int log_fd;                /* the log's file, -1 when none: handed over by a live update */
 
     bool handed_over;          /* live update: another process owns the session now */
     bool adopt_pending;        /* live update: listening fd adopted, not served until import */
@@ -531,6 +532,7 @@ static void session_reset(struct vn_vhost_dev *vd)
     inflight_release(vd);
     vn_dirty_log_unmap(&vd->log);
     vn_vhost_iommu_reset(&vd->iotlb);
+    close_fd(&vd->log_fd);
     vd->owner = false;
     vd->features = 0;
     vd->protocol_features = 0;
@@ -1013,7 +1015,7 @@ static int h_set_log_base(struct vn_vhost_dev *vd, struct vn_vhost_msg *msg)
         return -EPROTO;
     }
     rings_stop_all(vd);
-    ret = vn_vhost_log_set_base(&vd->log, msg, why, sizeof(why));
+    ret = vn_vhost_log_set_base(&vd->log, &vd->log_fd, msg, why, sizeof(why));
     rings_restart(vd);
     if (ret < 0) {
         peer_error(vd, "%s", why);
@@ -1381,6 +1383,7 @@ static int vhost_create(struct vn_emu *emu, const struct vn_emu_spec *spec,
     vd->conn_fd = -1;
     vd->inflight_fd = -1;
     vn_dirty_log_init(&vd->log);
+    vd->log_fd = -1;
     vn_guest_mem_init(&vd->mem);
     vd->nrings = 2 * VN_MAX(1u, dev->max_queues / 2);
     vd->rings = calloc(vd->nrings, sizeof(*vd->rings));
@@ -1626,6 +1629,8 @@ static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *n
     rings_stop_all(vd);
     vn_json_add_u64(s, "connections", vd->connections);
     vn_json_add_str(s, "last_error", vd->last_error);
+    vn_json_add_u64(s, "log_pages", __atomic_load_n(&vd->log.pages, __ATOMIC_RELAXED));
+    vn_json_add_u64(s, "log_missed", __atomic_load_n(&vd->log.missed, __ATOMIC_RELAXED));
     rings = cJSON_AddArrayToObject(s, "rings");
     for (uint32_t i = 0; i < vd->nrings; i++) {
         const struct vn_vring *r = &vd->rings[i];
@@ -1650,6 +1655,12 @@ static int vd_export(struct vn_vhost_dev *vd, cJSON **out, int *fds, unsigned *n
     vn_json_add_bool(s, "tap_configured", vd->tap_configured);
     vn_json_add_num(s, "inflight", fd_put(vd->inflight_fd, fds, nfds, max));
     vn_json_add_u64(s, "inflight_size", vd->inflight_size);
+    /* A migration in progress: the new process logs every write from its first one. */
+    if (vn_dirty_log_is_mapped(&vd->log)) {
+        vn_json_add_num(s, "log", fd_put(vd->log_fd, fds, nfds, max));
+        vn_json_add_u64(s, "log_size", vd->log.size);
+        vn_json_add_u64(s, "log_offset", vn_dirty_log_offset(&vd->log));
+    }
     regions = cJSON_AddArrayToObject(s, "regions");
     for (unsigned i = 0; i < vd->mem.nregions; i++) {
         const struct vn_mem_region *m = &vd->mem.regions[i];
@@ -1746,6 +1757,8 @@ static int vd_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned
     if (!cJSON_IsArray(rings) || (uint32_t)cJSON_GetArraySize(rings) != vd->nrings)
         return -EINVAL;
     vd->connections = vn_json_member_u64(s, "connections");
+    vd->log.pages = vn_json_member_u64(s, "log_pages");
+    vd->log.missed = vn_json_member_u64(s, "log_missed");
     if (cJSON_IsString(le))
         snprintf(vd->last_error, sizeof(vd->last_error), "%s", le->valuestring);
     cJSON_ArrayForEach(o, rings) {
@@ -1779,6 +1792,17 @@ static int vd_import(struct vn_vhost_dev *vd, const cJSON *s, int *fds, unsigned
             if (vd->inflight == MAP_FAILED) {
                 vd->inflight = NULL;
                 inflight_release(vd);
+            }
+        }
+        if (cJSON_HasObjectItem(s, "log")) {
+            /* Without it the rings would run unlogged (LOG_ALL is in 'features'). */
+            ret = vn_vhost_log_adopt(&vd->log, &vd->log_fd, fd_take(s, "log", fds, nfds),
+                                     vn_json_member_u64(s, "log_size"),
+                                     vn_json_member_u64(s, "log_offset"));
+            if (ret < 0) {
+                VN_ERR(VHOST, "%s: hand-over: dirty-page log: %s", vd->spec.vuid, strerror(-ret));
+                disconnect(vd);
+                return ret;
             }
         }
         regions = cJSON_GetObjectItemCaseSensitive(s, "regions");

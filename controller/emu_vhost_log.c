@@ -17,8 +17,8 @@
 #define RARP_FRAME_LEN 60    /* the Ethernet minimum, without the FCS */
 #define RARP_OP_REQUEST_REV 3
 
-int vn_vhost_log_set_base(struct vn_dirty_log *log, struct vn_vhost_msg *msg, char *why,
-                          size_t whylen)
+int vn_vhost_log_set_base(struct vn_dirty_log *log, int *log_fd, struct vn_vhost_msg *msg,
+                          char *why, size_t whylen)
 {
     const struct vn_vhost_log *l = &msg->payload.log;
     int fd = vn_vhost_msg_take_fd(msg, 0), ret;
@@ -28,13 +28,32 @@ int vn_vhost_log_set_base(struct vn_dirty_log *log, struct vn_vhost_msg *msg, ch
         return -EINVAL;
     }
     ret = vn_dirty_log_map(log, fd, l->mmap_size, l->mmap_offset);
-    close(fd);
-    if (ret < 0)
+    if (ret < 0) {
+        close(fd);
         snprintf(why, whylen,
                  "SET_LOG_BASE: a log of %" PRIu64 " bytes at offset %" PRIu64 " refused: %s",
                  l->mmap_size, l->mmap_offset,
                  ret == -EINVAL ? "empty, too large or past the end of its file" : strerror(-ret));
-    return ret;
+        return ret;
+    }
+    if (*log_fd >= 0)
+        close(*log_fd);
+    *log_fd = fd;
+    return 0;
+}
+
+int vn_vhost_log_adopt(struct vn_dirty_log *log, int *log_fd, int fd, uint64_t size,
+                       uint64_t offset)
+{
+    int ret = fd < 0 ? -EBADF : vn_dirty_log_map(log, fd, size, offset);
+
+    if (ret < 0) {
+        if (fd >= 0)
+            close(fd);
+        return ret;
+    }
+    *log_fd = fd;
+    return 0;
 }
 
 void vn_vhost_rarp_mac(const struct vn_vhost_msg *msg, uint8_t mac[6])

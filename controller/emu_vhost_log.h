@@ -21,12 +21,24 @@
 /*
  * SET_LOG_BASE: maps the region the message describes (mmap_size bytes at
  * mmap_offset of the fd it carries) as 'log', replacing the old one.  Takes
- * the message's fd and closes it in all cases (the mapping stays).  On
- * failure 'log' is unchanged and 'why' ('whylen' bytes) says what the peer
- * did wrong.  Returns 0 or -errno.
+ * the message's fd: on success it replaces '*log_fd' (the old one is closed;
+ * the caller keeps it so that a live update can hand the log to the new
+ * process), on failure it is closed, and 'log' and '*log_fd' are unchanged
+ * and 'why' ('whylen' bytes) says what the peer did wrong.  Returns 0 or
+ * -errno.
  */
-int vn_vhost_log_set_base(struct vn_dirty_log *log, struct vn_vhost_msg *msg, char *why,
-                          size_t whylen);
+int vn_vhost_log_set_base(struct vn_dirty_log *log, int *log_fd, struct vn_vhost_msg *msg,
+                          char *why, size_t whylen);
+
+/*
+ * Live update, the new process: maps the log the old process handed over
+ * ('size' bytes at 'offset' of 'fd', checked as SET_LOG_BASE checks them)
+ * as 'log' (its counters stay).  Takes 'fd': on success it becomes
+ * '*log_fd' (which must be -1), on failure it is closed and 'log' is
+ * unchanged.  Returns 0 or -errno.
+ */
+int vn_vhost_log_adopt(struct vn_dirty_log *log, int *log_fd, int fd, uint64_t size,
+                       uint64_t offset);
 
 /* The MAC address SEND_RARP carries (the first 6 bytes of its u64). */
 void vn_vhost_rarp_mac(const struct vn_vhost_msg *msg, uint8_t mac[6]);

@@ -62,6 +62,12 @@ int vn_dirty_log_map(struct vn_dirty_log *l, int fd, uint64_t size, uint64_t off
 /* Unmaps the log; 'l' is empty afterwards (counters stay).  Idempotent. */
 void vn_dirty_log_unmap(struct vn_dirty_log *l);
 
+/* Where the bitmap starts in its file (the offset it was mapped with); 0 without a log. */
+static inline uint64_t vn_dirty_log_offset(const struct vn_dirty_log *l)
+{
+    return l->bitmap ? l->map_len - l->size : 0;
+}
+
 /* True while a log is mapped. */
 static inline bool vn_dirty_log_is_mapped(const struct vn_dirty_log *l)
 {

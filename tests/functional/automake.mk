@@ -15,6 +15,7 @@ FUNCTIONAL_TESTS = \
 	tests/functional/limits.sh \
 	tests/functional/metrics.sh \
 	tests/functional/migrate.sh \
+	tests/functional/migrate_update.sh \
 	tests/functional/modify_rings.sh \
 	tests/functional/ovs.sh \
 	tests/functional/ownership.sh \

@@ -369,15 +369,14 @@ def page_of(off):
     return (GPA_BASE + off) // LOG_PAGE
 
 
-def sc_log(p, args):
-    """Dirty logging as QEMU drives it during a migration: SET_LOG_BASE, then
-    SET_FEATURES with LOG_ALL, then SET_VRING_ADDR with the LOG flag, while
-    frames flow both ways; every page the back-end wrote (receive buffers, both
-    used rings) is marked, the transmit buffers (only read) are not; with
-    LOG_ALL off again nothing more is marked."""
+def log_start(p):
+    """Set-up, then logging on as QEMU turns it on: SET_LOG_BASE, SET_FEATURES
+    with LOG_ALL, SET_VRING_ADDR with the LOG flag.  Returns the log's mapping,
+    SET_LOG_BASE's reply and None, or an error result."""
     offered = p.setup(extra_pf=PF_LOG_SHMFD)
     if not offered & F_LOG_ALL or not p.offered_pf & PF_LOG_SHMFD:
-        return {"ok": False, "error": "LOG_ALL / LOG_SHMFD not offered", "offered": hex(offered)}
+        return None, None, {"ok": False, "error": "LOG_ALL / LOG_SHMFD not offered",
+                            "offered": hex(offered)}
     fd = log_fd()
     log = mmap.mmap(fd, LOG_SIZE)
     reply = set_log_base(p, fd)
@@ -388,6 +387,57 @@ def sc_log(p, args):
         p.send(SET_VRING_ADDR, struct.pack("<IIQQQQ", q, VRING_F_LOG, UVA_BASE + p.desc_off(q),
                                            UVA_BASE + p.used_off(q), UVA_BASE + p.avail_off(q),
                                            GPA_BASE + p.used_off(q)))
+    return log, reply, None
+
+
+def log_round(p, log, ifname, n, size):
+    """Clears the log, has 'n' frames received and 'n' sent; returns (both used,
+    receive-buffer pages not marked, used-ring pages not marked, pages marked)."""
+    log[:] = bytes(LOG_SIZE)
+    p.used_seen = {0: p.used_idx(0), 1: p.used_idx(1)}
+    first = p.next_buf[0]
+    p.post_rx(n)
+    time.sleep(0.05)
+    for _ in range(n):
+        inject(ifname, size)
+        p.send_frame()
+    used = p.wait_used(0, n) and p.wait_used(1, n)
+    pages = log_pages(log)
+    rx_pages = {page_of(p.buf_off(0, i)) for i in range(first, first + n)}
+    used_pages = {page_of(p.used_off(0)), page_of(p.used_off(1))}
+    return used, sorted(rx_pages - pages), sorted(used_pages - pages), len(pages)
+
+
+def sc_log_update(p, args):
+    """A live update of the controller while logging is on (a migration in
+    progress): frames flow and are logged; the peer prints {"logging": true}
+    and waits for a line on stdin (the test runs `virtnet update -s -w`
+    meanwhile); then, over the same connection, the new process must log
+    every receive buffer and used ring it writes, with nothing set up again."""
+    log, _, err = log_start(p)
+    if err:
+        return err
+    before = log_round(p, log, args.ifname, args.frames, args.size)
+    print(json.dumps({"logging": True, "before": before[0] and not before[1] and not before[2]}),
+          flush=True)
+    sys.stdin.readline()
+    used, missing_rx, missing_used, marked = log_round(p, log, args.ifname, args.frames, args.size)
+    ok = before[0] and not before[1] and not before[2] and used and not missing_rx and not missing_used
+    return {"ok": ok, "before_update": {"used": before[0], "missing_rx": before[1],
+                                        "missing_used": before[2], "pages_marked": before[3]},
+            "used": used, "missing_rx": missing_rx, "missing_used": missing_used,
+            "pages_marked": marked}
+
+
+def sc_log(p, args):
+    """Dirty logging as QEMU drives it during a migration: SET_LOG_BASE, then
+    SET_FEATURES with LOG_ALL, then SET_VRING_ADDR with the LOG flag, while
+    frames flow both ways; every page the back-end wrote (receive buffers, both
+    used rings) is marked, the transmit buffers (only read) are not; with
+    LOG_ALL off again nothing more is marked."""
+    log, reply, err = log_start(p)
+    if err:
+        return err
     n = args.frames
     p.post_rx(n)
     time.sleep(0.05)
@@ -900,7 +950,7 @@ SCENARIOS = {
     "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob,
     "guest-idx-back": sc_guest_idx_back, "hold": sc_hold,
     "second": sc_second, "inflight": sc_inflight, "inflight-geometry": sc_inflight_geometry,
-    "log": sc_log, "log-bad": sc_log_bad, "rarp": sc_rarp,
+    "log": sc_log, "log-bad": sc_log_bad, "log-update": sc_log_update, "rarp": sc_rarp,
     "iommu": sc_iommu, "iommu-bad-uaddr": sc_iommu_bad_uaddr, "iommu-bad-msg": sc_iommu_bad_msg,
     "iommu-unmapped": sc_iommu_unmapped, "iommu-none": sc_iommu_none,
 }
