@@ -16,18 +16,115 @@
 # guest, both QEMUs, the controller and the ping share two CPUs: downtimes
 # are the TCG machine's, not a KVM host's.
 #
+# With -l: dirty logging's cost in the live datapath instead (no QEMU).  The
+# controller (sw provider, one worker thread, core 0) serves one device; the
+# front-end is tests/functional/vhost_peer.py's "stream" driver (core 1): it
+# sets the device up as QEMU does (with -l on: LOG_SHMFD, SET_LOG_BASE, LOG_ALL,
+# the used rings' LOG flag, and it clears the bitmap 10 times a second as
+# QEMU's sync does), keeps every descriptor of a 256-entry ring posted with
+# fixed buffers and only moves the avail index, so all the per-frame work is
+# the back-end's.  tx: the back-end pops each frame and writes it to the
+# representor (logged: the used ring).  rx: bench/dp_floor source sends frames
+# into the representor (core 1, with the driver, which sleeps 100 us when the
+# ring did not move) and the back-end fills the buffers (logged: each buffer's
+# pages and the used ring).  Counted: chains the back-end completed (used
+# index), per second.  Log off and on alternate within each round, ROUNDS
+# rounds of SECONDS, medians; the load average is printed before and after.
+#
 # Usage: bench/migrate_bench.sh [-b BUILD_DIR] [-n RUNS]   (root; QEMU, a guest kernel)
+#        bench/migrate_bench.sh -l [-b BUILD_DIR] [-r ROUNDS] [-d SECONDS] [-s "SIZES"]   (root)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$top/build RUNS=3
-while getopts "b:n:h" o; do
+BUILD=$top/build RUNS=3 LOGDP= ROUNDS=5 DUR=4 SIZES="64 1500"
+while getopts "b:n:lr:d:s:h" o; do
     case $o in
         b) BUILD=$OPTARG ;;
         n) RUNS=$OPTARG ;;
+        l) LOGDP=1 ;;
+        r) ROUNDS=$OPTARG ;;
+        d) DUR=$OPTARG ;;
+        s) SIZES=$OPTARG ;;
         *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     esac
 done
 [ -f "$BUILD/Makefile" ] || { echo "migrate_bench: $BUILD is not configured" >&2; exit 2; }
+
+# ---- -l: the datapath with dirty logging off and on ------------------------------------
+log_dp_bench() {
+    local ctl=$BUILD/controller/virtio_net_controller vn=$BUILD/cli/virtnet floor=$BUILD/bench/dp_floor
+    local peer="python3 $top/tests/functional/vhost_peer.py" w pids=() rep sock r dir size log out src
+    local f
+    for f in "$ctl" "$vn" "$floor"; do [ -x "$f" ] || { echo "migrate_bench: $f not built" >&2; return 2; }; done
+    [ "$(id -u)" -eq 0 ] || { echo "migrate_bench: -l needs root (a tap representor)" >&2; return 2; }
+    w=$(mktemp -d /tmp/migrate_bench.XXXXXX)
+    # shellcheck disable=SC2317
+    log_dp_cleanup() {
+        local p
+        for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+        for p in "${pids[@]}"; do
+            for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$p" 2>/dev/null
+        done
+        [ -n "${rep:-}" ] && ip link del "$rep" 2>/dev/null
+        rm -rf "$w"
+    }
+    trap log_dp_cleanup EXIT
+    cat >"$w/virtnet.conf" <<CONF
+{ "eth_vq_workers": 1, "emulation": { "hotplug_ports": 1, "serial": "LOGB$$" } }
+CONF
+    taskset -c 0 "$ctl" --foreground --config "$w/virtnet.conf" --state-dir "$w/st" --socket "$w/s.sock" \
+        --provider-lib-dir "$BUILD/providers/.libs" --log-level warning 2>"$w/ctl.log" &
+    pids+=($!)
+    for _ in $(seq 200); do "$vn" --socket "$w/s.sock" health >/dev/null 2>&1 && break; sleep 0.1; done
+    "$vn" --socket "$w/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0c:01 -t 1500 -n 2 -s 256 \
+        -u $(( 80000 + $$ % 9000 )) >"$w/hp.json" || { cat "$w/ctl.log" >&2; return 1; }
+    rep=$(jq -r .sf_rep_net_device "$w/hp.json")
+    sock=$("$vn" --socket "$w/s.sock" query -u "$(jq -r .vuid "$w/hp.json")" | jq -r '.devices[0].vhost_socket')
+    sysctl -qw "net.ipv6.conf.$rep.disable_ipv6=1" 2>/dev/null
+    ip link set "$rep" up
+    echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-5s %-4s %-6s %-3s %s\n' round dir size log Mpps
+    for r in $(seq "$ROUNDS"); do
+        for dir in tx rx; do
+            for size in $SIZES; do
+                for log in off on; do
+                    src=
+                    if [ "$dir" = rx ]; then
+                        taskset -c 1 "$floor" source "$rep" "$size" "$(echo "$DUR + 3" | bc)" >/dev/null &
+                        src=$!
+                    fi
+                    out=$(taskset -c 1 $peer "$sock" stream --dir "$dir" --size "$size" --seconds "$DUR" \
+                        --ifname "$rep" $([ "$log" = on ] && echo --log) \
+                        $([ "$dir" = rx ] && echo --idle-us 100))
+                    [ -n "$src" ] && { kill -INT "$src" 2>/dev/null; wait "$src" 2>/dev/null; }
+                    jq -e .ok <<<"$out" >/dev/null || { echo "migrate_bench: stream failed: $out" >&2; return 1; }
+                    printf '%-5s %-4s %-6s %-3s %s\n' "$r" "$dir" "$size" "$log" "$(jq -r .mpps <<<"$out")" |
+                        tee -a "$w/rows"
+                done
+            done
+        done
+    done
+    echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    # The log was on for the 'on' runs: the device must have logged, and none outside the log.
+    "$vn" --socket "$w/s.sock" query -u "$(jq -r .vuid "$w/hp.json")" |
+        jq -c '.devices[0] | {dirty_pages_logged, dirty_pages_missed}' | sed 's/^/# /'
+    echo
+    echo "# $ROUNDS rounds of ${DUR} s, medians (Mpps); on/off = the ratio of the medians"
+    printf '%-4s %-6s %-10s %-10s %s\n' dir size "log off" "log on" on/off
+    med() { sort -g | awk '{a[NR] = $1} END {if (!NR) {print 0; exit} print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+    for dir in tx rx; do
+        for size in $SIZES; do
+            local off on
+            off=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "off" {print $5}' "$w/rows" | med)
+            on=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "on" {print $5}' "$w/rows" | med)
+            printf '%-4s %-6s %-10s %-10s %s\n' "$dir" "$size" "$off" "$on" "$(echo "scale=3; $on / $off" | bc)"
+        done
+    done
+}
+if [ -n "$LOGDP" ]; then
+    log_dp_bench
+    exit $?
+fi
 W=$(mktemp -d /tmp/migrate_bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 log=$BUILD/tests/functional/migrate.log

@@ -9,8 +9,8 @@
 # receive buffers and used rings the new process writes are marked.
 # Part 2, QEMU (root, qemu-system-x86_64, the test guest): a guest flooded with
 # pings from a peer namespace is migrated to a second QEMU on a second device
-# of ours; the migration is held open (1 MiB/s, 1 ms downtime limit: it cannot
-# converge), the source controller is live-updated, the flood goes on through
+# of ours; the migration is held open (3 MiB/s, 1 ms downtime limit: it cannot
+# converge), after its first pass over the guest's memory the source controller is live-updated, the flood goes on through
 # the new process for a few seconds, then the migration is let go.  Pages the
 # new process wrote without logging them would reach the destination stale:
 # receive buffers the guest had not read yet at the switch-over hold old
@@ -62,5 +62,185 @@ if [ $? -eq 0 ]; then ok "after the update: every receive buffer and used ring t
 else not_ok "after the update: every receive buffer and used ring the new process wrote is marked"; diag <"$T/peer.out"; fi
 check "query: pages logged after the update, none missed" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e --argjson n \$(jq '.devices[0].dirty_pages_logged' '$T/q0.json') '.devices[0] | .dirty_pages_logged > \$n and .dirty_pages_missed == 0'"
 vn unplug -u "$vuid" >/dev/null || not_ok "unplug the protocol test's device"
+
+# ---- part 2: a live update while QEMU migrates a guest ---------------------------------
+why=
+command -v qemu-system-x86_64 >/dev/null || why="qemu-system-x86_64 not installed"
+ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || why=${why:-"no cloud kernel (linux-image-cloud-amd64)"}
+command -v ping >/dev/null || why=${why:-"ping not installed"}
+if [ -n "$why" ]; then
+    skip "a live update during a live migration: $why"
+    stop_controller
+    done_testing
+fi
+GUEST="python3 $top_srcdir/tests/functional/guest.py"
+ID=$(( $$ % 100000 ))
+NS=vnue$ID BR=vnub$ID VA=vnua$ID VB=vnuv$ID NET=10.217.$(( ID % 250 ))
+RS=$T/src RD=$T/dst
+bg_pids=()
+mu_cleanup() {
+    local f pid
+    for f in "$RS/qemu.pid" "$RD/qemu.pid"; do
+        pid=$(cat "$f" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null &&
+            wait_until 10 pid_gone "$pid"
+    done
+    for pid in "${bg_pids[@]}"; do kill -INT "$pid" 2>/dev/null; done
+    peer_cleanup
+    _cleanup
+}
+trap mu_cleanup EXIT
+qmp() { $GUEST qmp "$1/qmp.sock" "$2"; }   # RUNDIR JSON
+gd() { $GUEST run "$1/serial.sock" 60 "$2"; }   # RUNDIR CMD
+mig_params() { qmp "$RS" "{\"execute\":\"migrate-set-parameters\",\"arguments\":$1}" | jq -e '.return' >/dev/null; }
+mig_query() { qmp "$RS" '{"execute":"query-migrate"}' >"$T/qm.json"; }
+mig_is() { mig_query && jq -e ".return.status == \"$1\"" "$T/qm.json" >/dev/null; }
+mig_done() { mig_query && jq -e '.return.status | IN("completed", "failed", "cancelled")' "$T/qm.json" >/dev/null; }
+# RAM passes QEMU has started (1 while the first pass over all memory runs).
+mig_syncs_at_least() { mig_query && jq -e ".return.ram[\"dirty-sync-count\"] >= $1" "$T/qm.json" >/dev/null; }
+dev_has() { vn query -u "$1" | jq -e ".devices[0] | $2" >/dev/null; }   # VUID FILTER
+# The guest's receive-side error counters: IP header and checksum errors, ICMP errors.
+guest_rx_errors() {
+    gd "$1" "cat /proc/net/snmp" | awk '
+        $1 == "Ip:" && !ip { for (i = 2; i <= NF; i++) ih[i] = $i; ip = 1; next }
+        $1 == "Ip:" { for (i = 2; i <= NF; i++) if (ih[i] == "InHdrErrors" || ih[i] == "InAddrErrors") n += $i }
+        $1 == "Icmp:" && !ic { for (i = 2; i <= NF; i++) ch[i] = $i; ic = 1; next }
+        $1 == "Icmp:" { for (i = 2; i <= NF; i++) if (ch[i] == "InErrors" || ch[i] == "InCsumErrors") n += $i }
+        END { print n + 0 }'
+}
+
+bash "$top_srcdir/scripts/build-guest.sh" "$T/guest" >"$T/build-guest.log" 2>&1 ||
+    { not_ok "build the guest"; diag <"$T/build-guest.log"; stop_controller; done_testing; }
+peer_setup
+mac=02:00:00:00:0f:02 host=2
+for side in src dst; do
+    vn hotplug -i mlx5_0 -m $mac -t 1500 -n 2 -s 256 >"$T/$side.json" ||
+        { not_ok "hotplug the $side device"; diag <"$T/$side.json"; stop_controller; done_testing; }
+    track_rep "$(jget .sf_rep_net_device <"$T/$side.json")"
+    ip link set "$(jget .sf_rep_net_device <"$T/$side.json")" master "$BR"
+done
+svuid=$(jget .vuid <"$T/src.json"); dvuid=$(jget .vuid <"$T/dst.json")
+ssock=$(vn query -u "$svuid" | jget '.devices[0].vhost_socket')
+dsock=$(vn query -u "$dvuid" | jget '.devices[0].vhost_socket')
+nic() { # SOCKET
+    echo -chardev "socket,id=vnuc0,path=$1,reconnect=1" -netdev "vhost-user,id=vnun0,chardev=vnuc0" \
+        -device "virtio-net-pci,netdev=vnun0,id=vnunic0,mac=$mac,vectors=0"
+}
+export VIRTNET_GUEST_CMDLINE="virtnet.ip=$NET.$host/24"
+# shellcheck disable=SC2046
+bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RS" 0 -- $(nic "$ssock") >/dev/null ||
+    { not_ok "boot the source guest"; stop_controller; done_testing; }
+check "the source guest reaches its shell" $GUEST wait-ready "$RS/serial.sock" 120
+check "the peer pings the guest on the source" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.$host"
+# shellcheck disable=SC2046
+bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RD" 0 -- $(nic "$dsock") -S -incoming "unix:$RD/mig.sock" >/dev/null ||
+    { not_ok "start the destination QEMU (-incoming)"; stop_controller; done_testing; }
+check "the destination QEMU connects to its device" wait_until 60 dev_has "$dvuid" .vhost_connected
+[ -n "${MU_DEBUG:-}" ] && { socat -u UNIX-CONNECT:"$RD/serial.sock" OPEN:"$T/dst-console.txt",creat >/dev/null 2>&1 & }
+rx_before=$(gd "$RS" "cat /sys/class/net/eth0/statistics/rx_packets" | tr -dc 0-9)
+err_before=$(guest_rx_errors "$RS")
+
+# Traffic into the guest all along: a stream of echo requests (one every 2 ms, up to 8
+# outstanding: the guest's receive ring holds frames it has not read yet; faster, a TCG guest
+# on a loaded machine spends all its time in the receive path) and a ping every 100 ms for
+# the loss.
+ip netns exec "$NS" ping -i 0.002 -l 8 -q "$NET.$host" >"$T/flood.out" 2>&1 &
+flood_pid=$!; bg_pids+=("$flood_pid")
+ip netns exec "$NS" ping -i 0.1 -W 1 "$NET.$host" >"$T/ping.out" 2>&1 &
+ping_pid=$!; bg_pids+=("$ping_pid")
+wait_until 10 grep -q 'bytes from' "$T/ping.out"
+
+# Slowed to 32 MiB/s the first pass over the guest's memory (about 100 MB that are not
+# zero) lasts ~3 s; the update lands in it, after 30 MB.  (Held open longer, with the guest
+# busy, QEMU 7.2's TCG loses track of pages the guest's own CPU writes, and the destination
+# guest crashes on a corrupted page allocator, with or without an update: not ours to test.)
+check "QMP: migration slowed (32 MiB/s)" mig_params '{"max-bandwidth":33554432,"downtime-limit":300}'
+mig_sent_at_least() { mig_query && jq -e ".return.status == \"active\" and .return.ram.transferred >= $1" "$T/qm.json" >/dev/null; }
+t0=$(date +%s.%N)
+qmp "$RS" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$RD/mig.sock\"}}" >"$T/migrate.out" ||
+    { not_ok "QMP migrate"; diag <"$T/migrate.out"; }
+check "the source device logs dirty pages" wait_until 30 dev_has "$svuid" .dirty_log_active
+check "the migration has sent 30 MB" wait_until 60 mig_sent_at_least 30000000
+logged0=$(vn query -u "$svuid" | jget '.devices[0].dirty_pages_logged')
+update_now "during the migration"
+check "the migration was still running when the update committed" mig_is active || diag <"$T/qm.json"
+jq -c '.return | {status, "total-time", ram: {transferred: .ram.transferred, remaining: .ram.remaining, "dirty-sync-count": .ram["dirty-sync-count"]}}' "$T/qm.json" | diag
+check "the new process: logging on for the source device, counters carried" dev_has "$svuid" ".dirty_log_active and .dirty_pages_logged >= $logged0"
+wait_until 120 mig_done
+t1=$(date +%s.%N)
+check "the migration completed" jq -e '.return.status == "completed"' "$T/qm.json" || diag <"$T/qm.json"
+jq -c '.return | {status, "total-time", downtime, ram: {transferred: .ram.transferred, "dirty-sync-count": .ram["dirty-sync-count"]}}' "$T/qm.json" | diag
+logged1=$(vn query -u "$svuid" | jget '.devices[0].dirty_pages_logged')
+check "the new process logged the pages it wrote ($logged0 -> $logged1)" test "$logged1" -gt "$logged0"
+check "the source device logged none outside the log" dev_has "$svuid" '.dirty_pages_missed == 0'
+
+# The real check, while both guests are paused (the destination has -S): every page of the
+# receive ring's buffers holds the same bytes on both sides.  A page the new process wrote
+# without logging it after QEMU had sent it would hold the old bytes on the destination.
+tp0=$(date +%s.%N)
+dst_paused() { qmp "$RD" '{"execute":"query-status"}' | jq -e '.return.status == "paused" or .return.status == "prelaunch"' >/dev/null; }
+check "the destination has the guest, paused (-S)" wait_until 30 dst_paused
+qmp "$RD" '{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/vnunic0/virtio-backend","queue":0}}' >"$T/vq0.json"
+for side in RS RD; do
+    dir=${!side}
+    qmp "$dir" "{\"execute\":\"pmemsave\",\"arguments\":{\"val\":0,\"size\":536870912,\"filename\":\"$dir/mem\"}}" >/dev/null
+done
+check "both guests' memory saved" sh -c "[ \$(stat -c %s '$RS/mem') -eq 536870912 ] && [ \$(stat -c %s '$RD/mem') -eq 536870912 ]"
+python3 - "$T/vq0.json" "$RS/mem" "$RD/mem" >"$T/rxcmp.json" 2>&1 <<'PY'
+import json, struct, sys
+vq = json.load(open(sys.argv[1]))["return"]
+src, dst = open(sys.argv[2], "rb"), open(sys.argv[3], "rb")
+def page(f, pfn):
+    f.seek(pfn << 12)
+    return f.read(4096)
+desc, size = vq["vring-desc"], vq["vring-num"]
+src.seek(desc)
+table = src.read(16 * size)
+pages = set()
+for i in range(size):
+    addr, length, flags, _ = struct.unpack_from("<QIHH", table, 16 * i)
+    if flags & 2 and length and addr + length <= 1 << 29:   # device-writable: a receive buffer
+        pages.update(range(addr >> 12, (addr + length - 1 >> 12) + 1))
+differ = sorted(p for p in pages if page(src, p) != page(dst, p))
+print(json.dumps({"buffer_pages": len(pages), "differ": len(differ), "first": [hex(p << 12) for p in differ[:8]]}))
+PY
+diag <"$T/rxcmp.json"
+check "every receive-buffer page is the same on both sides" jq -e '.buffer_pages > 0 and .differ == 0' "$T/rxcmp.json"
+rm -f "$RS/mem" "$RD/mem"
+qmp "$RD" '{"execute":"cont"}' >/dev/null
+tp1=$(date +%s.%N)
+check "the destination runs the guest" wait_until 30 sh -c "$GUEST qmp '$RD/qmp.sock' '{\"execute\":\"query-status\"}' | jq -e '.return.status == \"running\"'"
+check "the destination device runs the rings" wait_until 30 dev_has "$dvuid" '(.driver_status | index("DRIVER_OK")) and .queues[0].state == "running" and .queues[1].state == "running"'
+# The flood and the 100 ms ping run on for 20 more answers on the destination, then stop.
+n0=$(grep -c 'bytes from' "$T/ping.out")
+check "the guest answers on the destination" wait_until 30 sh -c "[ \$(grep -c 'bytes from' '$T/ping.out') -ge $((n0 + 20)) ]"
+kill -INT "$flood_pid" "$ping_pid"; wait "$flood_pid" "$ping_pid" 2>/dev/null; bg_pids=()
+diag <"$T/flood.out"
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/ping.out")
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping.out")
+lost=$(( ${sent:-0} - ${got:-0} ))
+held=$(echo "($tp1 - $tp0) * 10 / 1" | bc)
+diag <<<"ping every 100 ms across the migration and the update ($(echo "$t1 - $t0" | bc) s, then the destination held paused $(echo "scale=1; $held / 10" | bc) s for the comparison): $sent sent, $got answered, $lost lost"
+# The issue's goal for a migration is one; a live update adds no loss of its own (update.sh);
+# the pings sent while the destination was held paused are lost too.
+check "pings every 100 ms: at most 2 lost besides the $held sent while held ($lost)" test "$lost" -le $(( held + 2 )) || { head -n 30 "$T/ping.out"; grep -v 'bytes from' "$T/ping.out" | tail -n 30; } | diag
+# The real check: a receive buffer the new process filled without logging it reaches the
+# destination with what it held when QEMU last copied it, an older echo request: the guest
+# answers it a second time.
+check "the flood: no duplicate reply (no stale receive buffer on the destination)" sh -c "! grep -q duplicates '$T/flood.out'"
+check "the flood: no corrupted reply" sh -c "! grep -q corrupted '$T/flood.out'"
+check "the flood: answered" grep -q ' [1-9][0-9]* received' "$T/flood.out"
+err_after=$(guest_rx_errors "$RD")
+check "the guest saw no malformed IP or ICMP frame ($err_before -> $err_after)" test "${err_after:-x}" = "$err_before"
+rx_after=$(gd "$RD" "cat /sys/class/net/eth0/statistics/rx_packets" | tr -dc 0-9)
+check "the guest's counters carried over and went on ($rx_before -> $rx_after received)" test "${rx_after:-0}" -gt "${rx_before:-0}"
+check "the guest keeps its MAC" sh -c "$GUEST run '$RD/serial.sock' 30 'cat /sys/class/net/eth0/address' | grep -qx $mac"
+qmp "$RS" '{"execute":"quit"}' >/dev/null 2>&1
+wait_until 20 pid_gone "$(cat "$RS/qemu.pid")"
+check "the source device is unplugged" vn unplug -u "$svuid"
+
+qmp "$RD" '{"execute":"quit"}' >/dev/null 2>&1
+wait_until 20 pid_gone "$(cat "$RD/qemu.pid")"
+vn unplug -u "$dvuid" >/dev/null || not_ok "unplug the destination device"
+[ -n "${MU_DEBUG:-}" ] && { rm -rf "$MU_DEBUG"; mkdir -p "$MU_DEBUG"; cp -r "$T/ping.out" "$T/flood.out" "$T"/*.json "$T/dst-console.txt" "$MU_DEBUG/" 2>/dev/null; }
 stop_controller
 done_testing

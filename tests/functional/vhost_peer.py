@@ -429,6 +429,73 @@ def sc_log_update(p, args):
             "pages_marked": marked}
 
 
+def sc_stream(p, args):
+    """Throughput of the back-end's datapath with dirty logging off or on (--log),
+    for bench/migrate_bench.sh: a driver that costs next to nothing per frame.
+    Every descriptor of the ring is a fixed buffer (tx: a frame of --size bytes
+    for the representor; rx: a 2 KiB receive buffer) and avail slot i always
+    names descriptor i, so the driver only moves the avail index to the used
+    index + the ring size and kicks: the ring stays full and all the per-frame
+    work is the back-end's (pop, copy to or from the tap, used ring, and with
+    --log the dirty bits of the used ring and of every receive buffer).  Rx
+    frames come from outside (bench/dp_floor source into the representor).
+    Runs --seconds and reports the frames the back-end completed per second;
+    --idle-us: sleep that long when the ring did not move (rx: the source
+    shares the CPU)."""
+    q = 0 if args.dir == "rx" else 1
+    if args.log:
+        log, _, err = log_start(p)
+        if err:
+            return err
+    else:
+        p.setup()
+    frame = b"\x02\x00\x00\x00\x00\x98" + b"\x02\x00\x00\x00\x00\x97" + b"\x88\xb5"
+    frame += bytes(args.size - len(frame))
+    a = p.avail_off(q)
+    for i in range(QSIZE):
+        off = p.buf_off(q, i)
+        if q == 1:
+            p.mem[off:off + HDR_LEN + args.size] = bytes(HDR_LEN) + frame
+            p.set_desc(1, i, GPA_BASE + off, HDR_LEN + args.size, 0)
+        else:
+            p.set_desc(0, i, GPA_BASE + off, BUF_SIZE, DESC_F_WRITE)
+        p.store16(a + 4 + 2 * i, i)
+    last = p.used_idx(q)
+    p.store16(a + 2, (last + QSIZE) & 0xFFFF)
+    p.do_kick(q)
+    done, out_of_order, polls = 0, 0, 0
+    start = time.monotonic()
+    next_clear = start + 0.1
+    end = start + args.seconds
+    now = start
+    while now < end:
+        u = p.used_idx(q)
+        if u != last:
+            n = (u - last) & 0xFFFF
+            # Completion in order is what reusing descriptor i in slot i relies on.
+            if p.used_elem(q, (u - 1) & 0xFFFF)[0] != (u - 1) % QSIZE:
+                out_of_order += 1
+            done += n
+            last = u
+            p.store16(a + 2, (u + QSIZE) & 0xFFFF)
+            p.do_kick(q)
+        elif args.idle_us:
+            time.sleep(args.idle_us / 1e6)  # leave the CPU to a source sharing it
+        polls += 1
+        if polls % 64 == 0:
+            now = time.monotonic()
+            # As QEMU's dirty-bitmap sync does, on its own CPU: the bits are cleared
+            # (10 times a second) and the back-end sets them again.
+            if args.log and now >= next_clear:
+                log[:] = bytes(LOG_SIZE)
+                next_clear = now + 0.1
+    elapsed = time.monotonic() - start
+    res = {"ok": done > 0 and out_of_order == 0, "dir": args.dir, "log": bool(args.log),
+           "size": args.size, "frames": done, "seconds": round(elapsed, 3),
+           "mpps": round(done / elapsed / 1e6, 4), "out_of_order": out_of_order}
+    return res
+
+
 def sc_log(p, args):
     """Dirty logging as QEMU drives it during a migration: SET_LOG_BASE, then
     SET_FEATURES with LOG_ALL, then SET_VRING_ADDR with the LOG flag, while
@@ -950,7 +1017,8 @@ SCENARIOS = {
     "guest-loop": sc_guest_loop, "guest-oob": sc_guest_oob,
     "guest-idx-back": sc_guest_idx_back, "hold": sc_hold,
     "second": sc_second, "inflight": sc_inflight, "inflight-geometry": sc_inflight_geometry,
-    "log": sc_log, "log-bad": sc_log_bad, "log-update": sc_log_update, "rarp": sc_rarp,
+    "log": sc_log, "log-bad": sc_log_bad, "log-update": sc_log_update,
+    "stream": sc_stream, "rarp": sc_rarp,
     "iommu": sc_iommu, "iommu-bad-uaddr": sc_iommu_bad_uaddr, "iommu-bad-msg": sc_iommu_bad_msg,
     "iommu-unmapped": sc_iommu_unmapped, "iommu-none": sc_iommu_none,
 }
@@ -974,6 +1042,10 @@ def main():
     ap.add_argument("--expect", choices=["accept", "refuse"], default="accept")
     ap.add_argument("--mac", default="02:00:00:00:03:01")
     ap.add_argument("--kind", choices=["miss", "wrap", "size0", "perm"], default="perm")
+    ap.add_argument("--dir", choices=["tx", "rx"], default="tx")
+    ap.add_argument("--log", action="store_true")
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--idle-us", type=float, default=0.0)
     args = ap.parse_args()
     try:
         p = Peer(args.socket)
