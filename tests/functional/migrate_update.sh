@@ -17,8 +17,10 @@
 # frames there, which the guest answers again (ping's duplicates) or drops.
 # Checks: the migration completes, no duplicate and no corrupted reply, the
 # 100 ms ping loses at most a stated number, the guest's counters go on.
-# Part 3: postcopy (POSTCOPY_* are not offered): QEMU refuses it and the
-# source keeps running.
+# Part 3 (before the migration of part 2): postcopy (POSTCOPY_* and
+# PAGEFAULT are not offered): the destination refuses the capability; a
+# migration the source is asked to switch to postcopy fails; the source keeps
+# running the guest on its device.
 . "$top_srcdir/tests/functional/lib.sh"
 need_root_tun
 
@@ -131,28 +133,48 @@ bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RS" 0 -- $(nic "$ssock") >/
     { not_ok "boot the source guest"; stop_controller; done_testing; }
 check "the source guest reaches its shell" $GUEST wait-ready "$RS/serial.sock" 120
 check "the peer pings the guest on the source" wait_until 60 ip netns exec "$NS" ping -c 1 -W 2 "$NET.$host"
-# shellcheck disable=SC2046
-bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RD" 0 -- $(nic "$dsock") -S -incoming "unix:$RD/mig.sock" >/dev/null ||
-    { not_ok "start the destination QEMU (-incoming)"; stop_controller; done_testing; }
-check "the destination QEMU connects to its device" wait_until 60 dev_has "$dvuid" .vhost_connected
-[ -n "${MU_DEBUG:-}" ] && { socat -u UNIX-CONNECT:"$RD/serial.sock" OPEN:"$T/dst-console.txt",creat >/dev/null 2>&1 & }
+start_destination() {
+    rm -f "$RD/qmp.sock" "$RD/serial.sock" "$RD/mig.sock" "$RD/qemu.pid"
+    # shellcheck disable=SC2046
+    bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RD" 0 -- $(nic "$dsock") -S -incoming "unix:$RD/mig.sock" >/dev/null ||
+        { not_ok "start the destination QEMU (-incoming)"; stop_controller; done_testing; }
+    check "the destination QEMU connects to its device" wait_until 60 dev_has "$dvuid" .vhost_connected
+}
+start_destination
+
+# ---- part 3: postcopy, which the back-end does not offer (no VHOST_USER_PROTOCOL_F_PAGEFAULT)
+check "postcopy: the destination refuses postcopy-ram (QEMU probes every vhost-user device)" sh -c "$GUEST qmp '$RD/qmp.sock' '{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[{\"capability\":\"postcopy-ram\",\"state\":true}]}}' | tee /dev/stderr | jq -e '.error.desc | test(\"not supported\")'"
+qmp "$RS" '{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"postcopy-ram","state":true}]}}' >/dev/null
+qmp "$RS" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$RD/mig.sock\"}}" >/dev/null
+qmp "$RS" '{"execute":"migrate-start-postcopy"}' >"$T/pc.json"
+diag <"$T/pc.json"
+check "postcopy: a migration asked to switch to postcopy fails" wait_until 60 mig_is failed || diag <"$T/qm.json"
+jq -c '.return | {status, "error-desc"}' "$T/qm.json" | diag
+check "postcopy: the source still runs the guest" sh -c "$GUEST qmp '$RS/qmp.sock' '{\"execute\":\"query-status\"}' | jq -e '.return.status == \"running\"'"
+check "postcopy: the source device is running, logging off" dev_has "$svuid" '(.driver_status | index("DRIVER_OK")) and .queues[0].state == "running" and (.dirty_log_active | not)'
+check "postcopy: the peer pings the guest on the source" wait_until 30 ip netns exec "$NS" ping -c 1 -W 1 "$NET.$host"
+qmp "$RS" '{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"postcopy-ram","state":false}]}}' >/dev/null
+# The destination gave up (an incoming migration that fails ends its QEMU): a fresh one.
+dpid=$(cat "$RD/qemu.pid")
+wait_until 30 pid_gone "$dpid" || { kill -TERM "$dpid"; wait_until 10 pid_gone "$dpid"; }
+start_destination
 rx_before=$(gd "$RS" "cat /sys/class/net/eth0/statistics/rx_packets" | tr -dc 0-9)
 err_before=$(guest_rx_errors "$RS")
 
-# Traffic into the guest all along: a stream of echo requests (one every 2 ms, up to 8
-# outstanding: the guest's receive ring holds frames it has not read yet; faster, a TCG guest
-# on a loaded machine spends all its time in the receive path) and a ping every 100 ms for
-# the loss.
-ip netns exec "$NS" ping -i 0.002 -l 8 -q "$NET.$host" >"$T/flood.out" 2>&1 &
+# Traffic into the guest all along: a stream of echo requests (one every 10 ms, up to 4
+# outstanding: the guest's receive ring holds frames it has not read yet; the busier the
+# TCG guest, the likelier QEMU loses its own pages) and a ping every 100 ms for the loss.
+ip netns exec "$NS" ping -i 0.01 -l 4 -q "$NET.$host" >"$T/flood.out" 2>&1 &
 flood_pid=$!; bg_pids+=("$flood_pid")
 ip netns exec "$NS" ping -i 0.1 -W 1 "$NET.$host" >"$T/ping.out" 2>&1 &
 ping_pid=$!; bg_pids+=("$ping_pid")
 wait_until 10 grep -q 'bytes from' "$T/ping.out"
 
 # Slowed to 32 MiB/s the first pass over the guest's memory (about 100 MB that are not
-# zero) lasts ~3 s; the update lands in it, after 30 MB.  (Held open longer, with the guest
-# busy, QEMU 7.2's TCG loses track of pages the guest's own CPU writes, and the destination
-# guest crashes on a corrupted page allocator, with or without an update: not ours to test.)
+# zero) lasts ~3 s; the update lands in it, after 30 MB, and the migration completes when
+# that pass ends.  (Held open longer, or with a guest busier than this, QEMU 7.2's TCG loses
+# track of pages the guest's own CPU writes and the destination guest can crash, with or
+# without an update: measured below, not ours to fix.)
 check "QMP: migration slowed (32 MiB/s)" mig_params '{"max-bandwidth":33554432,"downtime-limit":300}'
 mig_sent_at_least() { mig_query && jq -e ".return.status == \"active\" and .return.ram.transferred >= $1" "$T/qm.json" >/dev/null; }
 t0=$(date +%s.%N)
@@ -160,23 +182,27 @@ qmp "$RS" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$RD/mig.sock\"
     { not_ok "QMP migrate"; diag <"$T/migrate.out"; }
 check "the source device logs dirty pages" wait_until 30 dev_has "$svuid" .dirty_log_active
 check "the migration has sent 30 MB" wait_until 60 mig_sent_at_least 30000000
-logged0=$(vn query -u "$svuid" | jget '.devices[0].dirty_pages_logged')
 update_now "during the migration"
 check "the migration was still running when the update committed" mig_is active || diag <"$T/qm.json"
+logged0=$(vn query -u "$svuid" | jget '.devices[0].dirty_pages_logged')
 jq -c '.return | {status, "total-time", ram: {transferred: .ram.transferred, remaining: .ram.remaining, "dirty-sync-count": .ram["dirty-sync-count"]}}' "$T/qm.json" | diag
-check "the new process: logging on for the source device, counters carried" dev_has "$svuid" ".dirty_log_active and .dirty_pages_logged >= $logged0"
+check "the new process: logging on for the source device, counters carried" dev_has "$svuid" ".dirty_log_active and .dirty_pages_logged > 0"
 wait_until 120 mig_done
 t1=$(date +%s.%N)
 check "the migration completed" jq -e '.return.status == "completed"' "$T/qm.json" || diag <"$T/qm.json"
 jq -c '.return | {status, "total-time", downtime, ram: {transferred: .ram.transferred, "dirty-sync-count": .ram["dirty-sync-count"]}}' "$T/qm.json" | diag
 logged1=$(vn query -u "$svuid" | jget '.devices[0].dirty_pages_logged')
-check "the new process logged the pages it wrote ($logged0 -> $logged1)" test "$logged1" -gt "$logged0"
+check "the new process logged the pages it wrote after the update ($logged0 -> $logged1)" test "$logged1" -gt "$logged0"
 check "the source device logged none outside the log" dev_has "$svuid" '.dirty_pages_missed == 0'
 
-# The real check, while both guests are paused (the destination has -S): every page of the
-# receive ring's buffers holds the same bytes on both sides.  A page the new process wrote
-# without logging it after QEMU had sent it would hold the old bytes on the destination.
-tp0=$(date +%s.%N)
+# While both guests are paused (the destination has -S), their memory is compared page by
+# page: the pages of the receive ring's buffers and all of it.  (With the log not handed over
+# this found nothing either, here: the buffers' pages are sent late in the first pass, after
+# the update, and the migration ends with that pass.  Held open after it, with more traffic,
+# 8 of 98 buffer pages were stale without the hand-over, but QEMU 7.2's TCG also left 17-34
+# pages different, 5 of them buffer pages, with it: not a usable check.  What catches a
+# missing hand-over for sure are the log's state and counters of the new process, above, and
+# part 1.)
 dst_paused() { qmp "$RD" '{"execute":"query-status"}' | jq -e '.return.status == "paused" or .return.status == "prelaunch"' >/dev/null; }
 check "the destination has the guest, paused (-S)" wait_until 30 dst_paused
 qmp "$RD" '{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/vnunic0/virtio-backend","queue":0}}' >"$T/vq0.json"
@@ -201,10 +227,17 @@ for i in range(size):
     if flags & 2 and length and addr + length <= 1 << 29:   # device-writable: a receive buffer
         pages.update(range(addr >> 12, (addr + length - 1 >> 12) + 1))
 differ = sorted(p for p in pages if page(src, p) != page(dst, p))
-print(json.dumps({"buffer_pages": len(pages), "differ": len(differ), "first": [hex(p << 12) for p in differ[:8]]}))
+alldiff = 0
+src.seek(0); dst.seek(0)
+while True:
+    a, b = src.read(1 << 20), dst.read(1 << 20)
+    if not a:
+        break
+    alldiff += sum(a[i:i + 4096] != b[i:i + 4096] for i in range(0, len(a), 4096))
+print(json.dumps({"buffer_pages": len(pages), "differ": len(differ), "first": [hex(p << 12) for p in differ[:8]], "all_pages_differ": alldiff}))
 PY
 diag <"$T/rxcmp.json"
-check "every receive-buffer page is the same on both sides" jq -e '.buffer_pages > 0 and .differ == 0' "$T/rxcmp.json"
+check "the destination's memory is the source's, page for page (receive buffers included)" jq -e '.buffer_pages > 0 and .differ == 0 and .all_pages_differ == 0' "$T/rxcmp.json"
 rm -f "$RS/mem" "$RD/mem"
 qmp "$RD" '{"execute":"cont"}' >/dev/null
 tp1=$(date +%s.%N)
@@ -218,14 +251,13 @@ diag <"$T/flood.out"
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/ping.out")
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping.out")
 lost=$(( ${sent:-0} - ${got:-0} ))
-held=$(echo "($tp1 - $tp0) * 10 / 1" | bc)
+held=$(echo "($tp1 - $t1) * 10 / 1" | bc)
 diag <<<"ping every 100 ms across the migration and the update ($(echo "$t1 - $t0" | bc) s, then the destination held paused $(echo "scale=1; $held / 10" | bc) s for the comparison): $sent sent, $got answered, $lost lost"
 # The issue's goal for a migration is one; a live update adds no loss of its own (update.sh);
-# the pings sent while the destination was held paused are lost too.
-check "pings every 100 ms: at most 2 lost besides the $held sent while held ($lost)" test "$lost" -le $(( held + 2 )) || { head -n 30 "$T/ping.out"; grep -v 'bytes from' "$T/ping.out" | tail -n 30; } | diag
-# The real check: a receive buffer the new process filled without logging it reaches the
-# destination with what it held when QEMU last copied it, an older echo request: the guest
-# answers it a second time.
+# the pings sent while the destination was held paused are lost too, give or take 2 at its ends.
+check "pings every 100 ms: at most 3 lost besides the $held sent while held ($lost)" test "$lost" -le $(( held + 3 )) || { head -n 30 "$T/ping.out"; grep -v 'bytes from' "$T/ping.out" | tail -n 30; } | diag
+# A receive buffer the new process filled without logging it reaches the destination with
+# what it held when QEMU last copied it, an older echo request: the guest answers it again.
 check "the flood: no duplicate reply (no stale receive buffer on the destination)" sh -c "! grep -q duplicates '$T/flood.out'"
 check "the flood: no corrupted reply" sh -c "! grep -q corrupted '$T/flood.out'"
 check "the flood: answered" grep -q ' [1-9][0-9]* received' "$T/flood.out"
@@ -241,6 +273,5 @@ check "the source device is unplugged" vn unplug -u "$svuid"
 qmp "$RD" '{"execute":"quit"}' >/dev/null 2>&1
 wait_until 20 pid_gone "$(cat "$RD/qemu.pid")"
 vn unplug -u "$dvuid" >/dev/null || not_ok "unplug the destination device"
-[ -n "${MU_DEBUG:-}" ] && { rm -rf "$MU_DEBUG"; mkdir -p "$MU_DEBUG"; cp -r "$T/ping.out" "$T/flood.out" "$T"/*.json "$T/dst-console.txt" "$MU_DEBUG/" 2>/dev/null; }
 stop_controller
 done_testing
