@@ -52,36 +52,36 @@ done
 # ---- -l: the datapath with dirty logging off and on ------------------------------------
 log_dp_bench() {
     local ctl=$BUILD/controller/virtio_net_controller vn=$BUILD/cli/virtnet floor=$BUILD/bench/dp_floor
-    local peer="python3 $top/tests/functional/vhost_peer.py" w pids=() rep sock r dir size log out src
+    local peer="python3 $top/tests/functional/vhost_peer.py" sock r dir size log out src
     local f
     for f in "$ctl" "$vn" "$floor"; do [ -x "$f" ] || { echo "migrate_bench: $f not built" >&2; return 2; }; done
     [ "$(id -u)" -eq 0 ] || { echo "migrate_bench: -l needs root (a tap representor)" >&2; return 2; }
-    w=$(mktemp -d /tmp/migrate_bench.XXXXXX)
+    LW=$(mktemp -d /tmp/migrate_bench.XXXXXX) LPIDS=() LREP=
     # shellcheck disable=SC2317
     log_dp_cleanup() {
         local p
-        for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-        for p in "${pids[@]}"; do
+        for p in "${LPIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+        for p in "${LPIDS[@]}"; do
             for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
             kill -KILL "$p" 2>/dev/null
         done
-        [ -n "${rep:-}" ] && ip link del "$rep" 2>/dev/null
-        rm -rf "$w"
+        [ -n "$LREP" ] && ip link del "$LREP" 2>/dev/null
+        rm -rf "$LW"
     }
     trap log_dp_cleanup EXIT
-    cat >"$w/virtnet.conf" <<CONF
+    cat >"$LW/virtnet.conf" <<CONF
 { "eth_vq_workers": 1, "emulation": { "hotplug_ports": 1, "serial": "LOGB$$" } }
 CONF
-    taskset -c 0 "$ctl" --foreground --config "$w/virtnet.conf" --state-dir "$w/st" --socket "$w/s.sock" \
-        --provider-lib-dir "$BUILD/providers/.libs" --log-level warning 2>"$w/ctl.log" &
-    pids+=($!)
-    for _ in $(seq 200); do "$vn" --socket "$w/s.sock" health >/dev/null 2>&1 && break; sleep 0.1; done
-    "$vn" --socket "$w/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0c:01 -t 1500 -n 2 -s 256 \
-        -u $(( 80000 + $$ % 9000 )) >"$w/hp.json" || { cat "$w/ctl.log" >&2; return 1; }
-    rep=$(jq -r .sf_rep_net_device "$w/hp.json")
-    sock=$("$vn" --socket "$w/s.sock" query -u "$(jq -r .vuid "$w/hp.json")" | jq -r '.devices[0].vhost_socket')
-    sysctl -qw "net.ipv6.conf.$rep.disable_ipv6=1" 2>/dev/null
-    ip link set "$rep" up
+    taskset -c 0 "$ctl" --foreground --config "$LW/virtnet.conf" --state-dir "$LW/st" --socket "$LW/s.sock" \
+        --provider-lib-dir "$BUILD/providers/.libs" --log-level warning 2>"$LW/ctl.log" &
+    LPIDS+=($!)
+    for _ in $(seq 200); do "$vn" --socket "$LW/s.sock" health >/dev/null 2>&1 && break; sleep 0.1; done
+    "$vn" --socket "$LW/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0c:01 -t 1500 -n 2 -s 256 \
+        -u $(( 80000 + $$ % 9000 )) >"$LW/hp.json" || { cat "$LW/ctl.log" >&2; return 1; }
+    LREP=$(jq -r .sf_rep_net_device "$LW/hp.json")
+    sock=$("$vn" --socket "$LW/s.sock" query -u "$(jq -r .vuid "$LW/hp.json")" | jq -r '.devices[0].vhost_socket')
+    sysctl -qw "net.ipv6.conf.$LREP.disable_ipv6=1" 2>/dev/null
+    ip link set "$LREP" up
     echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-5s %-4s %-6s %-3s %s\n' round dir size log Mpps
     for r in $(seq "$ROUNDS"); do
@@ -90,23 +90,23 @@ CONF
                 for log in off on; do
                     src=
                     if [ "$dir" = rx ]; then
-                        taskset -c 1 "$floor" source "$rep" "$size" "$(echo "$DUR + 3" | bc)" >/dev/null &
+                        taskset -c 1 "$floor" source "$LREP" "$size" "$(echo "$DUR + 3" | bc)" >/dev/null &
                         src=$!
                     fi
                     out=$(taskset -c 1 $peer "$sock" stream --dir "$dir" --size "$size" --seconds "$DUR" \
-                        --ifname "$rep" $([ "$log" = on ] && echo --log) \
+                        --ifname "$LREP" $([ "$log" = on ] && echo --log) \
                         $([ "$dir" = rx ] && echo --idle-us 100))
                     [ -n "$src" ] && { kill -INT "$src" 2>/dev/null; wait "$src" 2>/dev/null; }
                     jq -e .ok <<<"$out" >/dev/null || { echo "migrate_bench: stream failed: $out" >&2; return 1; }
                     printf '%-5s %-4s %-6s %-3s %s\n' "$r" "$dir" "$size" "$log" "$(jq -r .mpps <<<"$out")" |
-                        tee -a "$w/rows"
+                        tee -a "$LW/rows"
                 done
             done
         done
     done
     echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
     # The log was on for the 'on' runs: the device must have logged, and none outside the log.
-    "$vn" --socket "$w/s.sock" query -u "$(jq -r .vuid "$w/hp.json")" |
+    "$vn" --socket "$LW/s.sock" query -u "$(jq -r .vuid "$LW/hp.json")" |
         jq -c '.devices[0] | {dirty_pages_logged, dirty_pages_missed}' | sed 's/^/# /'
     echo
     echo "# $ROUNDS rounds of ${DUR} s, medians (Mpps); on/off = the ratio of the medians"
@@ -115,8 +115,8 @@ CONF
     for dir in tx rx; do
         for size in $SIZES; do
             local off on
-            off=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "off" {print $5}' "$w/rows" | med)
-            on=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "on" {print $5}' "$w/rows" | med)
+            off=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "off" {print $5}' "$LW/rows" | med)
+            on=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "on" {print $5}' "$LW/rows" | med)
             printf '%-4s %-6s %-10s %-10s %s\n' "$dir" "$size" "$off" "$on" "$(echo "scale=3; $on / $off" | bc)"
         done
     done
