@@ -56,15 +56,12 @@ log_dp_bench() {
     local f
     for f in "$ctl" "$vn" "$floor"; do [ -x "$f" ] || { echo "migrate_bench: $f not built" >&2; return 2; }; done
     [ "$(id -u)" -eq 0 ] || { echo "migrate_bench: -l needs root (a tap representor)" >&2; return 2; }
-    LW=$(mktemp -d /tmp/migrate_bench.XXXXXX) LPIDS=() LREP=
+    LW=$(mktemp -d /tmp/migrate_bench.XXXXXX) LCTL= LREP=
     # shellcheck disable=SC2317
     log_dp_cleanup() {
-        local p
-        for p in "${LPIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
-        for p in "${LPIDS[@]}"; do
-            for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$p" 2>/dev/null
-        done
+        if [ -n "$LCTL" ] && kill -INT "$LCTL" 2>/dev/null; then
+            timeout 5 tail --pid="$LCTL" -f /dev/null || kill -KILL "$LCTL" 2>/dev/null
+        fi
         [ -n "$LREP" ] && ip link del "$LREP" 2>/dev/null
         rm -rf "$LW"
     }
@@ -74,7 +71,7 @@ log_dp_bench() {
 CONF
     taskset -c 0 "$ctl" --foreground --config "$LW/virtnet.conf" --state-dir "$LW/st" --socket "$LW/s.sock" \
         --provider-lib-dir "$BUILD/providers/.libs" --log-level warning 2>"$LW/ctl.log" &
-    LPIDS+=($!)
+    LCTL=$!
     for _ in $(seq 200); do "$vn" --socket "$LW/s.sock" health >/dev/null 2>&1 && break; sleep 0.1; done
     "$vn" --socket "$LW/s.sock" hotplug -i mlx5_0 -m 02:00:00:00:0c:01 -t 1500 -n 2 -s 256 \
         -u $(( 80000 + $$ % 9000 )) >"$LW/hp.json" || { cat "$LW/ctl.log" >&2; return 1; }
@@ -109,15 +106,19 @@ CONF
     "$vn" --socket "$LW/s.sock" query -u "$(jq -r .vuid "$LW/hp.json")" |
         jq -c '.devices[0] | {dirty_pages_logged, dirty_pages_missed}' | sed 's/^/# /'
     echo
-    echo "# $ROUNDS rounds of ${DUR} s, medians (Mpps); on/off = the ratio of the medians"
-    printf '%-4s %-6s %-10s %-10s %s\n' dir size "log off" "log on" on/off
+    echo "# $ROUNDS rounds of ${DUR} s, medians (Mpps); on/off: of the medians, and the median of each"
+    echo "# round's on/off (the two runs of a round are adjacent in time: the ratio that load moves least)"
+    printf '%-4s %-6s %-10s %-10s %-8s %s\n' dir size "log off" "log on" on/off "per round"
     med() { sort -g | awk '{a[NR] = $1} END {if (!NR) {print 0; exit} print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
     for dir in tx rx; do
         for size in $SIZES; do
-            local off on
+            local off on paired
             off=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "off" {print $5}' "$LW/rows" | med)
             on=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s && $4 == "on" {print $5}' "$LW/rows" | med)
-            printf '%-4s %-6s %-10s %-10s %s\n' "$dir" "$size" "$off" "$on" "$(echo "scale=3; $on / $off" | bc)"
+            paired=$(awk -v d="$dir" -v s="$size" '$2 == d && $3 == s {v[$1, $4] = $5; r[$1] = 1}
+                END {for (k in r) if (v[k, "off"] > 0) print v[k, "on"] / v[k, "off"]}' "$LW/rows" | med)
+            printf '%-4s %-6s %-10s %-10s %-8s %.3f\n' "$dir" "$size" "$off" "$on" \
+                "$(echo "scale=3; $on / $off" | bc)" "$paired"
         done
     done
 }

@@ -268,6 +268,37 @@ peer_cleanup() {
     ip link del "$VA" 2>/dev/null
 }
 
+# qemu_guest_missing: why the tests with a QEMU guest cannot run here; empty when they can.
+qemu_guest_missing() {
+    command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not installed"; return; }
+    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { echo "no cloud kernel (linux-image-cloud-amd64)"; return; }
+    command -v ping >/dev/null || echo "ping not installed"
+}
+
+# mig_devices MAC [HOTPLUG OPTIONS...]: a live migration's two devices of ours with the
+# guest's MAC, the source's and the destination's, both representors in bridge $BR; sets
+# svuid, dvuid (VUIDs) and ssock, dsock (their vhost-user sockets).  Fails (after not_ok)
+# when a hotplug fails.
+mig_devices() {
+    local mac=$1 side; shift
+    for side in src dst; do
+        vn hotplug -i mlx5_0 -m "$mac" -t 1500 -n 2 -s 256 "$@" >"$T/$side.json" ||
+            { not_ok "hotplug the $side device"; diag <"$T/$side.json"; return 1; }
+        track_rep "$(jget .sf_rep_net_device <"$T/$side.json")"
+        ip link set "$(jget .sf_rep_net_device <"$T/$side.json")" master "$BR"
+    done
+    svuid=$(jget .vuid <"$T/src.json"); dvuid=$(jget .vuid <"$T/dst.json")
+    ssock=$(vn query -u "$svuid" | jget '.devices[0].vhost_socket')
+    dsock=$(vn query -u "$dvuid" | jget '.devices[0].vhost_socket')
+}
+
+# mig_nic SOCKET MAC [DEVICE OPTIONS]: QEMU's arguments for a virtio-net NIC (id vnmnic0) on
+# the vhost-user socket SOCKET; the same on both sides of a migration.
+mig_nic() {
+    echo -chardev "socket,id=vnmc0,path=$1,reconnect=1" -netdev "vhost-user,id=vnmn0,chardev=vnmc0" \
+        -device "virtio-net-pci,netdev=vnmn0,id=vnmnic0,mac=$2,vectors=0${3:-}"
+}
+
 need_cmd() {
     local c
     for c in "$@"; do

@@ -47,10 +47,7 @@ check_peer "a good front-end still works after all that" good
 vn unplug -u "$vuid" >/dev/null || not_ok "unplug the protocol test's device"
 
 # ---- part 2: a guest live-migrated between two QEMUs ------------------------------------
-why=
-command -v qemu-system-x86_64 >/dev/null || why="qemu-system-x86_64 not installed"
-ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || why=${why:-"no cloud kernel (linux-image-cloud-amd64)"}
-command -v ping >/dev/null || why=${why:-"ping not installed"}
+why=$(qemu_guest_missing)
 if [ -n "$why" ]; then
     skip "live migration between two QEMUs: $why"
     done_testing
@@ -83,22 +80,11 @@ RS=$T/src-$ring RD=$T/dst-$ring
 if [ "$ring" = packed ]; then fflag="-f 0x400000000" qflag=",packed=on"; fi
 diag <<<"---- a guest on $ring rings"
 # Two devices of ours with the guest's MAC: the source's and the destination's.
-for side in src dst; do
-    vn hotplug -i mlx5_0 -m $mac -t 1500 -n 2 -s 256 $fflag >"$T/$side.json" ||
-        { not_ok "hotplug the $side device"; diag <"$T/$side.json"; done_testing; }
-    track_rep "$(jget .sf_rep_net_device <"$T/$side.json")"
-    ip link set "$(jget .sf_rep_net_device <"$T/$side.json")" master "$BR"
-done
+mig_devices $mac $fflag || done_testing
 ok "two devices with the guest's MAC, both representors in the bridge"
-svuid=$(jget .vuid <"$T/src.json"); dvuid=$(jget .vuid <"$T/dst.json")
-ssock=$(vn query -u "$svuid" | jget '.devices[0].vhost_socket')
-dsock=$(vn query -u "$dvuid" | jget '.devices[0].vhost_socket')
 
 # The same machine on both sides; only the NIC's back-end socket and -incoming differ.
-nic() { # SOCKET
-    echo -chardev "socket,id=vnmc0,path=$1,reconnect=1" -netdev "vhost-user,id=vnmn0,chardev=vnmc0" \
-        -device "virtio-net-pci,netdev=vnmn0,id=vnmnic0,mac=$mac,vectors=0$qflag"
-}
+nic() { mig_nic "$1" $mac "$qflag"; } # SOCKET
 export VIRTNET_GUEST_CMDLINE="virtnet.ip=$NET.$host/24"
 # shellcheck disable=SC2046
 bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RS" 0 -- $(nic "$ssock") >/dev/null ||

@@ -24,12 +24,13 @@
 . "$top_srcdir/tests/functional/lib.sh"
 need_root_tun
 
-PEER="python3 $top_srcdir/tests/functional/vhost_peer.py"
+# Three devices at most: part 1's, then the migration's source and destination.
 cat >"$T/virtnet.conf" <<CONF
-{ "emulation": { "hotplug_ports": 4, "serial": "$SERIAL", "sf_num_base": $sfbase } }
+{ "emulation": { "hotplug_ports": 3, "serial": "$SERIAL", "sf_num_base": $sfbase } }
 CONF
 # The binary `update -s` runs: the one under test.
 ln -s "$DAEMON" "$T/newbin"
+PEER="python3 $top_srcdir/tests/functional/vhost_peer.py"
 start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
     { not_ok "controller starts"; done_testing; }
 lock_pid() { cat "$STATE/virtio_net_controller.lock" 2>/dev/null; }
@@ -66,10 +67,7 @@ check "query: pages logged after the update, none missed" sh -c "'$VIRTNET' --so
 vn unplug -u "$vuid" >/dev/null || not_ok "unplug the protocol test's device"
 
 # ---- part 2: a live update while QEMU migrates a guest ---------------------------------
-why=
-command -v qemu-system-x86_64 >/dev/null || why="qemu-system-x86_64 not installed"
-ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || why=${why:-"no cloud kernel (linux-image-cloud-amd64)"}
-command -v ping >/dev/null || why=${why:-"ping not installed"}
+why=$(qemu_guest_missing)
 if [ -n "$why" ]; then
     skip "a live update during a live migration: $why"
     stop_controller
@@ -114,19 +112,8 @@ bash "$top_srcdir/scripts/build-guest.sh" "$T/guest" >"$T/build-guest.log" 2>&1 
     { not_ok "build the guest"; diag <"$T/build-guest.log"; stop_controller; done_testing; }
 peer_setup
 mac=02:00:00:00:0f:02 host=2
-for side in src dst; do
-    vn hotplug -i mlx5_0 -m $mac -t 1500 -n 2 -s 256 >"$T/$side.json" ||
-        { not_ok "hotplug the $side device"; diag <"$T/$side.json"; stop_controller; done_testing; }
-    track_rep "$(jget .sf_rep_net_device <"$T/$side.json")"
-    ip link set "$(jget .sf_rep_net_device <"$T/$side.json")" master "$BR"
-done
-svuid=$(jget .vuid <"$T/src.json"); dvuid=$(jget .vuid <"$T/dst.json")
-ssock=$(vn query -u "$svuid" | jget '.devices[0].vhost_socket')
-dsock=$(vn query -u "$dvuid" | jget '.devices[0].vhost_socket')
-nic() { # SOCKET
-    echo -chardev "socket,id=vnuc0,path=$1,reconnect=1" -netdev "vhost-user,id=vnun0,chardev=vnuc0" \
-        -device "virtio-net-pci,netdev=vnun0,id=vnunic0,mac=$mac,vectors=0"
-}
+mig_devices $mac || { stop_controller; done_testing; }
+nic() { mig_nic "$1" $mac; } # SOCKET
 export VIRTNET_GUEST_CMDLINE="virtnet.ip=$NET.$host/24"
 # shellcheck disable=SC2046
 bash "$top_srcdir/scripts/run-guest.sh" "$T/guest" "$RS" 0 -- $(nic "$ssock") >/dev/null ||
@@ -205,7 +192,7 @@ check "the source device logged none outside the log" dev_has "$svuid" '.dirty_p
 # part 1.)
 dst_paused() { qmp "$RD" '{"execute":"query-status"}' | jq -e '.return.status == "paused" or .return.status == "prelaunch"' >/dev/null; }
 check "the destination has the guest, paused (-S)" wait_until 30 dst_paused
-qmp "$RD" '{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/vnunic0/virtio-backend","queue":0}}' >"$T/vq0.json"
+qmp "$RD" '{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/vnmnic0/virtio-backend","queue":0}}' >"$T/vq0.json"
 for side in RS RD; do
     dir=${!side}
     qmp "$dir" "{\"execute\":\"pmemsave\",\"arguments\":{\"val\":0,\"size\":536870912,\"filename\":\"$dir/mem\"}}" >/dev/null
