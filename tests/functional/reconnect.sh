@@ -3,8 +3,8 @@
 # Traffic (pings from a peer netns through the representor, answered by
 # testpmd's icmpecho) resumes without touching testpmd after: a kill -9 of
 # the controller and a start, a live update (`update -s -w`), a restart of
-# testpmd itself.  Then a busy ring: testpmd floods (txonly) while the
-# controller is killed and started again; the representor must receive
+# testpmd itself.  Then busy rings: testpmd floods (txonly, both queue pairs)
+# while the controller is killed and started again; the representor must receive
 # exactly the frames testpmd counted as sent: none lost, none twice (the
 # transmit record, lib/virtq_inflight.h).
 . "$top_srcdir/tests/functional/lib.sh"
@@ -23,7 +23,8 @@ MAC=02:00:00:00:15:02
 # testpmd listens on $FE (server=1) and waits there for the back-end.
 start_testpmd "$FE" 1 "$MAC" ",server=1"
 check "testpmd listens on its socket" wait_until 20 test -S "$FE"
-vuid=$(hotplug -m 02:00:00:00:15:01 -t 1500 -n 2 -s 256 -u "$sfbase" --vhost-server-path "$FE") ||
+# Two queue pairs: the echo parts use one, the flood both.
+vuid=$(hotplug -m 02:00:00:00:15:01 -t 1500 -n 4 -s 256 -u "$sfbase" --vhost-server-path "$FE") ||
     { not_ok "hotplug in client mode"; done_testing; }
 ok "hotplug in client mode"
 rep=$(rep_of "$vuid")
@@ -81,8 +82,8 @@ rep_rx() { echo $(( $(cat "/sys/class/net/$rep/statistics/rx_packets") + $(cat "
 r0=$(rep_rx)
 # testpmd floods from "start" to "stop"; what it left on the ring then drains, so the frames
 # it counted as sent (put on the ring) and the ones the representor got must be equal.
-start_testpmd_cmd "$FE" 1 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
-check "flood: testpmd connected" wait_until 30 rings_running "$vuid" 2
+start_testpmd_cmd "$FE" 2 "$MAC" ",server=1" --forward-mode=txonly --txpkts=64 --burst=32
+check "flood: testpmd connected, both queue pairs run" wait_until 30 rings_running "$vuid" 4
 tp_cmd start
 check "flood: frames arrive at the representor" wait_until 10 sh -c "[ \$(cat /sys/class/net/$rep/statistics/rx_packets) -gt $((r0 + 20000)) ]"
 for round in 1 2 3; do
