@@ -73,7 +73,6 @@ void vn_vhost_txrec_open(struct vn_vhost_txrec *t, const char *dir, const char *
     t->f = p;
     t->size = size;
     if (vn_txrec_file_valid(t->f, size, nrings)) {
-        t->pending = true;
         for (uint32_t i = 0; i < nrings; i++)
             t->loaded[i] = true;
     } else {
@@ -109,18 +108,10 @@ void vn_vhost_txrec_resolve(struct vn_vhost_txrec *t, const char *vuid, bool hav
                             uint64_t accepted)
 {
     struct vn_txrec_outcome o;
-    bool pending = t->pending;
 
     if (!t->f)
         return;
-    t->pending = false;
-    if (!pending) {
-        /* Nothing of an earlier process: the base is the count now. */
-        memset(t->f->word, 0, sizeof(uint64_t) * t->f->nwords);
-        t->f->base = accepted;
-        t->f->flags = have ? VN_TXREC_F_BASED : 0;
-        return;
-    }
+    /* A record made by this process has no flush in flight and no base: it just takes one. */
     vn_txrec_resolve(t->f, have, accepted, &o);
     if (o.queues_in_flight)
         vn_log(VN_LOG_VHOST, o.exact ? VN_LL_INFO : VN_LL_WARN,

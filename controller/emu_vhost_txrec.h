@@ -6,9 +6,9 @@
  * (lib/virtq_inflight.h says how).
  *
  * Life: opened when the device is made (an earlier process's file, from a
- * crash or a live update, is kept and marked to be resolved), resolved
- * against the representor's count before the first ring of this process
- * runs, removed when the device goes (not when it is handed over).
+ * crash or a live update, is kept, its words trusted once per ring),
+ * resolved against the representor's count before the first ring of this
+ * process runs, removed when the device goes (not when it is handed over).
  *
  * Threading: main loop thread; the datapath only stores into the words.
  */
@@ -27,7 +27,6 @@ struct vn_vhost_txrec {
     size_t size;
     char *path;
     uint32_t nwords;
-    bool pending;            /* an earlier process's words: resolve before a ring runs */
     bool *loaded;            /* per ring: its word is an earlier process's, not yet applied */
 };
 
@@ -43,9 +42,10 @@ void vn_vhost_txrec_open(struct vn_vhost_txrec *t, const char *dir, const char *
 void vn_vhost_txrec_close(struct vn_vhost_txrec *t, bool remove);
 
 /*
- * Before the first ring of this process runs: resolves an earlier process's
- * words against 'accepted' (the representor's count; 'have' false when it
- * could not be read) and logs what was decided; takes the base otherwise.
+ * Before the first ring of this process runs: resolves the words against
+ * 'accepted' (the representor's count; 'have' false when it could not be
+ * read), logs what an earlier process left in flight, and takes the count as
+ * the new base.
  */
 void vn_vhost_txrec_resolve(struct vn_vhost_txrec *t, const char *vuid, bool have,
                             uint64_t accepted);
