@@ -460,28 +460,17 @@ static void rx_complete(struct sw_queue *q, uint64_t n)
     rx_drop_front(q, k);
 }
 
-/* Copies 'len' bytes from the iovecs 'src' to the iovecs 'dst' (both large enough). */
+/* Copies 'len' bytes from the iovecs 'src' to the iovecs 'dst' (another chain, large enough). */
 static void iov_copy(const struct iovec *dst, unsigned dn, const struct iovec *src, unsigned sn,
                      size_t len)
 {
-    size_t doff = 0, soff = 0;
-    unsigned d = 0, si = 0;
+    size_t off = 0;
 
-    while (len && d < dn && si < sn) {
-        size_t n = VN_MIN(len, VN_MIN(dst[d].iov_len - doff, src[si].iov_len - soff));
+    for (unsigned i = 0; i < sn && off < len; i++) {
+        size_t n = VN_MIN(src[i].iov_len, len - off);
 
-        memmove((uint8_t *)dst[d].iov_base + doff, (const uint8_t *)src[si].iov_base + soff, n);
-        len -= n;
-        doff += n;
-        soff += n;
-        if (doff == dst[d].iov_len) {
-            d++;
-            doff = 0;
-        }
-        if (soff == src[si].iov_len) {
-            si++;
-            soff = 0;
-        }
+        iov_write(dst, dn, off, src[i].iov_base, n);
+        off += n;
     }
 }
 
