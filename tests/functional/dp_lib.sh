@@ -81,6 +81,17 @@ start_testpmd_cmd() {
     exec 7>"$T/tp.in"
 }
 tp_cmd() { echo "$*" >&7; }
+# A controller with 4 hotplug ports that can live-update to the same binary (start_ctl
+# starts it again), and the traffic peer; the test ends if it does not start.
+dp_update_setup() {
+    cat >"$T/virtnet.conf" <<CONF
+{ "emulation": { "hotplug_ports": 4, "serial": "$SERIAL" } }
+CONF
+    ln -s "$DAEMON" "$T/newbin"
+    start_ctl || { not_ok "controller starts"; done_testing; }
+    peer_setup
+}
+start_ctl() { start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin"; }
 rings_running() { # VUID N: testpmd runs and the first N rings run
     pid_alive "$TP_PID" &&
         vn query -u "$1" | jq -e --argjson n "$2" '[.devices[0].queues[:$n][] | select(.state == "running")] | length == $n'

@@ -87,6 +87,8 @@ fi
 
 pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# The pid of the controller holding the state dir (after a live update: not our child).
+lock_pid() { cat "$STATE/virtio_net_controller.lock" 2>/dev/null; }
 
 vn() { "$VIRTNET" --socket "$SOCK" "$@"; }
 
@@ -212,7 +214,7 @@ _cleanup() {
         wait "$CTL_PID" 2>/dev/null || true
     fi
     # A controller that took over by live update is not our child: the lock names it.
-    holder=$(cat "$STATE/virtio_net_controller.lock" 2>/dev/null)
+    holder=$(lock_pid)
     if [ -n "$holder" ] && tr '\0' ' ' 2>/dev/null <"/proc/$holder/cmdline" |
         grep -qF -- "--state-dir $STATE "; then
         kill -KILL "$holder" 2>/dev/null

@@ -33,7 +33,6 @@ ln -s "$DAEMON" "$T/newbin"
 PEER="python3 $top_srcdir/tests/functional/vhost_peer.py"
 start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin" ||
     { not_ok "controller starts"; done_testing; }
-lock_pid() { cat "$STATE/virtio_net_controller.lock" 2>/dev/null; }
 # update_now DESC: `update -s -w` succeeds and another process holds the state dir.
 update_now() {
     local old=$CTL_PID

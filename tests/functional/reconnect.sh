@@ -10,13 +10,7 @@
 . "$top_srcdir/tests/functional/lib.sh"
 . "$top_srcdir/tests/functional/dp_lib.sh"
 
-cat >"$T/virtnet.conf" <<CONF
-{ "emulation": { "hotplug_ports": 4, "serial": "$SERIAL" } }
-CONF
-ln -s "$DAEMON" "$T/newbin"
-start_ctl() { start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin"; }
-start_ctl || { not_ok "controller starts"; done_testing; }
-peer_setup
+dp_update_setup
 
 FE=$T/fe0.sock
 MAC=02:00:00:00:15:02
@@ -53,7 +47,6 @@ check "testpmd was not restarted" test "$TP_PID" = "$tp"
 old=$CTL_PID
 check "update -s -w succeeds" sh -c "'$VIRTNET' --socket '$SOCK' update -s -w >/dev/null"
 wait "$old" 2>/dev/null
-lock_pid() { cat "$STATE/virtio_net_controller.lock" 2>/dev/null; }
 check "a new controller holds the state dir" wait_until 10 sh -c "p=\$(cat '$STATE/virtio_net_controller.lock'); [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
 CTL_PID=$(lock_pid)
 check "after update: still client mode and connected" sh -c "'$VIRTNET' --socket '$SOCK' query -u '$vuid' | jq -e '.devices[0] | .vhost_mode == \"client\" and .vhost_connected == true'"

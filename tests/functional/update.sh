@@ -39,7 +39,6 @@ start_testpmd "$(sock_of "$vuid")" 1 02:00:00:00:05:0a ""
 check "testpmd attaches" wait_until 30 rings_running "$vuid" 2
 check "the peer reaches the virtio-user" wait_until 20 peer_ping -c 1 -W 1 "$NET.2"
 
-lock_pid() { cat "$STATE/virtio_net_controller.lock"; }
 # The parts of `query -a` a hand-over must keep (live counters and indices move).
 snapshot() {
     vn query -a | jq -S '[.devices[] | del(.queues[]?.avail_idx, .queues[]?.used_idx,

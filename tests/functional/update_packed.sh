@@ -16,14 +16,7 @@
 . "$top_srcdir/tests/functional/lib.sh"
 . "$top_srcdir/tests/functional/dp_lib.sh"
 
-cat >"$T/virtnet.conf" <<CONF
-{ "emulation": { "hotplug_ports": 4, "serial": "$SERIAL" } }
-CONF
-ln -s "$DAEMON" "$T/newbin"
-start_ctl() { start_controller --config "$T/virtnet.conf" --update-binary "$T/newbin"; }
-start_ctl || { not_ok "controller starts"; done_testing; }
-peer_setup
-lock_pid() { cat "$STATE/virtio_net_controller.lock"; }
+dp_update_setup
 packed_negotiated() { # VUID
     vn query -u "$1" | jq -e '.devices[0].negotiated_feature_names | index("VIRTIO_F_RING_PACKED")' >/dev/null
 }
